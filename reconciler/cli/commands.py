@@ -1,0 +1,21 @@
+"""Registration of every `gpuctl` sub-command (one line per command module)."""
+
+from __future__ import annotations
+
+import typer
+
+
+
+def _version() -> None:
+    """Print the gpuctl version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        typer.echo(version("gpuctl"))
+    except PackageNotFoundError:
+        typer.echo("gpuctl (not installed)")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach all commands to `app`."""
+    app.command("version")(_version)

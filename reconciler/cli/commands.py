@@ -1,9 +1,8 @@
-"""Registration of every `gpuctl` sub-command (one line per command module)."""
+"""Registration of every `gpuctl` sub-command: one `register(app)` call per command module."""
 
 from __future__ import annotations
 
 import typer
-
 
 
 def _version() -> None:
@@ -17,5 +16,5 @@ def _version() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach all commands to `app`."""
+    """Attach all commands to `app`. Keep one line per command module, sorted."""
     app.command("version")(_version)

@@ -12,8 +12,11 @@ from reconciler.audit.schema import check_readable_version, schema_version
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 
 
-def open_for_writing(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> sqlite3.Connection:
-    """Open (creating if needed) `path` in WAL mode with `synchronous=FULL`, autocommit."""
+def open_for_writing(
+    path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S, *, durable: bool = True
+) -> sqlite3.Connection:
+    """Open (creating if needed) `path` in WAL mode, autocommit, with `synchronous=FULL`
+    (each commit fsynced before it returns); `durable=False` (NORMAL) is for bulk fixtures only."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
@@ -23,7 +26,7 @@ def open_for_writing(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise AuditStoreError(f"{path}: the file system refused WAL mode (journal_mode={mode})")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as exc:
         conn.close()

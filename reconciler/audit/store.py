@@ -45,12 +45,19 @@ class SqliteAuditLog:
     """The audit log in one SQLite file (created and migrated on open)."""
 
     def __init__(
-        self, path: Path, *, clock: Clock = utc_now, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S
+        self,
+        path: Path,
+        *,
+        clock: Clock = utc_now,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S,
+        durable: bool = True,
     ) -> None:
+        """Open or create the log at `path`. `clock` stamps entries (tests pass a fixed one);
+        `durable=False` skips the fsync per entry and is only for building bulk fixtures."""
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = open_for_writing(self.path, busy_timeout)
+        self._conn: sqlite3.Connection | None = open_for_writing(self.path, busy_timeout, durable=durable)
         try:
             migrate(self._conn, str(self.path))
         except sqlite3.Error as exc:

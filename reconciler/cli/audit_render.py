@@ -63,8 +63,10 @@ def print_status(path: Path, last_applied: ReconcileSummary | None, recent: list
     table = Table(title=f"Last {len(recent)} reconciles")
     table.add_column("started (UTC)", no_wrap=True)
     table.add_column("revision", no_wrap=True)
-    for column in ("author", "trigger", "changes", "outcome", "error"):
-        table.add_column(column, overflow="fold")
+    table.add_column("author", overflow="fold")
+    for column in ("trigger", "changes", "outcome"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("error", overflow="fold")
     for summary in recent:
         table.add_row(
             _second(summary.started_at),

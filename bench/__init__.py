@@ -1,1 +1,0 @@
-"""Benchmarks: runnable scripts (`python -m bench.<name>`) that print their figures."""

@@ -11,7 +11,9 @@ reader still sees *which* entry changed):
   `kubectl.kubernetes.io/last-applied-configuration` annotation (which repeats the data);
 - every string or number under a key that looks like a credential (`password`, `token`,
   `secret`, `apiKey`, `privateKey`, `credentials`, … in any case or spelling, at any depth),
-  except keys that only *reference* another object (`secretName`, `secretKeyRef`, …);
+  except keys that only *reference* another object (`secretName`, `secretKeyRef`, …) and
+  values shaped like a reference (a volume's `secret: {secretName, items}`,
+  `imagePullSecrets: [{name}]`), which name a Secret without holding its data;
 - the `value` of an `{name, value}` pair (a container env var) whose `name` looks like a
   credential, and — because a bare patch does not say which variable it touches — the value
   of any JSON-patch operation that replaces an env var's `value` directly.
@@ -43,6 +45,11 @@ _CREDENTIAL_FRAGMENTS = (
 )
 # Keys that name or point at another object rather than hold a credential.
 _REFERENCE_SUFFIXES = ("name", "names", "ref", "refs", "namespace", "path", "file")
+# The fields of Kubernetes references to a Secret (volume `secret:`, `imagePullSecrets: [{name}]`,
+# `envFrom[].secretRef`): a credential-named key whose value has only these is a reference.
+_REFERENCE_FIELDS = frozenset(
+    {"name", "secretName", "namespace", "items", "defaultMode", "optional", "path", "mode"}
+)
 _SEPARATORS = re.compile(r"[-_.\s]")
 _SECRET_PAYLOAD_KEYS = frozenset({"data", "stringData"})
 
@@ -75,7 +82,9 @@ def redact_document(value: Any) -> Any:
     is_secret = _is_secret_object(value)
     out: dict[str, Any] = {}
     for key, item in value.items():
-        if (is_secret and key in _SECRET_PAYLOAD_KEYS) or looks_like_credential(str(key)):
+        if (is_secret and key in _SECRET_PAYLOAD_KEYS) or (
+            looks_like_credential(str(key)) and not _is_reference_shape(item)
+        ):
             out[key] = redact_value(item)
         elif is_secret and key == "metadata" and isinstance(item, Mapping):
             out[key] = _redact_secret_metadata(item)
@@ -105,7 +114,7 @@ def _redact_operation(op: dict[str, Any], target_is_secret: bool) -> dict[str, A
     except ValueError:
         out["value"] = redact_value(out["value"])  # cannot tell where it goes: assume the worst
         return out
-    if _path_is_sensitive(tokens, target_is_secret):
+    if _path_is_sensitive(tokens, target_is_secret, out["value"]):
         out["value"] = redact_value(out["value"])
     elif target_is_secret:
         out["value"] = _redact_inside_secret(tokens, out["value"])
@@ -114,7 +123,7 @@ def _redact_operation(op: dict[str, Any], target_is_secret: bool) -> dict[str, A
     return out
 
 
-def _path_is_sensitive(tokens: list[str], target_is_secret: bool) -> bool:
+def _path_is_sensitive(tokens: list[str], target_is_secret: bool, value: Any) -> bool:
     if (
         target_is_secret
         and tokens
@@ -125,7 +134,10 @@ def _path_is_sensitive(tokens: list[str], target_is_secret: bool) -> bool:
     ):
         return True
     if any(looks_like_credential(token) for token in tokens if not token.isdigit()):
-        return True
+        # …unless the op only sets a reference (`/…/secret/secretName`, `/…/secret` = {secretName}).
+        return not (
+            _is_reference_shape(value) or (tokens[-1] in _REFERENCE_FIELDS and isinstance(value, str))
+        )
     # `/…/env/3/value`: the variable's name is not in the patch, so assume the worst.
     return len(tokens) >= 3 and tokens[-1] == "value" and tokens[-2].isdigit() and tokens[-3] == "env"
 
@@ -156,6 +168,13 @@ def _redact_secret_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(annotations, Mapping) and LAST_APPLIED_ANNOTATION in annotations:
         out["annotations"] = {**annotations, LAST_APPLIED_ANNOTATION: REDACTED}
     return out
+
+
+def _is_reference_shape(value: Any) -> bool:
+    """A mapping (or list of mappings) made only of object-reference fields, e.g. `{name: x}`."""
+    if isinstance(value, list):
+        return bool(value) and all(_is_reference_shape(item) for item in value)
+    return isinstance(value, Mapping) and bool(value) and set(value) <= _REFERENCE_FIELDS
 
 
 def _is_secret_object(value: Mapping[str, Any]) -> bool:

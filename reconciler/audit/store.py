@@ -71,15 +71,13 @@ class SqliteAuditLog:
     def begin(self, revision: RevisionInfo, trigger: Trigger) -> str:
         """Record the start of a reconcile of `revision`; return its new reconcile id."""
         reconcile_id = uuid.uuid4().hex
-        self._append(
-            {
-                "type": RECONCILE_STARTED,
-                "reconcile_id": reconcile_id,
-                "at": format_timestamp(self._clock()),
-                "revision": _revision_content(revision),
-                "trigger": Trigger(trigger).value,
-            }
-        )
+        started = {
+            "type": RECONCILE_STARTED,
+            "reconcile_id": reconcile_id,
+            "revision": _revision_content(revision),
+            "trigger": Trigger(trigger).value,
+        }
+        self._append(lambda _conn: started)
         with self._lock:
             self._open_reconciles.add(reconcile_id)
         return reconcile_id
@@ -87,14 +85,13 @@ class SqliteAuditLog:
     def change(self, reconcile_id: str, entry: ChangeEntry) -> None:
         """Record one change of the reconcile, durably, before returning."""
 
-        def content(conn: sqlite3.Connection) -> dict[str, Any]:
+        def build_change(conn: sqlite3.Connection) -> dict[str, Any]:
             if reconcile_id not in self._open_reconciles:
                 self._started_entry(conn, reconcile_id)
             ref = entry.ref
             return {
                 "type": CHANGE,
                 "reconcile_id": reconcile_id,
-                "at": format_timestamp(self._clock()),
                 "object": str(ref),
                 "ref": {"group": ref.group, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
                 "action": entry.action.value,
@@ -103,12 +100,12 @@ class SqliteAuditLog:
                 "error": entry.error,
             }
 
-        self._append(content)
+        self._append(build_change)
 
     def end(self, reconcile_id: str, outcome: ReconcileOutcome, error: str | None = None) -> None:
         """Record how the reconcile ended (with its start time, revision and change counts)."""
 
-        def content(conn: sqlite3.Connection) -> dict[str, Any]:
+        def build_end(conn: sqlite3.Connection) -> dict[str, Any]:
             started = self._started_entry(conn, reconcile_id)
             counts = conn.execute(
                 "SELECT count(*), count(json_extract(content, '$.error')) FROM entries "
@@ -118,7 +115,6 @@ class SqliteAuditLog:
             return {
                 "type": RECONCILE_FINISHED,
                 "reconcile_id": reconcile_id,
-                "at": format_timestamp(self._clock()),
                 "started_at": started["at"],
                 "revision": started["revision"],
                 "trigger": started["trigger"],
@@ -128,7 +124,7 @@ class SqliteAuditLog:
                 "failed_changes": int(counts[1]),
             }
 
-        self._append(content)
+        self._append(build_end)
         with self._lock:
             self._open_reconciles.discard(reconcile_id)
 
@@ -147,8 +143,11 @@ class SqliteAuditLog:
     ) -> None:
         self.close()
 
-    def _append(self, content: dict[str, Any] | Callable[[sqlite3.Connection], dict[str, Any]]) -> None:
-        """Append one entry in its own write transaction, chained to the head read inside it."""
+    def _append(self, build: Callable[[sqlite3.Connection], dict[str, Any]]) -> None:
+        """Append one entry in its own write transaction, chained to the head read inside it.
+
+        `build` makes the entry's content inside the transaction (it may read the log); the
+        entry is stamped there too, so timestamps never go backwards along the chain."""
         with self._lock:
             conn = self._connection()
             try:
@@ -156,7 +155,7 @@ class SqliteAuditLog:
             except sqlite3.Error as exc:
                 raise store_error(self.path, exc, "append") from exc
             try:
-                body = content(conn) if callable(content) else content
+                body = {**build(conn), "at": format_timestamp(self._clock())}
                 head_seq, head_hash = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
                 body_json = canonical_json(body)
                 new_hash = link_hash(head_hash, body_json)

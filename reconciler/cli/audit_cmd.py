@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -110,16 +111,26 @@ def audit_log(
     path = resolve_db_path(db)
     try:
         with AuditReader(path) as reader, reader.snapshot():
-            entries = list(reader.entries(where))
+            if output_format == "json":
+                _print_json_array(e.to_record() for e in reader.entries(where))
+                return
+            shown = 0
+            for entry in reader.entries(where):
+                typer.echo(audit_render.entry_line(entry))
+                shown += 1
     except AuditError as exc:
         raise _fail(str(exc)) from exc
-    if output_format == "json":
-        typer.echo(json.dumps([e.to_record() for e in entries], indent=2, ensure_ascii=False))
-        return
-    if not entries:
+    if not shown:
         typer.echo("no audit entries match", err=True)
-    for entry in entries:
-        typer.echo(audit_render.entry_line(entry))
+
+
+def _print_json_array(records: Iterator[dict[str, Any]]) -> None:
+    """Print a JSON array one record at a time, so a long log never sits in memory whole."""
+    separator = "[\n"
+    for record in records:
+        typer.echo(separator + json.dumps(record, ensure_ascii=False), nl=False)
+        separator = ",\n"
+    typer.echo("[]" if separator == "[\n" else "\n]")
 
 
 @audit_app.command("verify")
@@ -162,7 +173,7 @@ def audit_export(
         typer.echo(f"exported {count} entries to {out}", err=True)
 
 
-def _write_jsonl(records: Any, out: Path | None) -> int:
+def _write_jsonl(records: Iterator[dict[str, Any]], out: Path | None) -> int:
     count = 0
     stream = out.open("w", encoding="utf-8") if out is not None else sys.stdout
     try:

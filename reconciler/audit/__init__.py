@@ -6,12 +6,25 @@
 """
 
 from reconciler.audit.errors import AuditBusyError, AuditError, AuditStoreError, UnknownReconcileError
+from reconciler.audit.query import AuditEntry, AuditReader, EntryFilter, ReconcileSummary
+from reconciler.audit.redaction import redact_document, redact_patch
 from reconciler.audit.store import SqliteAuditLog
+from reconciler.audit.verification import ChainProblem, Tampering, VerifyResult, verify_chain
 
 __all__ = [
     "AuditBusyError",
+    "AuditEntry",
     "AuditError",
+    "AuditReader",
     "AuditStoreError",
+    "ChainProblem",
+    "EntryFilter",
+    "ReconcileSummary",
     "SqliteAuditLog",
+    "Tampering",
     "UnknownReconcileError",
+    "VerifyResult",
+    "redact_document",
+    "redact_patch",
+    "verify_chain",
 ]

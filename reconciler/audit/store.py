@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,20 +25,17 @@ from reconciler.audit.chain import canonical_json, link_hash
 from reconciler.audit.connection import DEFAULT_BUSY_TIMEOUT_S, open_for_writing, store_error
 from reconciler.audit.errors import AuditStoreError, UnknownReconcileError
 from reconciler.audit.redaction import redact_patch
-from reconciler.audit.schema import CHANGE, RECONCILE_FINISHED, RECONCILE_STARTED, migrate
+from reconciler.audit.schema import (
+    CHANGE,
+    RECONCILE_FINISHED,
+    RECONCILE_STARTED,
+    format_timestamp,
+    migrate,
+    utc_now,
+)
 from schemas.results import ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Fixed-width ISO 8601 UTC (`2026-11-28T23:55:48.123456Z`), so text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class SqliteAuditLog:

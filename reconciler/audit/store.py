@@ -23,7 +23,7 @@ from typing import Any
 
 from reconciler.audit.chain import canonical_json, link_hash
 from reconciler.audit.connection import DEFAULT_BUSY_TIMEOUT_S, open_for_writing, store_error
-from reconciler.audit.errors import AuditStoreError, UnknownReconcileError
+from reconciler.audit.errors import AuditError, AuditStoreError, UnknownReconcileError
 from reconciler.audit.redaction import redact_patch
 from reconciler.audit.schema import (
     CHANGE,
@@ -154,7 +154,7 @@ class SqliteAuditLog:
             try:
                 body = {**build(conn), "at": format_timestamp(self._clock())}
                 head_seq, head_hash = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
-                body_json = canonical_json(body)
+                body_json = _serialise(body)
                 new_hash = link_hash(head_hash, body_json)
                 conn.execute(
                     "INSERT INTO entries (seq, content, prev_hash, hash) VALUES (?, ?, ?, ?)",
@@ -187,6 +187,16 @@ class SqliteAuditLog:
         if self._conn is None:
             raise AuditStoreError(f"{self.path}: the audit log is closed")
         return self._conn
+
+
+def _serialise(body: dict[str, Any]) -> str:
+    try:
+        return canonical_json(body)
+    except (TypeError, ValueError) as exc:
+        what = body.get("object") or body.get("type")
+        raise AuditError(
+            f"audit entry for {what} is not plain JSON (the patch must be JSON-like): {exc}"
+        ) from exc
 
 
 def _revision_content(revision: RevisionInfo) -> dict[str, str]:

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 from audit_testkit import RecordReconcile, node_change
 
-from reconciler.audit import AuditBusyError, AuditStoreError, SqliteAuditLog, UnknownReconcileError
+from reconciler.audit import (
+    AuditBusyError,
+    AuditError,
+    AuditStoreError,
+    SqliteAuditLog,
+    UnknownReconcileError,
+)
 from reconciler.audit.query import AuditReader
 from reconciler.audit.schema import SCHEMA_VERSION
 from reconciler.audit.verification import verify_chain
@@ -222,3 +228,18 @@ def test_write_lock_held_too_long_is_a_retryable_error(
     assert result.ok
     assert result.count == 7
     assert latest.changes == 1
+
+
+def test_non_json_patch_is_refused_and_nothing_written(audit_log: SqliteAuditLog, db_path: Path) -> None:
+    """A patch holding a non-JSON value raises AuditError and leaves the chain as it was."""
+    reconcile_id = audit_log.begin(RevisionInfo("x"), Trigger.MANUAL)
+    bad = node_change(1)
+    with pytest.raises(AuditError, match="Node/gpu-node-1 is not plain JSON"):
+        audit_log.change(
+            reconcile_id, type(bad)(bad.ref, bad.action, [{"op": "add", "path": "/a", "value": {1, 2}}])
+        )
+    audit_log.change(reconcile_id, node_change(2))
+    with AuditReader(db_path) as reader:
+        result = verify_chain(reader)
+    assert result.ok
+    assert result.count == 2

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reconciler.audit.archive import JsonlExport
 from reconciler.audit.errors import AuditError
 from reconciler.audit.query import AuditReader, EntryFilter
 from reconciler.audit.verification import verify_chain
@@ -134,12 +135,24 @@ def _print_json_array(records: Iterator[dict[str, Any]]) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None) -> None:
+def audit_verify(
+    db: DbOption = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Verify this `audit export --jsonl` file instead of the db")
+    ] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="A head hash printed by an earlier verify; fail if no entry carries it any more"),
+    ] = None,
+) -> None:
     """Check the hash chain; exit 1 naming the first changed, removed or reordered entry."""
-    path = resolve_db_path(db)
+    path = jsonl if jsonl is not None else resolve_db_path(db)
     try:
-        with AuditReader(path) as reader:
-            result = verify_chain(reader)
+        if jsonl is not None:
+            result = verify_chain(JsonlExport(jsonl), anchor=anchor)
+        else:
+            with AuditReader(path) as reader:
+                result = verify_chain(reader, anchor=anchor)
     except AuditError as exc:
         raise _fail(str(exc)) from exc
     if result.problem is not None:

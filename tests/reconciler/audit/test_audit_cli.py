@@ -174,3 +174,69 @@ def test_not_an_audit_database_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", "verify", "--db", str(other)])
     assert result.exit_code == 2
     assert "not a gpuctl audit database" in result.stderr
+
+
+def _export(db_path: Path, out: Path) -> list[str]:
+    result = runner.invoke(app, ["audit", "export", "--jsonl", "--db", str(db_path), "--out", str(out)])
+    assert result.exit_code == 0
+    return out.read_text(encoding="utf-8").splitlines()
+
+
+def test_verify_an_export_offline(populated: Path, tmp_path: Path) -> None:
+    """verify --jsonl checks an export file; a reordered or edited line fails with exit 1."""
+    out = tmp_path / "audit.jsonl"
+    lines = _export(populated, out)
+    ok = runner.invoke(app, ["audit", "verify", "--jsonl", str(out)])
+    assert ok.exit_code == 0
+    assert "7 entries verified" in ok.stdout
+    out.write_text("\n".join([lines[0], lines[2], lines[1], *lines[3:]]) + "\n", encoding="utf-8")
+    reordered = runner.invoke(app, ["audit", "verify", "--jsonl", str(out)])
+    assert reordered.exit_code == 1
+    assert "out of order" in reordered.stderr
+    out.write_text(
+        "\n".join([*lines[:4], lines[4].replace("cccc2222dddd", "eeee3333ffff"), *lines[5:]]) + "\n"
+    )
+    edited = runner.invoke(app, ["audit", "verify", "--jsonl", str(out)])
+    assert edited.exit_code == 1
+    assert "#5" in edited.stderr
+    assert "was changed" in edited.stderr
+
+
+def test_malformed_export_line_is_named_with_file_and_line(populated: Path, tmp_path: Path) -> None:
+    """A broken line in an export is a clear error naming file:line (exit 2)."""
+    out = tmp_path / "audit.jsonl"
+    lines = _export(populated, out)
+    out.write_text("\n".join([*lines[:2], '{"seq": "three"}', *lines[3:]]) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["audit", "verify", "--jsonl", str(out)])
+    assert result.exit_code == 2
+    assert "audit.jsonl:3: field 'seq' must be an integer" in result.stderr
+    out.write_text(lines[0] + "\n{not json\n", encoding="utf-8")
+    result = runner.invoke(app, ["audit", "verify", "--jsonl", str(out)])
+    assert result.exit_code == 2
+    assert "audit.jsonl:2: not valid JSON" in result.stderr
+
+
+def test_anchor_catches_a_fully_rewritten_chain(populated: Path, tmp_path: Path) -> None:
+    """A chain rewritten with every hash recomputed passes plain verify but fails its anchor."""
+    first = runner.invoke(app, ["audit", "verify", "--db", str(populated)])
+    anchor = first.stdout.split("head ")[1].strip()
+    assert runner.invoke(app, ["audit", "verify", "--db", str(populated), "--anchor", anchor]).exit_code == 0
+    conn = sqlite3.connect(populated, isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    rows = conn.execute("SELECT seq, content FROM entries ORDER BY seq").fetchall()
+    previous = GENESIS_HASH
+    for seq, content in rows:  # the attacker rewrites entry #2 and re-chains everything after it
+        body = canonical_json({**json.loads(content), "action": "unchanged"}) if seq == 2 else content
+        new_hash = link_hash(previous, body)
+        conn.execute(
+            "UPDATE entries SET content = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+            (body, previous, new_hash, seq),
+        )
+        previous = new_hash
+    conn.execute("UPDATE chain_head SET hash = ?", (previous,))
+    conn.close()
+    assert runner.invoke(app, ["audit", "verify", "--db", str(populated)]).exit_code == 0
+    anchored = runner.invoke(app, ["audit", "verify", "--db", str(populated), "--anchor", anchor])
+    assert anchored.exit_code == 1
+    assert "the log was rewritten" in anchored.stderr

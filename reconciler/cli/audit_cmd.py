@@ -35,7 +35,7 @@ audit_app = typer.Typer(
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help=f"Audit database file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"),
+    typer.Option("--db", help=f"Audit database file (default: ${DB_ENV_VAR}, else ./{DEFAULT_DB_NAME})"),
 ]
 
 

@@ -11,6 +11,7 @@ Patches are redacted (`reconciler.audit.redaction`) before they are hashed or st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -74,9 +75,12 @@ class SqliteAuditLog:
             "revision": _revision_content(revision),
             "trigger": Trigger(trigger).value,
         }
-        self._append(lambda _conn: started)
-        with self._lock:
-            self._open_reconciles.add(reconcile_id)
+
+        def build_start(_conn: sqlite3.Connection) -> dict[str, Any]:
+            self._open_reconciles.add(reconcile_id)  # under the append lock
+            return started
+
+        self._append(build_start)
         return reconcile_id
 
     def change(self, reconcile_id: str, entry: ChangeEntry) -> None:
@@ -104,6 +108,9 @@ class SqliteAuditLog:
 
         def build_end(conn: sqlite3.Connection) -> dict[str, Any]:
             started = self._started_entry(conn, reconcile_id)
+            # Under the append lock, so no change of this id can slip in after the end entry;
+            # should this append fail, the next call falls back to reading the log.
+            self._open_reconciles.discard(reconcile_id)
             counts = conn.execute(
                 "SELECT count(*), count(json_extract(content, '$.error')) FROM entries "
                 "WHERE reconcile_id = ? AND entry_type = ?",
@@ -122,8 +129,6 @@ class SqliteAuditLog:
             }
 
         self._append(build_end)
-        with self._lock:
-            self._open_reconciles.discard(reconcile_id)
 
     def close(self) -> None:
         """Close the database connection (idempotent)."""
@@ -163,8 +168,7 @@ class SqliteAuditLog:
                 conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (head_seq + 1, new_hash))
                 conn.execute("COMMIT")
             except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback_quietly(conn)
                 if isinstance(exc, sqlite3.Error):
                     raise store_error(self.path, exc, "append") from exc
                 raise
@@ -187,6 +191,13 @@ class SqliteAuditLog:
         if self._conn is None:
             raise AuditStoreError(f"{self.path}: the audit log is closed")
         return self._conn
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if any, without hiding the error that made us undo it."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def _serialise(body: dict[str, Any]) -> str:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import typer
 from audit_testkit import RecordReconcile, node_change
 from typer.testing import CliRunner
 
 from reconciler.audit.chain import GENESIS_HASH, canonical_json, link_hash
 from reconciler.cli import app
+from reconciler.cli.audit_cmd import parse_since
 from schemas.results import ReconcileOutcome
 
 runner = CliRunner()
@@ -240,3 +243,15 @@ def test_anchor_catches_a_fully_rewritten_chain(populated: Path, tmp_path: Path)
     anchored = runner.invoke(app, ["audit", "verify", "--db", str(populated), "--anchor", anchor])
     assert anchored.exit_code == 1
     assert "the log was rewritten" in anchored.stderr
+
+
+def test_since_parsing() -> None:
+    """--since: durations count back from now; ISO times keep their offset, naive ones are UTC."""
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    assert parse_since("24h", now) == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert parse_since("7d", now) == datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    assert parse_since("1h30m", now) == datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+    assert parse_since("2026-11-01T08:00:00+02:00") == datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+    assert parse_since("2026-11-01") == datetime(2026, 11, 1, tzinfo=UTC)
+    with pytest.raises(typer.BadParameter, match="neither a duration"):
+        parse_since("a week ago")

@@ -34,7 +34,7 @@ def validate(
     ] = (OutputFormat.TEXT),
 ) -> None:
     """Check a desired-state repository: YAML, Kubernetes schemas, MIG layouts against the GPU,
-    device-plugin configs, references and quotas. Prints `file:line:col: severity: message [rule]`."""
+    device-plugin configs, references and quotas. Prints `file:line:col: severity: message \\[rule]`."""
     result = load_path(path, revision)
     prefix = display_prefix(path) if revision is None else ""
     errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from reconciler.source.documents import classify
 from reconciler.source.files import SETTINGS_FILES, RepoFile, directory_files, git_tree_files
-from reconciler.source.yamldocs import Origin, YamlDocument, parse_documents
+from reconciler.source.yamldocs import RULE_DOCUMENTS, Origin, YamlDocument, parse_documents
 from reconciler.validation import validate_state
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
 from schemas.desired import DesiredState
@@ -135,12 +135,11 @@ def _parse_files(files: list[RepoFile], settings: RepoSettings, sink: list[Diagn
         if file.path in SETTINGS_FILES or _ignored(file.path, settings.ignore):
             continue
         remaining = settings.limits.max_documents - len(documents)
-        parsed = _parse_one(file, settings.limits, sink, max_documents=remaining)
-        documents.extend(parsed)
-        if len(documents) >= settings.limits.max_documents and any(
-            d.rule == "too-many-documents" for d in sink
-        ):
-            break
+        found: list[Diagnostic] = []
+        documents.extend(_parse_one(file, settings.limits, found, max_documents=remaining))
+        sink.extend(found)
+        if any(d.rule == RULE_DOCUMENTS for d in found):
+            break  # the repository is over its document limit; stop reading
     return documents
 
 

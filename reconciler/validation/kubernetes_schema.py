@@ -16,9 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reconciler.source.yamldocs import escape_pointer_token
 from reconciler.validation.context import Context
 from schemas.desired import Manifest
-from schemas.diagnostics import Diagnostic, Severity
+from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 
 RULE_SCHEMA = "k8s-schema"
 RULE_UNKNOWN_KIND = "k8s-unknown-kind"
@@ -26,6 +27,7 @@ RULE_VERSION = "kubernetes-version-unsupported"
 _DIR_NAME = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-local-strict$")
 _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _MAX_VALUE_TEXT = 60
+SETTINGS_LOCATION = SourceLocation("gpuctl.yaml", 1, 1)
 
 
 def _schema_root() -> Path:
@@ -110,7 +112,7 @@ def check_kubernetes_schemas(context: Context) -> list[Diagnostic]:
     if not exact:
         found.append(
             Diagnostic(
-                _settings_location(context),
+                SETTINGS_LOCATION,
                 Severity.WARNING,
                 f"no bundled schemas for Kubernetes {requested}; checking against {version[0]}.{version[1]}",
                 RULE_VERSION,
@@ -139,15 +141,7 @@ def check_kubernetes_schemas(context: Context) -> list[Diagnostic]:
     return found
 
 
-def _settings_location(context: Context) -> Any:
-    from schemas.diagnostics import SourceLocation
-
-    return SourceLocation("gpuctl.yaml", 1, 1)
-
-
 def _pointer(path: Any) -> str:
-    from reconciler.source.yamldocs import escape_pointer_token
-
     return "".join(f"/{escape_pointer_token(str(step))}" for step in path)
 
 

@@ -58,10 +58,7 @@ def load_revision(
 ) -> LoadResult:
     """Load and validate `subpath` of the tree at `revision` of the Git repository at
     `repo_path`, without checking it out. Raises `SourceError` / `RevisionNotFoundError`."""
-    import git
-
-    files = git_tree_files(repo_path, revision, subpath)
-    sha = git.Repo(repo_path).commit(revision).hexsha
+    sha, files = git_tree_files(repo_path, revision, subpath)
     root = f"{repo_path}/{subpath}".rstrip("/") if subpath else str(repo_path)
     return load_files(files, root=root, revision=sha, settings_override=settings_override)
 

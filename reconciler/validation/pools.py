@@ -136,21 +136,31 @@ def _check_mig(context: Context, pool: GPUNodePool, manifest: Manifest) -> list[
             )
         return found
     source = context.mig_parted
-    if source is not None and mig.config in source.config.mig_configs:
+    if context.mig_parted_manifest is not None and source is None:
+        return []  # the repository's ConfigMap is broken; that is reported already
+    if source is not None:
+        # With a custom ConfigMap the MIG manager reads only it: built-ins are not there.
+        if mig.config not in source.config.mig_configs:
+            return [
+                _at(
+                    manifest,
+                    "/spec/mig/config",
+                    f"MIG config {mig.config!r} is not in the repository's mig-parted ConfigMap "
+                    f"{source.embedded.manifest.ref} ({', '.join(sorted(source.config.mig_configs))}); "
+                    "with a custom ConfigMap the MIG manager knows only its configs",
+                    RULE_MIG_CONFIG,
+                )
+            ]
         layouts, found = _repo_layouts(context, pool, manifest)
     elif mig.config in builtin_names(model):
-        layout = builtin_layout(mig.config, model)
-        layouts, found = [layout] * pool.spec.gpu.per_node, []
+        layouts, found = [builtin_layout(mig.config, model)] * pool.spec.gpu.per_node, []
     else:
-        if context.mig_parted_manifest is not None and source is None:
-            return []  # the ConfigMap itself is broken; that is reported already
-        repo = sorted(source.config.mig_configs) if source else []
         return [
             _at(
                 manifest,
                 "/spec/mig/config",
-                f"MIG config {mig.config!r} is neither in the repository's mig-parted ConfigMap "
-                f"({', '.join(repo) or 'none'}) nor a built-in ({', '.join(builtin_names(model))})",
+                f"MIG config {mig.config!r} is not a built-in of {model} ({', '.join(builtin_names(model))}) "
+                "and the repository has no mig-parted ConfigMap",
                 RULE_MIG_CONFIG,
             )
         ]

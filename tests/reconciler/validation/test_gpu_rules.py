@@ -75,6 +75,26 @@ CASES = [
         id="not-a-built-in-without-configmap",
     ),
     pytest.param(
+        "cluster-policy-reference",
+        {
+            "gpu-operator/policy.yaml": "apiVersion: nvidia.com/v1\nkind: ClusterPolicy\n"
+            "metadata: {name: p}\n"
+            "spec:\n  devicePlugin:\n    config:\n      name: device-plugin\n      default: wohle\n"
+        },
+        ("gpu-operator/policy.yaml", 8),
+        id="default-key-missing",
+    ),
+    pytest.param(
+        "cluster-policy-reference",
+        {
+            "gpu-operator/policy.yaml": "apiVersion: nvidia.com/v1\nkind: ClusterPolicy\n"
+            "metadata: {name: p}\n"
+            "spec:\n  migManager:\n    config:\n      name: other-mig-config\n"
+        },
+        ("gpu-operator/policy.yaml", 7),
+        id="names-another-configmap",
+    ),
+    pytest.param(
         "mig-not-capable",
         {"pools/t4.yaml": pool("t4", "T4", per_node=4, mig="config: all-balanced\n")},
         ("pools/t4.yaml", 14),

@@ -71,12 +71,20 @@ def _check_unused_configs(context: Context) -> list[Diagnostic]:
         for position, entry in enumerate(entries):
             models = sorted({m for f in entry.filters for m in catalogue().model_for_device_id(f)})
             layout = MigLayout(entry.mig_enabled, dict(entry.mig_devices or {}))
+            # One finding per place and rule, naming every model of the filter it fails on.
+            by_place: dict[tuple[SourceLocation, str], list[tuple[str, Diagnostic]]] = {}
             for model in models:
                 if not catalogue().is_mig_capable(model):
                     continue
                 subject = f"MIG config {name!r} on {model} (matched by its device-filter)"
                 base = f"/mig-configs/{name}/{position}"
-                found.extend(_check_geometry(source.embedded.position, base, layout, model, subject))
+                for finding in _check_geometry(source.embedded.position, base, layout, model, subject):
+                    by_place.setdefault((finding.location, finding.rule), []).append((model, finding))
+            for (location, rule), group in by_place.items():
+                first = group[0][1]
+                also = [model for model, _ in group[1:]]
+                suffix = f" (also fails on {', '.join(also)})" if also else ""
+                found.append(Diagnostic(location, first.severity, first.message + suffix, rule))
     return found
 
 

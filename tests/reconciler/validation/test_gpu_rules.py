@@ -375,3 +375,49 @@ def test_built_in_layouts_apply_without_a_repository_configmap(load_repo: RepoLo
     )
     assert result.ok, "\n".join(map(str, result.diagnostics))
     assert result.state is not None and result.state.mig_parted is None
+
+
+def test_unused_config_is_checked_once_per_place_against_filtered_models(load_repo: RepoLoader) -> None:
+    """A config no pool uses is checked on every model its device-filter names, reported once."""
+    extra = (
+        "      spare:\n"
+        '        - device-filter: ["0x233010DE", "0x20B210DE"]\n'
+        "          devices: all\n"
+        "          mig-enabled: true\n"
+        "          mig-devices:\n"
+        '            "4g.40gb": 2\n'
+    )
+    result = load_repo({MIG: MIG_PARTED + extra})
+    [finding] = findings(result, "mig-profile-count")
+    assert (finding.location.file, finding.location.line) == (MIG, 25)
+    assert "A100-SXM4-80GB" in finding.message and "H100-SXM5-80GB" in finding.message
+
+
+def test_container_resource_in_limits_and_requests_warns_once(load_repo: RepoLoader) -> None:
+    """A container naming an unadvertised resource in both limits and requests gets one warning."""
+    job = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n"
+        "    - name: c\n      image: i\n      resources:\n"
+        "        limits: {nvidia.com/mig-7g.80gb: 1}\n        requests: {nvidia.com/mig-7g.80gb: 1}\n"
+    )
+    result = load_repo({"apps/pod.yaml": job})
+    assert places(result, "workload-resource-not-advertised") == [("apps/pod.yaml", 9)]
+    assert result.ok
+
+
+def test_capacity_warnings_wait_for_a_parsable_device_plugin_config(load_repo: RepoLoader) -> None:
+    """When a pool's device-plugin config fails to parse, no advertised-resource warnings cascade."""
+    broken = DEVICE_PLUGIN.replace(
+        "            replicas: 4", "            replicas: 4\n            selector: {}"
+    )
+    quota = (
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: a}\n"
+        "spec: {hard: {requests.nvidia.com/gpu.shared: 4}}\n"
+    )
+    result = load_repo({PLUGIN: broken, "quotas/q.yaml": quota})
+    assert findings(result, "device-plugin-unknown-key")
+    assert findings(result, "quota-resource-not-advertised") == []
+    assert findings(
+        load_repo({"quotas/q.yaml": quota.replace("gpu.shared", "gpu.sharedd")}),
+        "quota-resource-not-advertised",
+    )

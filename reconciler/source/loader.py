@@ -16,7 +16,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from reconciler.source.documents import classify
-from reconciler.source.files import SETTINGS_FILES, RepoFile, directory_files, git_tree_files
+from reconciler.source.files import (
+    SETTINGS_FILES,
+    RepoFile,
+    containing_repository,
+    directory_files,
+    git_tree_files,
+)
 from reconciler.source.yamldocs import RULE_DOCUMENTS, Origin, YamlDocument, parse_documents
 from reconciler.validation import validate_state
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
@@ -61,6 +67,15 @@ def load_revision(
     sha, files = git_tree_files(repo_path, revision, subpath)
     root = f"{repo_path}/{subpath}".rstrip("/") if subpath else str(repo_path)
     return load_files(files, root=root, revision=sha, settings_override=settings_override)
+
+
+def load_path_at_revision(
+    path: Path, revision: str, *, settings_override: RepoSettings | None = None
+) -> LoadResult:
+    """Load `revision` of the Git repository containing `path`, restricted to `path`'s sub-path
+    (what `gpuctl validate PATH --revision REV` means)."""
+    top, subpath = containing_repository(path)
+    return load_revision(top, revision, subpath, settings_override=settings_override)
 
 
 def load_files(

@@ -152,6 +152,18 @@ CASES = [
         id="same-selector",
     ),
     pytest.param(
+        "pool-selector-overlap",
+        {
+            "pools/a100b.yaml": pool("a100b", "A100-SXM4-80GB", plugin="whole").replace(
+                "      pool: a100b\n",
+                "      zone: b\n    matchExpressions:\n"
+                "      - {key: pool, operator: In, values: [a100, x]}\n",
+            )
+        },
+        ("pools/a100b.yaml", 6),
+        id="expression-admits-the-other-pools-label",
+    ),
+    pytest.param(
         "device-plugin-unknown-key",
         {
             PLUGIN: DEVICE_PLUGIN.replace(
@@ -420,4 +432,24 @@ def test_capacity_warnings_wait_for_a_parsable_device_plugin_config(load_repo: R
     assert findings(
         load_repo({"quotas/q.yaml": quota.replace("gpu.shared", "gpu.sharedd")}),
         "quota-resource-not-advertised",
+    )
+
+
+def test_overlap_witness_is_sound() -> None:
+    """A witness matches both selectors; conflicting labels or disjoint In sets give none."""
+    from reconciler.validation.selectors import overlap_witness
+    from schemas.kinds import LabelSelector
+
+    def sel(raw: dict[str, object]) -> LabelSelector:
+        return LabelSelector.model_validate(raw)
+
+    a = sel({"matchLabels": {"pool": "a"}})
+    assert overlap_witness(a, sel({"matchLabels": {"pool": "b"}})) is None
+    assert overlap_witness(a, sel({"matchLabels": {"zone": "z"}})) == {"pool": "a", "zone": "z"}
+    b = sel({"matchExpressions": [{"key": "gpu", "operator": "In", "values": ["t4", "l4"]}]})
+    c = sel({"matchExpressions": [{"key": "gpu", "operator": "In", "values": ["a100"]}]})
+    assert overlap_witness(b, c) is None
+    assert (
+        overlap_witness(a, sel({"matchExpressions": [{"key": "pool", "operator": "NotIn", "values": ["a"]}]}))
+        is None
     )

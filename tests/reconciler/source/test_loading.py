@@ -99,6 +99,14 @@ def test_positions_point_at_keys_and_items() -> None:
     assert doc.positions["/a/c/1/y"].line == 5
 
 
+def test_empty_documents_are_skipped() -> None:
+    """Leading, trailing and repeated `---` separators and comment-only files yield no documents."""
+    text = "---\n# comment\n---\na: 1\n---\n---\nb: 2\n---\n"
+    documents, diagnostics = parse_documents(text, Origin("f.yaml"), Limits())
+    assert [d.data for d in documents] == [{"a": 1}, {"b": 2}] and diagnostics == []
+    assert parse_documents("# nothing\n", Origin("f.yaml"), Limits()) == ([], [])
+
+
 def test_merge_keys_and_yaml_1_1_scalars() -> None:
     """`<<` merges (explicit keys win); yes/on are booleans, timestamps stay strings."""
     text = "base: &b {x: 1, y: 2}\nobj:\n  <<: *b\n  y: 3\n  on: yes\n  when: 2024-01-01\n"

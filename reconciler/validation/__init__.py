@@ -15,6 +15,7 @@ from reconciler.validation.capacity import check_capacity
 from reconciler.validation.clusterpolicy import check_cluster_policy
 from reconciler.validation.context import Context
 from reconciler.validation.crds import check_crds
+from reconciler.validation.custom_resources import check_custom_resources
 from reconciler.validation.deviceplugin import check_device_plugin
 from reconciler.validation.identity import check_identity
 from reconciler.validation.kubernetes_schema import check_kubernetes_schemas
@@ -32,6 +33,7 @@ Rule = Callable[[Context], list[Diagnostic]]
 RULE_FAMILIES: tuple[Rule, ...] = (
     check_identity,
     check_kubernetes_schemas,
+    check_custom_resources,
     check_crds,
     check_kueue,
     check_secrets,

@@ -16,9 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.source.yamldocs import escape_pointer_token
 from reconciler.validation.context import Context
-from schemas.desired import Manifest
+from reconciler.validation.schema_errors import schema_error_diagnostics
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 
 RULE_SCHEMA = "k8s-schema"
@@ -26,7 +25,6 @@ RULE_UNKNOWN_KIND = "k8s-unknown-kind"
 RULE_VERSION = "kubernetes-version-unsupported"
 _DIR_NAME = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-local-strict$")
 _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
-_MAX_VALUE_TEXT = 60
 SETTINGS_LOCATION = SourceLocation("gpuctl.yaml", 1, 1)
 
 
@@ -178,49 +176,9 @@ def check_kubernetes_schemas(context: Context) -> list[Diagnostic]:
                 )
             continue
         for error in validator.iter_errors(manifest.obj):
-            found.extend(_diagnostics(manifest, error, label))
-    return found
-
-
-def _pointer(path: Any) -> str:
-    return "".join(f"/{escape_pointer_token(str(step))}" for step in path)
-
-
-def _dotted(path: Any) -> str:
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else ("." if text else "") + str(step)
-    return text or "document"
-
-
-def _diagnostics(manifest: Manifest, error: Any, label: str) -> list[Diagnostic]:
-    path = list(error.absolute_path)
-    subject = f"{manifest.ref} (Kubernetes {label} schema)"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        return [
-            Diagnostic(
-                manifest.position(_pointer([*path, key])),
-                Severity.ERROR,
-                f"{subject}: unknown field {_dotted([*path, key])}",
-                RULE_SCHEMA,
+            found.extend(
+                schema_error_diagnostics(
+                    manifest, error, f"{manifest.ref} (Kubernetes {label} schema)", RULE_SCHEMA
+                )
             )
-            for key in error.instance
-            if key not in allowed
-        ]
-    if error.validator == "required":
-        message = f"{subject}: {_dotted(path)}: {error.message}"
-    elif error.validator == "type":
-        wanted = error.validator_value
-        wanted_text = " or ".join(t for t in ([wanted] if isinstance(wanted, str) else wanted) if t != "null")
-        message = f"{subject}: {_dotted(path)} must be {wanted_text}, not {_short(error.instance)}"
-    elif error.validator == "enum":
-        message = f"{subject}: {_dotted(path)} is {_short(error.instance)}; allowed: {error.validator_value}"
-    else:
-        message = f"{subject}: {_dotted(path)}: {error.message[:200]}"
-    return [Diagnostic(manifest.position(_pointer(path)), Severity.ERROR, message, RULE_SCHEMA)]
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_VALUE_TEXT else text[: _MAX_VALUE_TEXT - 3] + "..."
+    return found

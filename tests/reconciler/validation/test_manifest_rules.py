@@ -95,6 +95,38 @@ spec:
       duration: {distribution: fixed, value: 1h}
 """
 
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer, minimum: 1}
+                port: {x-kubernetes-int-or-string: true}
+                extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: a}
+spec:
+  size: 2
+  port: http
+  extra: {anything: goes}
+"""
+
 W = "workloads/w.yaml"
 
 CASES = [
@@ -146,6 +178,13 @@ CASES = [
         {W: DEPLOYMENT.replace("selector:\n", "replicas: two\n  selector:\n")},
         (W, 7),
         id="replicas-not-integer",
+    ),
+    pytest.param("crd-schema", {W: CRD.replace("  size: 2", "  size: 0")}, (W, 27), id="cr-below-minimum"),
+    pytest.param(
+        "crd-schema",
+        {W: CRD.replace("  size: 2", "  size: 2\n  colour: red")},
+        (W, 29),
+        id="cr-unknown-field",
     ),
     pytest.param(
         "k8s-unknown-kind",
@@ -299,7 +338,7 @@ def test_manifest_rule_reports_its_id_at_file_and_line(
     assert place in places(result, rule), "\n".join(map(str, result.diagnostics))
 
 
-@pytest.mark.parametrize("text", [DEPLOYMENT, RAYCLUSTER, PYTORCHJOB, CLUSTER_QUEUE, WORKLOAD])
+@pytest.mark.parametrize("text", [DEPLOYMENT, RAYCLUSTER, PYTORCHJOB, CLUSTER_QUEUE, WORKLOAD, CRD])
 def test_well_formed_fixtures_pass(load_repo: RepoLoader, text: str) -> None:
     """The unbroken versions of the fixtures above load without any finding."""
     result = load_repo({W: text})

@@ -183,7 +183,7 @@ CASES = [
     pytest.param(
         "crd-schema",
         {W: CRD.replace("  size: 2", "  size: 2\n  colour: red")},
-        (W, 29),
+        (W, 28),
         id="cr-unknown-field",
     ),
     pytest.param(

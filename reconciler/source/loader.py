@@ -34,6 +34,7 @@ RULE_FILE_SIZE = "file-too-large"
 RULE_NOT_UTF8 = "file-not-utf8"
 RULE_SYMLINK = "symlink-escapes-root"
 RULE_SETTINGS = "settings-invalid"
+RULE_EMPTY = "repository-empty"
 
 
 @dataclass
@@ -88,6 +89,15 @@ def load_files(
     if settings is None:
         settings = _read_settings(by_path, diagnostics)
     documents = _parse_files(files, settings, diagnostics)
+    if not documents and not diagnostics:
+        diagnostics.append(
+            Diagnostic(
+                SourceLocation(".", 1, 1),
+                Severity.WARNING,
+                "no Kubernetes or gpuctl documents found (no *.yaml/*.yml files with content)",
+                RULE_EMPTY,
+            )
+        )
     state = DesiredState(root=root, revision=revision, settings=settings)
     for doc in documents:
         classified, found = classify(doc)

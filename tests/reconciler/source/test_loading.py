@@ -134,6 +134,13 @@ def test_ignore_patterns_skip_files(load_repo: RepoLoader) -> None:
     assert result.ok and result.diagnostics == []
 
 
+def test_empty_repository_warns(tmp_path: Path) -> None:
+    """A directory without documents is valid but says so (a mistyped PATH is easy to miss)."""
+    write_repo(tmp_path, {"notes.txt": "hello\n", "empty.yaml": "# nothing yet\n"})
+    result = load_directory(tmp_path)
+    assert result.ok and places(result, "repository-empty") == [(".", 1)]
+
+
 def test_missing_directory_raises_source_error(tmp_path: Path) -> None:
     """An unreadable root is an exception (exit 2 in the CLI), not a finding."""
     with pytest.raises(SourceError):

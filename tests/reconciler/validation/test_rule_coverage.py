@@ -30,6 +30,8 @@ def test_every_rule_has_a_fixture_case() -> None:
     assert callable(test_loading.test_symlink_leaving_the_root_is_an_error)
     assert callable(test_loading.test_git_symlink_leaving_the_root_is_an_error)
     covered.add("symlink-escapes-root")
+    assert callable(test_loading.test_empty_repository_warns)
+    covered.add("repository-empty")
     missing = declared_rules() - covered
     assert not missing, f"rules without a fixture test: {sorted(missing)}"
 

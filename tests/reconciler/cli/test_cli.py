@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from tests.reconciler.conftest import BASE_REPO, MIG_PARTED, write_repo
+from tests.reconciler.repo_fixtures import BASE_REPO, MIG_PARTED, write_repo
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "desired_state"

@@ -11,7 +11,7 @@ import pytest
 from reconciler.source import RevisionNotFoundError, SourceError, load_directory, load_revision
 from reconciler.source.yamldocs import Origin, parse_documents
 from schemas.kinds import Limits
-from tests.reconciler.conftest import RepoLoader, places, write_repo
+from tests.reconciler.repo_fixtures import RepoLoader, places, write_repo
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\ndata: {k: v}\n"
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from schemas.diagnostics import Severity
-from tests.reconciler.conftest import BASE_REPO, DEVICE_PLUGIN, MIG_PARTED, RepoLoader, findings, places, pool
+from tests.reconciler.repo_fixtures import (
+    BASE_REPO,
+    DEVICE_PLUGIN,
+    MIG_PARTED,
+    RepoLoader,
+    findings,
+    places,
+    pool,
+)
 
 MIG = "gpu-operator/mig-parted.yaml"
 PLUGIN = "gpu-operator/device-plugin.yaml"

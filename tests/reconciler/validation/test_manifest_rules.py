@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reconciler.conftest import RepoLoader, places
+from tests.reconciler.repo_fixtures import RepoLoader, places
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

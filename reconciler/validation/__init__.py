@@ -17,6 +17,7 @@ from reconciler.validation.context import Context
 from reconciler.validation.crds import check_crds
 from reconciler.validation.custom_resources import check_custom_resources
 from reconciler.validation.deviceplugin import check_device_plugin
+from reconciler.validation.flavors import check_flavors
 from reconciler.validation.identity import check_identity
 from reconciler.validation.kubernetes_schema import check_kubernetes_schemas
 from reconciler.validation.kueue import check_kueue
@@ -42,6 +43,7 @@ RULE_FAMILIES: tuple[Rule, ...] = (
     check_cluster_policy,
     check_pools,
     check_capacity,
+    check_flavors,
 )
 
 

@@ -313,6 +313,16 @@ CASES = [
         id="job-asks-for-a100-40gb-profile",
     ),
     pytest.param(
+        "kueue-flavor-matches-no-pool",
+        {
+            "quotas/flavor.yaml": "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ResourceFlavor\n"
+            "metadata: {name: h100}\n"
+            "spec:\n  nodeLabels:\n    nvidia.com/gpu.product: NVIDIA-H100-SXM5-80GB\n"
+        },
+        ("quotas/flavor.yaml", 5),
+        id="product-label-spelt-differently",
+    ),
+    pytest.param(
         "quota-resource-not-advertised",
         {
             "quotas/q.yaml": "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: a}\nspec:\n"
@@ -461,3 +471,16 @@ def test_overlap_witness_is_sound() -> None:
         overlap_witness(a, sel({"matchExpressions": [{"key": "pool", "operator": "NotIn", "values": ["a"]}]}))
         is None
     )
+
+
+def test_flavor_matching_gfd_product_label_passes(load_repo: RepoLoader) -> None:
+    """Flavors naming the product label GFD writes (plain, and -SHARED without renaming) match."""
+    flavors = (
+        "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ResourceFlavor\nmetadata: {name: h100}\n"
+        "spec: {nodeLabels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3, pool: h100}}\n---\n"
+        "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ResourceFlavor\nmetadata: {name: t4}\n"
+        "spec: {nodeLabels: {nvidia.com/gpu.product: Tesla-T4-SHARED}}\n"
+    )
+    plugin = DEVICE_PLUGIN.replace("renameByDefault: true", "renameByDefault: false")
+    result = load_repo({"quotas/flavors.yaml": flavors, PLUGIN: plugin})
+    assert findings(result, "kueue-flavor-matches-no-pool") == [], "\n".join(map(str, result.diagnostics))

@@ -22,6 +22,7 @@ from reconciler.validation.identity import check_identity
 from reconciler.validation.kubernetes_schema import check_kubernetes_schemas
 from reconciler.validation.kueue import check_kueue
 from reconciler.validation.migparted import check_mig_parted
+from reconciler.validation.names import check_names
 from reconciler.validation.pools import check_pools
 from reconciler.validation.secrets import check_secrets
 from schemas.desired import DesiredState
@@ -33,6 +34,7 @@ Rule = Callable[[Context], list[Diagnostic]]
 
 RULE_FAMILIES: tuple[Rule, ...] = (
     check_identity,
+    check_names,
     check_kubernetes_schemas,
     check_custom_resources,
     check_crds,

@@ -187,6 +187,34 @@ CASES = [
         id="cr-unknown-field",
     ),
     pytest.param(
+        "k8s-name-invalid",
+        {W: DEPLOYMENT.replace("name: web\n", "name: Web_App\n", 1)},
+        (W, 4),
+        id="uppercase-underscore-name",
+    ),
+    pytest.param(
+        "k8s-name-invalid",
+        {W: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team.a\n"},
+        (W, 4),
+        id="dotted-namespace-name",
+    ),
+    pytest.param(
+        "k8s-label-invalid",
+        {
+            W: DEPLOYMENT.replace("labels: {app: web}}", "labels: {app: web}}", 1).replace(
+                "  namespace: team-a\n", "  namespace: team-a\n  labels:\n    team: a b\n", 1
+            )
+        },
+        (W, 7),
+        id="label-value-with-space",
+    ),
+    pytest.param(
+        "k8s-label-invalid",
+        {W: DEPLOYMENT.replace("  namespace: team-a\n", "  namespace: team-a\n  labels:\n    -bad: x\n", 1)},
+        (W, 7),
+        id="label-key-starts-with-dash",
+    ),
+    pytest.param(
         "k8s-unknown-kind",
         {W: DEPLOYMENT.replace("kind: Deployment", "kind: Deploymnt")},
         (W, 2),

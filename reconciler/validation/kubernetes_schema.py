@@ -14,11 +14,14 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.validation.context import Context
 from reconciler.validation.schema_errors import schema_error_diagnostics
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
+
+if TYPE_CHECKING:  # jsonschema is imported on first use, to keep start-up fast
+    from jsonschema.protocols import Validator
 
 RULE_SCHEMA = "k8s-schema"
 RULE_UNKNOWN_KIND = "k8s-unknown-kind"
@@ -67,7 +70,7 @@ class SchemaStore:
         self.directory = directory
         self._files = {p.name for p in directory.iterdir()}
         self._api_versions = {name.split("-", 1)[1] for name in self._files if "-" in name}
-        self._validators: dict[tuple[str, str], Any] = {}
+        self._validators: dict[tuple[str, str], Validator | None] = {}
         self._registry: Any = None
         self._definitions: dict[str, Any] = {}
 
@@ -79,13 +82,13 @@ class SchemaStore:
     def knows_api_version(self, api_version: str) -> bool:
         return f"{self.file_key(api_version)}.json" in self._api_versions
 
-    def validator(self, api_version: str, kind: str) -> Any | None:
+    def validator(self, api_version: str, kind: str) -> Validator | None:
         key = (api_version, kind)
         if key not in self._validators:
             self._validators[key] = self._compile(api_version, kind)
         return self._validators[key]
 
-    def _compile(self, api_version: str, kind: str) -> Any | None:
+    def _compile(self, api_version: str, kind: str) -> Validator | None:
         import jsonschema
         from referencing import Registry, Resource
 

@@ -28,7 +28,7 @@ def test_example_repository_validates_with_exit_0() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "valid (0 errors" in done.stderr
+    assert "valid (0 errors, 0 warnings)" in done.stderr
 
 
 def test_invalid_repository_exits_1_with_sorted_lines(tmp_path: Path) -> None:

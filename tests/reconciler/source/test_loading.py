@@ -126,6 +126,15 @@ def test_symlink_leaving_the_root_is_an_error(tmp_path: Path) -> None:
     assert places(result, "duplicate-object") == []
 
 
+def test_hidden_files_and_directories_are_skipped(load_repo: RepoLoader) -> None:
+    """Tooling YAML such as .github/ workflows and .pre-commit-config.yaml is not desired state."""
+    result = load_repo(
+        {".github/workflows/ci.yaml": "on: push\n", ".pre-commit-config.yaml": "repos: []\n", F: CONFIGMAP},
+        base=False,
+    )
+    assert result.ok and result.diagnostics == []
+
+
 def test_ignore_patterns_skip_files(load_repo: RepoLoader) -> None:
     """Files matching gpuctl.yaml `ignore` globs are not loaded."""
     result = load_repo(

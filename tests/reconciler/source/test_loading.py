@@ -135,6 +135,19 @@ def test_hidden_files_and_directories_are_skipped(load_repo: RepoLoader) -> None
     assert result.ok and result.diagnostics == []
 
 
+def test_list_documents_are_expanded_with_positions(load_repo: RepoLoader) -> None:
+    """A v1 List is loaded item by item; findings inside an item point at the item's lines."""
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a, namespace: n}\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: b, namespace: n}\n    dta: {}\n"
+    )
+    result = load_repo({F: text}, base=False)
+    assert places(result, "k8s-schema") == [(F, 10)]
+    fixed = load_repo({F: text.replace("    dta: {}\n", "")}, base=False)
+    assert fixed.state is not None and [m.ref.name for m in fixed.state.manifests] == ["a", "b"]
+
+
 def test_ignore_patterns_skip_files(load_repo: RepoLoader) -> None:
     """Files matching gpuctl.yaml `ignore` globs are not loaded."""
     result = load_repo(

@@ -116,7 +116,9 @@ def parse_documents(
         mark = err.problem_mark or err.context_mark
         problem = err.problem or "invalid YAML"
         context = f" ({err.context})" if err.context else ""
-        diagnostics.append(_diag(origin, mark, f"YAML syntax error: {problem}{context}", RULE_SYNTAX))
+        # libyaml refuses nesting beyond its own bound (1000) while parsing, before we see it.
+        rule = RULE_DEPTH if "nesting depth" in problem else RULE_SYNTAX
+        diagnostics.append(_diag(origin, mark, f"YAML syntax error: {problem}{context}", rule))
     except yaml.YAMLError as err:  # reader errors (control characters) carry no problem_mark
         diagnostics.append(_diag(origin, None, f"YAML error: {err}", RULE_SYNTAX))
     return documents, diagnostics

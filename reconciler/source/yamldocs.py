@@ -109,6 +109,10 @@ def parse_documents(
             except _Abort as abort:
                 diagnostics.append(abort.diagnostic)
                 continue
+            except RecursionError:  # limits.maxDepth set above what the interpreter can recurse
+                message = "nesting too deep to read; lower the nesting (or limits.maxDepth in gpuctl.yaml)"
+                diagnostics.append(_diag(origin, node.start_mark, message, RULE_DEPTH))
+                continue
             documents.append(
                 YamlDocument(data, _loc(origin, node.start_mark), converter.positions, converter.block_starts)
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from reconciler.cli import render, schema, validate
+
 
 def _version() -> None:
     """Print the gpuctl version."""
@@ -20,4 +22,7 @@ def register(app: typer.Typer) -> None:
     from reconciler.cli import audit_cmd
 
     audit_cmd.register(app)
+    render.register(app)
+    schema.register(app)
+    validate.register(app)
     app.command("version")(_version)

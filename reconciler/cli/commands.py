@@ -17,4 +17,7 @@ def _version() -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
+    from reconciler.cli import audit_cmd
+
+    audit_cmd.register(app)
     app.command("version")(_version)

@@ -17,7 +17,9 @@ def _version() -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
-    from reconciler.cli import audit_cmd
+    from reconciler.cli import apply_cmd, audit_cmd, diff_cmd
 
+    apply_cmd.register(app)
     audit_cmd.register(app)
+    diff_cmd.register(app)
     app.command("version")(_version)

@@ -1,0 +1,81 @@
+"""Options shared by the commands that talk to a cluster (`diff`, `apply`), and the loading
+of a desired-state revision for them. Wiring only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from reconciler.cluster import KubeClusterClient
+    from schemas.desired import DesiredState
+    from schemas.results import RevisionInfo
+
+EXIT_ERROR = 2
+
+KubeconfigOption = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="kubeconfig file [default: $KUBECONFIG or ~/.kube/config]")
+]
+ContextOption = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use")]
+SandboxOption = Annotated[
+    str | None,
+    typer.Option("--sandbox", help="a gpuctl sandbox: its kubeconfig file or its http(s) URL"),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print `message` to stderr; the Exit to raise for exit code 2."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_ERROR)
+
+
+def connect(kubeconfig: Path | None, context: str | None, sandbox: str | None) -> KubeClusterClient:
+    from reconciler.cluster import ConnectionSpec, KubeClusterClient
+    from reconciler.errors import ReconcileError
+
+    spec = ConnectionSpec(str(kubeconfig) if kubeconfig else None, context, sandbox)
+    try:
+        return KubeClusterClient.connect(spec)
+    except ReconcileError as exc:
+        raise fail(str(exc)) from exc
+
+
+def load(path: Path) -> tuple[DesiredState, list[dict[str, Any]]]:
+    """Load and render the repository at `path`; exit 2 printing every diagnostic if invalid."""
+    from reconciler.render import render
+    from reconciler.source import load_directory
+
+    if not path.exists():
+        raise fail(f"{path} does not exist")
+    loaded = load_directory(path)
+    for diagnostic in loaded.diagnostics:
+        typer.echo(str(diagnostic), err=True)
+    if not loaded.ok or loaded.state is None:
+        raise fail(f"{path} is not a valid desired-state repository; nothing was applied")
+    return loaded.state, plain_objects(render(loaded.state))
+
+
+def plain_objects(rendered: Any) -> list[dict[str, Any]]:
+    """The Kubernetes objects among rendered items (dicts, or objects with an `obj` dict)."""
+    objects = []
+    for item in rendered:
+        obj = item if isinstance(item, dict) else getattr(item, "obj", None)
+        if isinstance(obj, dict) and not str(obj.get("apiVersion", "")).startswith("gpuctl.dev/"):
+            objects.append(obj)
+    return objects
+
+
+def revision_of(state: DesiredState) -> RevisionInfo:
+    from schemas.results import RevisionInfo
+
+    revision = getattr(state, "revision_info", None)
+    if isinstance(revision, RevisionInfo):
+        return revision
+    return RevisionInfo(sha=state.revision or "working-tree", path=state.root)
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()

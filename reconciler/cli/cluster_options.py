@@ -44,28 +44,27 @@ def connect(kubeconfig: Path | None, context: str | None, sandbox: str | None) -
 
 
 def load(path: Path) -> tuple[DesiredState, list[dict[str, Any]]]:
-    """Load and render the repository at `path`; exit 2 printing every diagnostic if invalid."""
-    from reconciler.render import render
-    from reconciler.source import load_directory
+    """Load the repository at `path`: its state and its plain manifests. Exit 2 printing every
+    diagnostic when it is invalid (all-or-nothing: nothing is applied from a bad revision)."""
+    from reconciler.source import SourceError, load_directory
 
-    if not path.exists():
-        raise fail(f"{path} does not exist")
-    loaded = load_directory(path)
+    if not path.is_dir():
+        raise fail(f"{path} is not a directory")
+    try:
+        loaded = load_directory(path)
+    except SourceError as exc:
+        raise fail(str(exc)) from exc
     for diagnostic in loaded.diagnostics:
         typer.echo(str(diagnostic), err=True)
     if not loaded.ok or loaded.state is None:
         raise fail(f"{path} is not a valid desired-state repository; nothing was applied")
-    return loaded.state, plain_objects(render(loaded.state))
+    return loaded.state, manifests_of(loaded.state)
 
 
-def plain_objects(rendered: Any) -> list[dict[str, Any]]:
-    """The Kubernetes objects among rendered items (dicts, or objects with an `obj` dict)."""
-    objects = []
-    for item in rendered:
-        obj = item if isinstance(item, dict) else getattr(item, "obj", None)
-        if isinstance(obj, dict) and not str(obj.get("apiVersion", "")).startswith("gpuctl.dev/"):
-            objects.append(obj)
-    return objects
+def manifests_of(state: DesiredState) -> list[dict[str, Any]]:
+    """The plain Kubernetes objects of a revision (gpuctl kinds are never sent to the cluster;
+    the engine turns GPUNodePools into node labels and rollouts itself)."""
+    return [m.obj for m in state.manifests if not str(m.obj.get("apiVersion", "")).startswith("gpuctl.dev/")]
 
 
 def revision_of(state: DesiredState) -> RevisionInfo:

@@ -32,8 +32,15 @@ _QUOTA_KINDS = frozenset({"ResourceQuota", "LimitRange"})
 _KUEUE_GROUP = "kueue.x-k8s.io"
 _NVIDIA_GROUP = "nvidia.com"
 
-# Inside the workloads stage: what others refer to goes first (Helm/Argo CD kind order).
+# Inside a stage: what others refer to goes first (Helm/Argo CD kind order; Kueue flavors
+# before the queues that name them).
 _WORKLOAD_KIND_ORDER = [
+    "ResourceQuota",
+    "LimitRange",
+    "ResourceFlavor",
+    "WorkloadPriorityClass",
+    "ClusterQueue",
+    "LocalQueue",
     "NetworkPolicy",
     "PodDisruptionBudget",
     "Secret",

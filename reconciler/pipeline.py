@@ -17,6 +17,7 @@ from reconciler.apply.pruning import PruneOptions, Pruner
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.apply.snapshot import take_snapshot
 from reconciler.errors import ReconcileError
+from reconciler.health.assess import HealthReport, wait_healthy
 from reconciler.planning.inventory import Inventory
 from reconciler.planning.order import Stage
 from reconciler.planning.pairing import Pair, plan
@@ -25,7 +26,8 @@ from reconciler.rollout.runner import PoolRollout, RolloutRunner
 from reconciler.rollout.steps import node_ref
 from reconciler.rollout.targets import assign_nodes, partial_node, target_for
 from schemas.desired import DesiredState
-from schemas.results import Action, ChangeSet, ReconcileOutcome, RevisionInfo, Trigger
+from schemas.refs import ObjectRef
+from schemas.results import Action, ChangeSet, HealthCode, ReconcileOutcome, RevisionInfo, Trigger
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class ReconcileOptions:
     trigger: Trigger = Trigger.MANUAL
     poll_interval: float = 1.0
     crd_timeout: float = 120.0
+    # Wait up to this long for the applied objects to become healthy (None: do not assess).
+    health_timeout: float | None = None
 
 
 @dataclass
@@ -49,6 +53,7 @@ class ReconcileResult:
     pending_rollouts: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
     reconcile_id: str | None = None
+    health: HealthReport | None = None
 
     @property
     def changed(self) -> bool:
@@ -90,7 +95,10 @@ def reconcile(
 
 def _outcome(result: ReconcileResult) -> ReconcileOutcome:
     failed = any(e.action in (Action.FAILED, Action.ROLLOUT_FAILED) for e in result.changes.entries)
-    if failed or any(r.failed for r in result.rollouts):
+    unhealthy = result.health is not None and (
+        result.health.timed_out or result.health.overall.code >= HealthCode.DEGRADED
+    )
+    if failed or unhealthy or any(r.failed for r in result.rollouts):
         if result.error is None:
             result.error = _failure_summary(result)
         return ReconcileOutcome.FAILED
@@ -101,6 +109,11 @@ def _failure_summary(result: ReconcileResult) -> str:
     lines = [f"{e.ref}: {e.error}" for e in result.changes.entries if e.action is Action.FAILED]
     for rollout in result.rollouts:
         lines += [f"Node/{node}: {reason}" for node, reason in rollout.failed.items()]
+    if result.health is not None:
+        bad = [(r, s) for r, s in result.health.statuses.items() if s.code > HealthCode.PROGRESSING]
+        if result.health.timed_out:
+            bad += [(r, s) for r, s in result.health.statuses.items() if s.code is HealthCode.PROGRESSING]
+        lines += [f"{ref}: {status.code.name.lower()}: {status.message}" for ref, status in bad]
     return "; ".join(lines[:10]) + (f" (+{len(lines) - 10} more)" if len(lines) > 10 else "")
 
 
@@ -149,6 +162,11 @@ class _Pass:
             remaining = pruner.prune(the_plan, tracked, len(objects))
             if not options.dry_run:
                 store.save(remaining, self.recorder)
+        if options.health_timeout is not None and not options.dry_run:
+            targets = {ObjectRef.of(o): str(o["apiVersion"]) for o in applied}
+            self.result.health = wait_healthy(
+                client, targets, self.clock, timeout=options.health_timeout, poll=options.poll_interval
+            )
 
     def apply_stages(self, planned: list[tuple[Stage, list[Pair]]]) -> list[KubeObject]:
         """Apply stage by stage (waiting for new CRDs); return the objects now applied."""

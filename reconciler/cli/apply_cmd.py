@@ -45,6 +45,15 @@ def apply(
     poll_interval: Annotated[
         float, typer.Option("--poll-interval", help="seconds between checks while waiting", min=0.01)
     ] = 1.0,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="wait for the applied objects to become healthy (fails fast on Degraded)"
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="seconds --wait may take at most", min=0)
+    ] = 300.0,
     output: Annotated[Literal["text", "json"], typer.Option("--format", help="report format")] = "text",
 ) -> None:
     """Reconcile the cluster to PATH once. Exit 0 done, 1 a change or rollout failed, 2 error."""
@@ -65,7 +74,11 @@ def apply(
             except AuditError as exc:
                 raise fail(f"cannot open the audit log {db}: {exc}") from exc
         options = ReconcileOptions(
-            dry_run=dry_run, prune=prune, allow_empty=allow_empty, poll_interval=poll_interval
+            dry_run=dry_run,
+            prune=prune,
+            allow_empty=allow_empty,
+            poll_interval=poll_interval,
+            health_timeout=timeout if wait else None,
         )
         result = reconcile(
             state,

@@ -40,6 +40,10 @@ def render(result: ReconcileResult, output: str) -> str:
         )
     for pool, nodes in sorted(result.pending_rollouts.items()):
         lines.append(f"GPUNodePool/{pool}: would roll out {len(nodes)} nodes")
+    if result.health is not None:
+        overall = result.health.overall
+        waited = " (timed out)" if result.health.timed_out else ""
+        lines.append(f"health: {overall.code.name.lower()}{waited} {overall.message}".rstrip())
     unchanged = sum(1 for e in result.changes.entries if e.action is Action.UNCHANGED)
     lines.append(f"{result.outcome.value}: {len(result.changes.changed())} changed, {unchanged} unchanged")
     return "\n".join(lines)

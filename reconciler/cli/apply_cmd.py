@@ -85,7 +85,7 @@ def apply(
             objects,
             client,
             clock=SystemClock(),
-            revision=revision_of(state),
+            revision=revision_of(path, state),
             audit=audit,
             options=options,
         )

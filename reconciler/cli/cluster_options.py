@@ -67,13 +67,14 @@ def manifests_of(state: DesiredState) -> list[dict[str, Any]]:
     return [m.obj for m in state.manifests if not str(m.obj.get("apiVersion", "")).startswith("gpuctl.dev/")]
 
 
-def revision_of(state: DesiredState) -> RevisionInfo:
+def revision_of(path: Path, state: DesiredState) -> RevisionInfo:
+    """The revision being applied: the Git commit holding `path`, or the loaded revision."""
+    from reconciler.source.revision import describe_directory
     from schemas.results import RevisionInfo
 
-    revision = getattr(state, "revision_info", None)
-    if isinstance(revision, RevisionInfo):
-        return revision
-    return RevisionInfo(sha=state.revision or "working-tree", path=state.root)
+    if state.revision:
+        return RevisionInfo(sha=state.revision, path=state.root)
+    return describe_directory(path)
 
 
 def is_terminal() -> bool:

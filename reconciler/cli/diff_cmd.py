@@ -51,7 +51,7 @@ def diff(
             objects,
             client,
             clock=SystemClock(),
-            revision=revision_of(state),
+            revision=revision_of(path, state),
             options=ReconcileOptions(dry_run=True, prune=prune, allow_empty=True),
         )
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from reconciler.cli import render, schema, validate
+
 
 def _version() -> None:
     """Print the gpuctl version."""
@@ -22,4 +24,7 @@ def register(app: typer.Typer) -> None:
     apply_cmd.register(app)
     audit_cmd.register(app)
     diff_cmd.register(app)
+    render.register(app)
+    schema.register(app)
+    validate.register(app)
     app.command("version")(_version)

@@ -58,8 +58,32 @@ def check_pools(context: Context) -> list[Diagnostic]:
             continue
         found.extend(_check_mig(context, pool, manifest))
         found.extend(_check_device_plugin(context, pool, manifest))
+    found.extend(_check_unused_configs(context))
     # Two pools sharing one mig-parted entry report the same finding once.
     return list(dict.fromkeys(found))
+
+
+def _check_unused_configs(context: Context) -> list[Diagnostic]:
+    """Configs no pool uses yet are still checked, against every catalogue model whose PCI
+    device ID their entries' device-filter names (a node may ask for them by label)."""
+    source = context.mig_parted
+    if source is None:
+        return []
+    used = {pool.spec.mig.config for pool in context.state.pools}
+    found: list[Diagnostic] = []
+    for name, entries in source.config.mig_configs.items():
+        if name in used:
+            continue
+        for position, entry in enumerate(entries):
+            models = sorted({m for f in entry.filters for m in catalogue().model_for_device_id(f)})
+            layout = MigLayout(entry.mig_enabled, dict(entry.mig_devices or {}))
+            for model in models:
+                if not catalogue().is_mig_capable(model):
+                    continue
+                subject = f"MIG config {name!r} on {model} (matched by its device-filter)"
+                base = f"/mig-configs/{name}/{position}"
+                found.extend(_check_geometry(source.embedded.position, base, layout, model, subject))
+    return found
 
 
 def _at(
@@ -162,17 +186,16 @@ def _repo_layouts(
         layout = MigLayout(entry.mig_enabled, dict(entry.mig_devices or {}))
         layouts.append(layout)
         base = f"/mig-configs/{name}/{position}"
-        found.extend(_check_geometry(source.embedded.position, base, layout, pool))
+        subject = f"MIG config {name!r} on {model} (GPUNodePool {pool.metadata.name})"
+        found.extend(_check_geometry(source.embedded.position, base, layout, model, subject))
     return layouts, found
 
 
 def _check_geometry(
-    position: Callable[[str], SourceLocation], base: str, layout: MigLayout, pool: GPUNodePool
+    position: Callable[[str], SourceLocation], base: str, layout: MigLayout, model: str, subject: str
 ) -> list[Diagnostic]:
     """Each profile exists on the model, counts within max, and the whole set fits one GPU."""
-    model = pool.spec.gpu.model
     profiles = catalogue().profiles(model)
-    subject = f"MIG config {pool.spec.mig.config!r} on {model} (GPUNodePool {pool.metadata.name})"
     found: list[Diagnostic] = []
     if not layout.enabled:
         return found

@@ -19,13 +19,16 @@ from reconciler.apply.snapshot import take_snapshot
 from reconciler.errors import ReconcileError
 from reconciler.health.assess import HealthReport, wait_healthy
 from reconciler.planning.inventory import Inventory
-from reconciler.planning.order import Stage
+from reconciler.planning.order import CRDS, NODE_POOLS
 from reconciler.planning.pairing import Pair, plan
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
+from reconciler.render import render
+from reconciler.render.order import STAGE_NAMES
 from reconciler.rollout.runner import PoolRollout, RolloutRunner
 from reconciler.rollout.steps import node_ref
 from reconciler.rollout.targets import assign_nodes, partial_node, target_for
 from schemas.desired import DesiredState
+from schemas.kinds import GPUCTL_GROUP
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeSet, HealthCode, ReconcileOutcome, RevisionInfo, Trigger
 
@@ -62,7 +65,6 @@ class ReconcileResult:
 
 def reconcile(
     state: DesiredState,
-    objects: list[KubeObject],
     client: ClusterClient,
     *,
     clock: Clock,
@@ -70,16 +72,14 @@ def reconcile(
     audit: AuditSink | None = None,
     options: ReconcileOptions | None = None,
 ) -> ReconcileResult:
-    """Run one pass over `objects` (the rendered plain manifests) and `state.pools`."""
+    """Run one pass over `state`: its rendered manifests, then its GPUNodePools."""
     options = options or ReconcileOptions()
     sink = None if options.dry_run else audit
     reconcile_id = sink.begin(revision, options.trigger) if sink is not None else ""
     recorder = ChangeRecorder(sink, reconcile_id)
     result = ReconcileResult(revision, changes=recorder.changes, reconcile_id=reconcile_id or None)
     try:
-        _Pass(state, client=client, clock=clock, options=options, recorder=recorder, result=result).run(
-            objects
-        )
+        _Pass(state, client=client, clock=clock, options=options, recorder=recorder, result=result).run()
     except ReconcileError as exc:
         result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
     except BaseException as exc:
@@ -137,12 +137,16 @@ class _Pass:
         self.recorder = recorder
         self.result = result
 
-    def run(self, objects: list[KubeObject]) -> None:
+    def run(self) -> None:
         client, options = self.client, self.options
-        objects = [_with_namespace(client, obj) for obj in objects if not _is_node(obj)]
+        objects = [
+            (item.stage, _with_namespace(client, item.obj))
+            for item in render(self.state)
+            if item.ref.group != GPUCTL_GROUP and not _is_node(item.obj)
+        ]
         store = InventoryStore(client, self.state.settings.namespace)
         inventory = store.load()
-        kinds = {(str(o["apiVersion"]), str(o["kind"])) for o in objects}
+        kinds = {(str(o["apiVersion"]), str(o["kind"])) for _, o in objects}
         kinds |= {(e.api_version, e.kind) for e in inventory.entries}
         the_plan = plan(objects, take_snapshot(client, kinds), inventory)
         applied = self.apply_stages(the_plan.stages)
@@ -168,15 +172,15 @@ class _Pass:
                 client, targets, self.clock, timeout=options.health_timeout, poll=options.poll_interval
             )
 
-    def apply_stages(self, planned: list[tuple[Stage, list[Pair]]]) -> list[KubeObject]:
+    def apply_stages(self, planned: list[tuple[str, list[Pair]]]) -> list[KubeObject]:
         """Apply stage by stage (waiting for new CRDs); return the objects now applied."""
         options = self.options
         rules = self.state.settings.diff_ignore
         applier = Applier(self.client, self.recorder, ignore_rules=rules, dry_run=options.dry_run)
         stages = dict(planned)
         applied: list[KubeObject] = []
-        for stage in Stage:
-            if stage is Stage.NODE_POOLS:
+        for stage in STAGE_NAMES:
+            if stage == NODE_POOLS:
                 self.result.outcomes += _apply_node_labels(self.state, self.client, applier)
             pairs = stages.get(stage, [])
             outcomes = applier.apply_pairs(pairs)
@@ -185,7 +189,7 @@ class _Pass:
                 exists = outcome.entry.action is not Action.FAILED or pair.live is not None
                 if pair.desired is not None and exists:
                     applied.append(pair.desired)
-            if stage is Stage.CRDS and not options.dry_run and any(_wrote(o) for o in outcomes):
+            if stage == CRDS and not options.dry_run and any(_wrote(o) for o in outcomes):
                 crds = [p.desired for p in pairs if p.desired is not None]
                 timeout, poll = options.crd_timeout, options.poll_interval
                 wait_established(self.client, crds, self.clock, timeout=timeout, poll=poll)
@@ -205,7 +209,7 @@ def _apply_node_labels(state: DesiredState, client: ClusterClient, applier: Appl
             name = str(node["metadata"]["name"])
             desired = partial_node(name, target)
             if desired is not None:
-                pairs.append(Pair(node_ref(name), desired, node, "v1", Stage.NODE_POOLS))
+                pairs.append(Pair(node_ref(name), desired, node, "v1", NODE_POOLS))
     return applier.apply_pairs(pairs)
 
 

@@ -176,3 +176,26 @@ class FakeCluster:
         self.writes.append(("evict", f"Pod/{namespace}/{name}"))
         self.objects.pop(ObjectRef("", "Pod", namespace, name), None)
         return True
+
+
+def desired_state(
+    objects: list[KubeObject],
+    pools: list[Any] | None = None,
+    settings: Any | None = None,
+) -> Any:
+    """A DesiredState holding `objects` as manifests (written in a file `test.yaml`) and `pools`."""
+    from schemas.desired import DesiredState, Manifest
+    from schemas.diagnostics import SourceLocation
+    from schemas.kinds import RepoSettings
+
+    manifests = [
+        Manifest(copy.deepcopy(obj), SourceLocation("test.yaml", line), ObjectRef.of(obj))
+        for line, obj in enumerate(objects, start=1)
+    ]
+    return DesiredState(
+        root=".",
+        revision=None,
+        settings=settings or RepoSettings(),
+        manifests=manifests,
+        pools=list(pools or []),
+    )

@@ -63,7 +63,7 @@ def apply(
     from reconciler.pipeline import ReconcileOptions, reconcile
     from schemas.results import ReconcileOutcome
 
-    state, objects = load(path)
+    state = load(path)
     client = connect(kubeconfig, context, sandbox)
     db = audit_db or Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
     audit = None
@@ -82,7 +82,6 @@ def apply(
         )
         result = reconcile(
             state,
-            objects,
             client,
             clock=SystemClock(),
             revision=revision_of(path, state),

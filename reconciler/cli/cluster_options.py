@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -43,8 +43,8 @@ def connect(kubeconfig: Path | None, context: str | None, sandbox: str | None) -
         raise fail(str(exc)) from exc
 
 
-def load(path: Path) -> tuple[DesiredState, list[dict[str, Any]]]:
-    """Load the repository at `path`: its state and its plain manifests. Exit 2 printing every
+def load(path: Path) -> DesiredState:
+    """Load the repository at `path`. Exit 2 printing every
     diagnostic when it is invalid (all-or-nothing: nothing is applied from a bad revision)."""
     from reconciler.source import SourceError, load_directory
 
@@ -58,13 +58,7 @@ def load(path: Path) -> tuple[DesiredState, list[dict[str, Any]]]:
         typer.echo(str(diagnostic), err=True)
     if not loaded.ok or loaded.state is None:
         raise fail(f"{path} is not a valid desired-state repository; nothing was applied")
-    return loaded.state, manifests_of(loaded.state)
-
-
-def manifests_of(state: DesiredState) -> list[dict[str, Any]]:
-    """The plain Kubernetes objects of a revision (gpuctl kinds are never sent to the cluster;
-    the engine turns GPUNodePools into node labels and rollouts itself)."""
-    return [m.obj for m in state.manifests if not str(m.obj.get("apiVersion", "")).startswith("gpuctl.dev/")]
+    return loaded.state
 
 
 def revision_of(path: Path, state: DesiredState) -> RevisionInfo:

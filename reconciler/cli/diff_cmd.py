@@ -43,12 +43,11 @@ def diff(
     from reconciler.pipeline import ReconcileOptions, reconcile
     from schemas.results import Action, ReconcileOutcome
 
-    state, objects = load(path)
+    state = load(path)
     client = connect(kubeconfig, context, sandbox)
     try:
         result = reconcile(
             state,
-            objects,
             client,
             clock=SystemClock(),
             revision=revision_of(path, state),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.planning.inventory import Inventory
-from reconciler.planning.order import Stage, sort_key, stage_of
+from reconciler.planning.order import sort_key, stage_name
 from schemas.refs import ObjectRef
 
 KubeObject = dict[str, Any]
@@ -24,12 +24,12 @@ class Pair:
     desired: KubeObject | None
     live: KubeObject | None
     api_version: str
-    stage: Stage
+    stage: str
 
 
 @dataclass
 class Plan:
-    stages: list[tuple[Stage, list[Pair]]] = field(default_factory=list)
+    stages: list[tuple[str, list[Pair]]] = field(default_factory=list)
     prunes: list[Pair] = field(default_factory=list)
     # Inventory entries whose object is already gone: drop them without a request.
     vanished: list[ObjectRef] = field(default_factory=list)
@@ -42,19 +42,21 @@ class DuplicateObjectError(ValueError):
     """Two desired documents describe the same object."""
 
 
-def plan(desired: list[KubeObject], live: Snapshot, inventory: Inventory) -> Plan:
-    """Pair `desired` objects with the `live` snapshot; prune what the inventory has beyond them."""
-    by_stage: dict[Stage, list[Pair]] = {}
+def plan(desired: list[tuple[str, KubeObject]], live: Snapshot, inventory: Inventory) -> Plan:
+    """Pair `desired` (stage name, object) with the `live` snapshot; prune what the inventory
+    has beyond them."""
+    keyed = sorted(
+        ((sort_key(stage, ObjectRef.of(obj)), stage, obj) for stage, obj in desired), key=lambda k: k[0]
+    )
+    by_stage: dict[str, list[Pair]] = {}
     wanted: set[ObjectRef] = set()
-    for obj in sorted(desired, key=sort_key):
-        ref = ObjectRef.of(obj)
+    for (_, _, ref), stage, obj in keyed:
         if ref in wanted:
             raise DuplicateObjectError(f"{ref} is defined twice in the desired state")
         wanted.add(ref)
-        stage = stage_of(obj)
         by_stage.setdefault(stage, []).append(Pair(ref, obj, live.get(ref), str(obj["apiVersion"]), stage))
-    result = Plan(stages=sorted(by_stage.items()))
-    prunes: list[Pair] = []
+    result = Plan(stages=list(by_stage.items()))
+    prunes: list[tuple[tuple[int, int, ObjectRef], Pair]] = []
     for ref, entry in inventory.refs().items():
         if ref in wanted:
             continue
@@ -62,7 +64,8 @@ def plan(desired: list[KubeObject], live: Snapshot, inventory: Inventory) -> Pla
         if current is None:
             result.vanished.append(ref)
             continue
-        prunes.append(Pair(ref, None, current, entry.api_version, stage_of(current)))
-    result.prunes = sorted(prunes, key=lambda p: sort_key(p.live or {}), reverse=True)
+        stage = stage_name(ref)
+        prunes.append((sort_key(stage, ref), Pair(ref, None, current, entry.api_version, stage)))
+    result.prunes = [pair for _, pair in sorted(prunes, key=lambda item: item[0], reverse=True)]
     result.vanished.sort()
     return result

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import TerminalError
-from schemas.catalogue import catalogue
+from reconciler.render import DEVICE_PLUGIN_CONFIG_LABEL, DISRUPTIVE_LABELS, MIG_CONFIG_LABEL, pool_labels
 from schemas.kinds import GPUNodePool
 from schemas.refs import ObjectRef
 
-MIG_CONFIG = "nvidia.com/mig.config"
+MIG_CONFIG = MIG_CONFIG_LABEL
 MIG_CONFIG_STATE = "nvidia.com/mig.config.state"
-DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
-DISRUPTIVE_LABELS = (MIG_CONFIG, DEVICE_PLUGIN_CONFIG)
+DEVICE_PLUGIN_CONFIG = DEVICE_PLUGIN_CONFIG_LABEL
 
 
 @dataclass(frozen=True)
@@ -43,20 +42,11 @@ def node_labels(node: dict[str, Any]) -> dict[str, str]:
 
 
 def target_for(pool: GPUNodePool) -> NodeTarget:
-    spec = pool.spec
-    disruptive: dict[str, str] = {}
-    cat = catalogue()
-    if cat.has_model(spec.gpu.model) and cat.is_mig_capable(spec.gpu.model):
-        disruptive[MIG_CONFIG] = spec.mig.config
-    if spec.device_plugin is not None:
-        disruptive[DEVICE_PLUGIN_CONFIG] = spec.device_plugin.config
-    labels = {}
-    for key, value in spec.labels.items():
-        if key in DISRUPTIVE_LABELS:
-            disruptive[key] = value
-        else:
-            labels[key] = value
-    taints = [{k: v for k, v in taint.model_dump().items() if v != ""} for taint in spec.taints]
+    """Split the pool's node labels (as `reconciler.render` computes them) by disruptiveness."""
+    all_labels = pool_labels(pool)
+    disruptive = {k: v for k, v in all_labels.items() if k in DISRUPTIVE_LABELS}
+    labels = {k: v for k, v in all_labels.items() if k not in DISRUPTIVE_LABELS}
+    taints = [{k: v for k, v in taint.model_dump().items() if v != ""} for taint in pool.spec.taints]
     return NodeTarget(pool, labels, taints, disruptive)
 
 

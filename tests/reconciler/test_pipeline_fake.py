@@ -3,14 +3,11 @@ opt-outs, pruning guards and the audit calls."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from reconciler.pipeline import ReconcileOptions, reconcile
 from reconciler.planning.inventory import INVENTORY_NAME
-from reconciler.testing import FakeCluster, ManualClock, RecordingAuditSink
-from schemas.desired import DesiredState
-from schemas.kinds import RepoSettings
+from reconciler.testing import FakeCluster, ManualClock, RecordingAuditSink, desired_state
 from schemas.refs import ObjectRef
 from schemas.results import Action, ReconcileOutcome, RevisionInfo
 
@@ -37,16 +34,11 @@ def _quota(ns: str = "ml") -> dict[str, Any]:
     }
 
 
-def _state() -> DesiredState:
-    return DesiredState(root=".", revision="abc", settings=RepoSettings())
-
-
 def _run(
     cluster: FakeCluster, objects: list[dict[str, Any]], sink: RecordingAuditSink | None = None, **opts: Any
 ):
     return reconcile(
-        _state(),
-        copy.deepcopy(objects),
+        desired_state(objects),
         cluster,
         clock=ManualClock(),
         revision=RevisionInfo("abc", author="dev", message="change"),
@@ -59,12 +51,12 @@ OBJECTS = [_cm("settings", team="a"), _quota(), _ns("ml")]
 
 
 def test_first_pass_applies_in_stage_order_and_records_each_write() -> None:
-    """Namespace before quota before ConfigMap; every write is in the audit, in write order."""
+    """Namespace, then config, then quota (the render stage table); every write is audited in order."""
     cluster, sink = FakeCluster(), RecordingAuditSink()
     result = _run(cluster, OBJECTS, sink)
     assert result.outcome is ReconcileOutcome.SUCCEEDED
     applied = [ref for verb, ref in cluster.writes if verb == "apply"]
-    assert applied[:3] == ["Namespace/ml", "ResourceQuota/ml/gpus", "ConfigMap/ml/settings"]
+    assert applied[:3] == ["Namespace/ml", "ConfigMap/ml/settings", "ResourceQuota/ml/gpus"]
     recorded = [str(e.ref) for e in sink.all_changes()]
     assert recorded == applied
     [record] = sink.reconciles.values()

@@ -8,8 +8,10 @@ from reconciler.cli.cluster_options import load
 from reconciler.planning.compare import DIGEST_ANNOTATION, is_subset, with_digest
 from reconciler.planning.inventory import Inventory
 from reconciler.planning.normalise import normalise, remove_pointer
-from reconciler.planning.order import Stage, sort_key, stage_of
+from reconciler.planning.order import stage_name
 from reconciler.planning.pairing import plan
+from reconciler.render import render
+from reconciler.render.order import STAGE_NAMES
 from schemas.kinds import DiffIgnoreRule
 from schemas.refs import ObjectRef
 
@@ -17,16 +19,17 @@ REPO = Path(__file__).resolve().parents[2] / "desired_state"
 
 
 def test_example_repository_stages_follow_the_issue_order() -> None:
-    """CRDs, Namespaces, RBAC, classes, GPU Operator config, quotas/Kueue, then workloads."""
-    _, objects = load(REPO)
-    stages = [stage_of(o) for o in sorted(objects, key=sort_key)]
-    assert stages == sorted(stages)
-    by_name = {o["metadata"]["name"]: stage_of(o) for o in objects}
-    assert by_name["team-llm"] is Stage.NAMESPACES
-    assert by_name["custom-mig-parted-config"] is Stage.GPU_OPERATOR
-    assert by_name["cluster-policy"] is Stage.GPU_OPERATOR
-    assert by_name["llm-serving"] is Stage.WORKLOADS
-    kinds = [o["kind"] for o in sorted(objects, key=sort_key) if stage_of(o) is Stage.QUOTAS]
+    """Namespaces, RBAC, classes, GPU Operator config, quotas/Kueue, node pools, then workloads."""
+    state = load(REPO)
+    rendered = render(state)
+    indices = [STAGE_NAMES.index(item.stage) for item in rendered]
+    assert indices == sorted(indices)
+    by_name = {item.ref.name: item.stage for item in rendered}
+    assert by_name["team-llm"] == "namespaces"
+    assert by_name["custom-mig-parted-config"] == "gpu-operator"
+    assert by_name["cluster-policy"] == "gpu-operator"
+    assert by_name["llm-serving"] == "workloads"
+    kinds = [item.ref.kind for item in rendered if item.stage == "quotas"]
     assert kinds.index("ResourceFlavor") < kinds.index("ClusterQueue") < kinds.index("LocalQueue")
 
 
@@ -40,8 +43,8 @@ def test_crds_come_first_and_prunes_run_in_reverse() -> None:
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "a"}}
     live = {ObjectRef.of(o): o for o in (ns, dep)}
-    result = plan([crd], live, Inventory.of([ns, dep]))
-    assert result.stages[0][0] is Stage.CRDS
+    result = plan([(stage_name(ObjectRef.of(crd)), crd)], live, Inventory.of([ns, dep]))
+    assert result.stages[0][0] == "crds"
     assert [p.ref.kind for p in result.prunes] == ["Deployment", "Namespace"]
 
 

@@ -176,8 +176,15 @@ class _Pass:
         """Apply stage by stage (waiting for new CRDs); return the objects now applied."""
         options = self.options
         rules = self.state.settings.diff_ignore
-        applier = Applier(self.client, self.recorder, ignore_rules=rules, dry_run=options.dry_run)
         stages = dict(planned)
+        new_namespaces = [p.ref.name for p in stages.get("namespaces", []) if p.live is None]
+        applier = Applier(
+            self.client,
+            self.recorder,
+            ignore_rules=rules,
+            dry_run=options.dry_run,
+            new_namespaces=new_namespaces,
+        )
         applied: list[KubeObject] = []
         for stage in STAGE_NAMES:
             if stage == NODE_POOLS:

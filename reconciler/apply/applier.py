@@ -56,11 +56,14 @@ class Applier:
         *,
         ignore_rules: Iterable[DiffIgnoreRule] = (),
         dry_run: bool = False,
+        new_namespaces: Iterable[str] = (),
     ) -> None:
         self.client = client
         self.recorder = recorder
         self.rules = list(ignore_rules)
         self.dry_run = dry_run
+        # Namespaces the same plan creates: a dry run cannot place objects in them yet.
+        self.new_namespaces = set(new_namespaces)
 
     def apply_pairs(self, pairs: Iterable[Pair]) -> list[Outcome]:
         return [self.apply_pair(pair) for pair in pairs]
@@ -80,8 +83,8 @@ class Applier:
             return Outcome(ChangeEntry(pair.ref, Action.UNCHANGED))
         rules = rules_for(pair.ref, self.rules)
         before = normalise(pair.live, live=pair.live, rules=rules) if pair.live is not None else None
-        if self.dry_run and pair.live is None and not self.client.has_kind(pair.api_version, pair.ref.kind):
-            # Its CRD is not served yet (it is created earlier in the same plan): no dry-run possible.
+        if self.dry_run and pair.live is None and not self._can_dry_run(pair):
+            # Its CRD or namespace is created earlier in the same plan: no server dry-run possible.
             after = normalise(sent, rules=rules)
             return Outcome(ChangeEntry(pair.ref, Action.CREATED, change_patch(None, after)), None, after)
         try:
@@ -95,10 +98,15 @@ class Applier:
                     return Outcome(ChangeEntry(pair.ref, action, change_patch(before, after)), before, after)
             stored = self.client.apply(sent)
         except ReconcileError as exc:
-            return Outcome(ChangeEntry(pair.ref, Action.FAILED, error=str(exc)), before)
+            return Outcome(ChangeEntry(pair.ref, Action.FAILED, error=exc.reason), before)
         after = normalise(stored, live=stored, rules=rules)
         action = Action.CONFIGURED if before is not None else Action.CREATED
         return Outcome(ChangeEntry(pair.ref, action, change_patch(before, after)), before, after)
+
+    def _can_dry_run(self, pair: Pair) -> bool:
+        if pair.ref.namespace in self.new_namespaces:
+            return False
+        return self.client.has_kind(pair.api_version, pair.ref.kind)
 
 
 def failed(outcomes: Iterable[Outcome]) -> list[ChangeEntry]:

@@ -92,7 +92,7 @@ class Pruner:
         try:
             self.client.delete(pair.api_version, ref.kind, ref.name, ref.namespace)
         except ReconcileError as exc:
-            return ChangeEntry(ref, Action.FAILED, error=str(exc)), False
+            return ChangeEntry(ref, Action.FAILED, error=exc.reason), False
         return ChangeEntry(ref, Action.DELETED), False
 
     def _foreign_objects(self, namespace: str, owned: Mapping[ObjectRef, object]) -> list[ObjectRef]:

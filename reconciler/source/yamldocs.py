@@ -135,20 +135,31 @@ class _Converter:
         self._seen: set[int] = set()
         self._active: set[int] = set()
         self._alias_nodes = 0
+        self._alias_site: yaml.Mark | None = None
 
-    def convert(self, node: yaml.Node, pointer: str, depth: int, via_alias: bool = False) -> Any:
+    def convert(
+        self,
+        node: yaml.Node,
+        pointer: str,
+        depth: int,
+        via_alias: bool = False,
+        site: yaml.Mark | None = None,
+    ) -> Any:
+        """`site` is where the reference to `node` is written (a key, or the enclosing sequence),
+        which is where alias findings are reported: an alias node carries its anchor's marks."""
         key = id(node)
         if key in self._active:
             raise _Abort(
                 _diag(
                     self.origin,
-                    node.start_mark,
+                    site or node.start_mark,
                     "recursive alias (an anchor contains itself)",
                     RULE_RECURSIVE,
                 )
             )
-        if key in self._seen:
+        if key in self._seen and not via_alias:
             via_alias = True
+            self._alias_site = site or node.start_mark
         self._seen.add(key)
         if via_alias:
             self._alias_nodes += 1
@@ -156,7 +167,7 @@ class _Converter:
                 raise _Abort(
                     _diag(
                         self.origin,
-                        node.start_mark,
+                        self._alias_site or node.start_mark,
                         f"aliases expand to more than {self.limits.max_alias_expansion} nodes "
                         "(a billion-laughs document?); limits.maxAliasExpansion in gpuctl.yaml "
                         "sets the bound",
@@ -206,7 +217,7 @@ class _Converter:
         for index, child in enumerate(node.value):
             child_pointer = f"{pointer}/{index}"
             self.positions[child_pointer] = _loc(self.origin, child.start_mark)
-            items.append(self.convert(child, child_pointer, depth + 1, via_alias))
+            items.append(self.convert(child, child_pointer, depth + 1, via_alias, node.start_mark))
         return items
 
     def _mapping(self, node: yaml.MappingNode, pointer: str, depth: int, via_alias: bool) -> dict[str, Any]:
@@ -240,7 +251,7 @@ class _Converter:
             written[key] = key_node
             child_pointer = f"{pointer}/{escape_pointer_token(key)}"
             self.positions[child_pointer] = _loc(self.origin, key_node.start_mark)
-            result[key] = self.convert(value_node, child_pointer, depth + 1, via_alias)
+            result[key] = self.convert(value_node, child_pointer, depth + 1, via_alias, key_node.start_mark)
         for merge in merges:
             self._merge(merge, result, pointer, depth, via_alias)
         return result
@@ -260,7 +271,7 @@ class _Converter:
                         RULE_KEY,
                     )
                 )
-            merged = self.convert(source, pointer, depth, via_alias)
+            merged = self.convert(source, pointer, depth, via_alias, node.start_mark)
             for key, value in merged.items():
                 into.setdefault(key, value)
 

@@ -1,10 +1,13 @@
-"""Cross-checks between GPU quotas/workloads and what the pools advertise: a quota or a
-workload class naming an `nvidia.com/*` resource that no pool advertises under its MIG
-strategy and sharing config can never be used (warning); workload classes name catalogue
-models only (error).
+"""Cross-checks between GPU quotas/workloads and what the pools advertise: a quota, a
+WorkloadProfile class or a container (in any pod template) naming an `nvidia.com/*` resource
+that no pool advertises under its MIG strategy and sharing config can never be used
+(warning); workload classes name catalogue models only (error).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 from reconciler.source.yamldocs import escape_pointer_token
 from reconciler.validation.context import Context
@@ -16,6 +19,7 @@ RULE_QUOTA = "quota-resource-not-advertised"
 RULE_WORKLOAD = "workload-resource-not-advertised"
 RULE_WORKLOAD_MODEL = "workload-gpu-model-unknown"
 _QUOTA_PREFIXES = ("requests.", "limits.")
+_CONTAINER_LISTS = ("containers", "initContainers")
 
 
 def advertised(context: Context) -> set[str]:
@@ -63,6 +67,50 @@ def check_capacity(context: Context) -> list[Diagnostic]:
                         )
                     )
     found.extend(_workloads(context, names, summary))
+    found.extend(_pod_templates(context, names, summary))
+    return found
+
+
+def gpu_requests(obj: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """(JSON pointer, resource) of every `nvidia.com/*` request or limit of every container
+    anywhere in `obj` (pod templates of Deployments, Jobs, RayClusters, PyTorchJobs, ...)."""
+    if isinstance(obj, list):
+        for index, item in enumerate(obj):
+            yield from gpu_requests(item, f"{pointer}/{index}")
+        return
+    if not isinstance(obj, dict):
+        return
+    for key, value in obj.items():
+        here = f"{pointer}/{escape_pointer_token(key)}"
+        if key in _CONTAINER_LISTS and isinstance(value, list):
+            for index, container in enumerate(value):
+                resources = container.get("resources") if isinstance(container, dict) else None
+                for part in ("limits", "requests"):
+                    amounts = resources.get(part) if isinstance(resources, dict) else None
+                    for resource in amounts if isinstance(amounts, dict) else {}:
+                        if str(resource).startswith("nvidia.com/"):
+                            token = escape_pointer_token(str(resource))
+                            yield f"{here}/{index}/resources/{part}/{token}", str(resource)
+        else:
+            yield from gpu_requests(value, here)
+
+
+def _pod_templates(context: Context, names: set[str], summary: str) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for manifest in context.state.manifests:
+        if manifest.ref.group == "gpuctl.dev":
+            continue
+        for pointer, resource in gpu_requests(manifest.obj):
+            if resource not in names:
+                found.append(
+                    Diagnostic(
+                        manifest.position(pointer),
+                        Severity.WARNING,
+                        f"{manifest.ref}: a container asks for {resource}, which no GPUNodePool advertises "
+                        f"(pools advertise {summary}); its pods would stay Pending",
+                        RULE_WORKLOAD,
+                    )
+                )
     return found
 
 

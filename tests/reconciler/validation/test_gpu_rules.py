@@ -250,6 +250,17 @@ CASES = [
         id="resources-block",
     ),
     pytest.param(
+        "workload-resource-not-advertised",
+        {
+            "apps/job.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: a}\nspec:\n"
+            "  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: c\n"
+            "          image: i\n          resources:\n            limits:\n"
+            "              nvidia.com/mig-1g.5gb: 1\n"
+        },
+        ("apps/job.yaml", 13),
+        id="job-asks-for-a100-40gb-profile",
+    ),
+    pytest.param(
         "quota-resource-not-advertised",
         {
             "quotas/q.yaml": "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: a}\nspec:\n"

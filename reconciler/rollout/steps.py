@@ -75,13 +75,16 @@ class NodeStepper:
         self.recorder.record(ChangeEntry(node_ref(name), action, _as_json_patch(patch), message, error))
 
     def _start(self, name: str, node: dict[str, Any]) -> StepResult:
+        """Cordon (unless already cordoned), then go straight on to draining: no reason to wait."""
         already = bool((node.get("spec") or {}).get("unschedulable"))
-        patch = phase_patch(Phase.DRAINING, self.target.disruptive, self.clock.now(), self.target.pool_name)
+        since = self.clock.now()
+        patch = phase_patch(Phase.DRAINING, self.target.disruptive, since, self.target.pool_name)
         if not already:
             patch["spec"] = {"unschedulable": True}
             patch["metadata"]["annotations"][CORDONED_BY] = "gpuctl"
         message = f"rollout of pool {self.target.pool_name}: {_describe(self.target.disruptive)}"
         self._write(name, patch, Action.CORDONED, message if not already else message + " (already cordoned)")
+        self._drain(name, Progress(Phase.DRAINING, dict(self.target.disruptive), since, "", not already))
         return StepResult(StepState.WAITING, True)
 
     def _drain(self, name: str, progress: Progress) -> StepResult:

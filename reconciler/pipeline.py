@@ -27,9 +27,8 @@ from reconciler.planning.pairing import Pair, plan
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
 from reconciler.render import render
 from reconciler.render.order import STAGE_NAMES
+from reconciler.rollout.node_state import apply_node_state
 from reconciler.rollout.runner import PoolRollout, RolloutRunner
-from reconciler.rollout.steps import node_ref
-from reconciler.rollout.targets import assign_nodes, partial_node, target_for
 from schemas.desired import DesiredState
 from schemas.kinds import GPUCTL_GROUP
 from schemas.refs import ObjectRef
@@ -191,7 +190,8 @@ class _Pass:
         applied: list[KubeObject] = []
         for stage in STAGE_NAMES:
             if stage == NODE_POOLS:
-                self.result.outcomes += _apply_node_labels(self.state, self.client, applier)
+                pools = self.state.pools
+                self.result.outcomes += apply_node_state(pools, self.client, applier, self.recorder)
             pairs = stages.get(stage, [])
             outcomes = applier.apply_pairs(pairs)
             self.result.outcomes += outcomes
@@ -204,23 +204,6 @@ class _Pass:
                 timeout, poll = options.crd_timeout, options.poll_interval
                 wait_established(self.client, crds, self.clock, timeout=timeout, poll=poll)
         return applied
-
-
-def _apply_node_labels(state: DesiredState, client: ClusterClient, applier: Applier) -> list[Outcome]:
-    """Server-side apply each pool's non-disruptive labels and taints to its live nodes."""
-    if not state.pools:
-        return []
-    nodes = client.list_objects("v1", "Node")
-    assigned = assign_nodes(state.pools, nodes)
-    pairs = []
-    for pool in state.pools:
-        target = target_for(pool)
-        for node in assigned[pool.metadata.name]:
-            name = str(node["metadata"]["name"])
-            desired = partial_node(name, target)
-            if desired is not None:
-                pairs.append(Pair(node_ref(name), desired, node, "v1", NODE_POOLS))
-    return applier.apply_pairs(pairs)
 
 
 def _is_node(obj: KubeObject) -> bool:

@@ -22,6 +22,7 @@ def pool(
                 "gpu": {"model": "H100-SXM5-80GB", "perNode": 8},
                 "mig": {"config": mig, "strategy": "mixed"},
                 "labels": {"team": "ml"},
+                "taints": rollout.pop("taints", []),
                 "rollout": {"maxUnavailable": max_unavailable, **rollout},
             },
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.pipeline import ReconcileOptions, reconcile
+from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.planning.inventory import INVENTORY_NAME
 from reconciler.testing import FakeCluster, ManualClock, RecordingAuditSink, desired_state
 from schemas.refs import ObjectRef
@@ -36,7 +36,7 @@ def _quota(ns: str = "ml") -> dict[str, Any]:
 
 def _run(
     cluster: FakeCluster, objects: list[dict[str, Any]], sink: RecordingAuditSink | None = None, **opts: Any
-):
+) -> ReconcileResult:
     return reconcile(
         desired_state(objects),
         cluster,

@@ -160,3 +160,15 @@ def test_transient_api_errors_are_retried() -> None:
         assert result.outcome is ReconcileOutcome.SUCCEEDED, result.error
         sb.faults.clear()
         assert run(state, sb, client).outcome is ReconcileOutcome.NOOP
+
+
+def test_health_wait_times_out_and_names_the_unhealthy_objects() -> None:
+    """No KubeRay operator runs in the sandbox: --wait ends at its timeout naming the RayCluster."""
+    state = example_state()
+    with running(state) as (sb, client):
+        result = run(state, sb, client, health_timeout=60.0)
+        assert result.health is not None and result.health.timed_out
+        assert result.outcome is ReconcileOutcome.FAILED
+        assert "RayCluster/team-llm/llm-serving: progressing" in (result.error or "")
+        statuses = {str(ref): status.code.name for ref, status in result.health.statuses.items()}
+        assert statuses["Namespace/team-llm"] == "HEALTHY"

@@ -52,23 +52,30 @@ def check_capacity(context: Context) -> list[Diagnostic]:
                     )
                 )
     for manifest in context.kind("ClusterQueue", "kueue.x-k8s.io"):
-        for g_index, group in enumerate((manifest.obj.get("spec") or {}).get("resourceGroups") or []):
-            for r_index, resource in enumerate(
-                group.get("coveredResources") or [] if isinstance(group, dict) else []
-            ):
-                if isinstance(resource, str) and resource.startswith("nvidia.com/") and resource not in names:
-                    found.append(
-                        Diagnostic(
-                            manifest.position(f"/spec/resourceGroups/{g_index}/coveredResources/{r_index}"),
-                            Severity.WARNING,
-                            f"{manifest.ref}: no GPUNodePool advertises {resource} "
-                            f"(pools advertise {summary})",
-                            RULE_QUOTA,
-                        )
+        for pointer, resource in _covered_resources(manifest.obj):
+            if resource.startswith("nvidia.com/") and resource not in names:
+                found.append(
+                    Diagnostic(
+                        manifest.position(pointer),
+                        Severity.WARNING,
+                        f"{manifest.ref}: no GPUNodePool advertises {resource} (pools advertise {summary})",
+                        RULE_QUOTA,
                     )
+                )
     found.extend(_workloads(context, names, summary))
     found.extend(_pod_templates(context, names, summary))
     return found
+
+
+def _covered_resources(obj: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(JSON pointer, name) of every string in a ClusterQueue's resourceGroups[].coveredResources."""
+    spec = obj.get("spec")
+    groups = spec.get("resourceGroups") if isinstance(spec, dict) else None
+    for g_index, group in enumerate(groups if isinstance(groups, list) else []):
+        covered = group.get("coveredResources") if isinstance(group, dict) else None
+        for r_index, resource in enumerate(covered if isinstance(covered, list) else []):
+            if isinstance(resource, str):
+                yield f"/spec/resourceGroups/{g_index}/coveredResources/{r_index}", resource
 
 
 def gpu_requests(obj: Any, pointer: str = "") -> Iterator[tuple[str, str]]:

@@ -63,6 +63,38 @@ CASES = [
         id="config-not-in-configmap",
     ),
     pytest.param(
+        "mig-config-unknown",
+        {H100: pool("h100", "H100-SXM5-80GB", mig="config: all-balanced\nstrategy: mixed\n")},
+        (H100, 14),
+        id="built-in-name-with-custom-configmap",
+    ),
+    pytest.param(
+        "mig-config-unknown",
+        {MIG: None, H100: pool("h100", "H100-SXM5-80GB", mig="config: all-balansed\nstrategy: mixed\n")},
+        (H100, 14),
+        id="not-a-built-in-without-configmap",
+    ),
+    pytest.param(
+        "cluster-policy-reference",
+        {
+            "gpu-operator/policy.yaml": "apiVersion: nvidia.com/v1\nkind: ClusterPolicy\n"
+            "metadata: {name: p}\n"
+            "spec:\n  devicePlugin:\n    config:\n      name: device-plugin\n      default: wohle\n"
+        },
+        ("gpu-operator/policy.yaml", 8),
+        id="default-key-missing",
+    ),
+    pytest.param(
+        "cluster-policy-reference",
+        {
+            "gpu-operator/policy.yaml": "apiVersion: nvidia.com/v1\nkind: ClusterPolicy\n"
+            "metadata: {name: p}\n"
+            "spec:\n  migManager:\n    config:\n      name: other-mig-config\n"
+        },
+        ("gpu-operator/policy.yaml", 7),
+        id="names-another-configmap",
+    ),
+    pytest.param(
         "mig-not-capable",
         {"pools/t4.yaml": pool("t4", "T4", per_node=4, mig="config: all-balanced\n")},
         ("pools/t4.yaml", 14),
@@ -200,7 +232,7 @@ CASES = [
                 "version: v1\nsharing:\n  mps:\n    resources:\n      - name: nvidia.com/gpu\n"
                 "        replicas: 4",
             ),
-            H100: pool("h100", "H100-SXM5-80GB", mig="config: all-1g.10gb\nstrategy: single\n", plugin="mps"),
+            H100: pool("h100", "H100-SXM5-80GB", mig="config: custom\nstrategy: mixed\n", plugin="mps"),
         },
         (H100, 17),
         id="mps-on-mig-pool",
@@ -329,3 +361,17 @@ def test_all_errors_are_reported_at_once(load_repo: RepoLoader) -> None:
 def test_base_repo_pools_are_the_ones_the_cases_break() -> None:
     """The base repository has the three pools the cases above rewrite."""
     assert {"pools/h100.yaml", "pools/a100.yaml", "pools/t4.yaml"} <= set(BASE_REPO)
+
+
+def test_built_in_layouts_apply_without_a_repository_configmap(load_repo: RepoLoader) -> None:
+    """Without a mig-parted ConfigMap the MIG manager's generated all-balanced is valid and used."""
+    result = load_repo(
+        {
+            MIG: None,
+            H100: pool(
+                "h100", "H100-SXM5-80GB", mig="config: all-balanced\nstrategy: mixed\n", plugin="mixed"
+            ),
+        }
+    )
+    assert result.ok, "\n".join(map(str, result.diagnostics))
+    assert result.state is not None and result.state.mig_parted is None

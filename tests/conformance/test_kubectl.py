@@ -84,7 +84,9 @@ def test_describe_node(kubectl: Kubectl, core: client.CoreV1Api) -> None:
 def test_server_side_apply_configmap(kubectl: Kubectl, core: client.CoreV1Api, namespace: str) -> None:
     """`kubectl apply --server-side` creates, then updates, a ConfigMap owned by manager kubectl;
     a conflicting apply by another manager fails without --force-conflicts."""
-    manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {namespace}\ndata:\n  a: '1'\n"
+    manifest = (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {namespace}\ndata:\n  a: '1'\n"
+    )
     assert "serverside-applied" in kubectl.run("apply", "--server-side", "-f", "-", stdin=manifest).stdout
     kubectl.run("apply", "--server-side", "-f", "-", stdin=manifest.replace("'1'", "'2'"))
     cm = core.read_namespaced_config_map("app", namespace)

@@ -84,8 +84,17 @@ def test_describe_node(kubectl: Kubectl, core: client.CoreV1Api) -> None:
 def test_server_side_apply_configmap(kubectl: Kubectl, core: client.CoreV1Api, namespace: str) -> None:
     """`kubectl apply --server-side` creates, then updates, a ConfigMap owned by manager kubectl;
     a conflicting apply by another manager fails without --force-conflicts."""
-    manifest = (
-        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {namespace}\ndata:\n  a: '1'\n"
+    manifest = "\n".join(
+        [
+            "apiVersion: v1",
+            "kind: ConfigMap",
+            "metadata:",
+            "  name: app",
+            f"  namespace: {namespace}",
+            "data:",
+            "  a: '1'",
+            "",
+        ]
     )
     assert "serverside-applied" in kubectl.run("apply", "--server-side", "-f", "-", stdin=manifest).stdout
     kubectl.run("apply", "--server-side", "-f", "-", stdin=manifest.replace("'1'", "'2'"))

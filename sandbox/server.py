@@ -92,7 +92,12 @@ class Sandbox:
             kubeconfig_path = Path(self._tempdir.name) / "kubeconfig"
         self.kubeconfig_path = kubeconfig_path
         self._write_kubeconfig()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-http",
+            daemon=True,
+        )
         self._stopped = False
 
     def _start(self) -> None:

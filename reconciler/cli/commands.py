@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import render, schema, validate
+from reconciler.cli import render, sandbox_cmd, schema, validate
 
 
 def _version() -> None:
@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
     audit_cmd.register(app)
     diff_cmd.register(app)
     render.register(app)
+    sandbox_cmd.register(app)
     schema.register(app)
     validate.register(app)
     app.command("version")(_version)

@@ -173,18 +173,19 @@ def remove_at(obj: dict[str, Any], path: Path) -> None:
 
 def to_fields_v1(fields: FieldSet) -> dict[str, Any]:
     """Encode a set of paths as a `fieldsV1` tree."""
-    root: dict[str, Any] = {}
+    tree: dict[str, Any] = {}
     for path in sorted(fields):
-        node = root
+        node = tree
         for element in path:
             node = node.setdefault(element, {})
-    for path in fields:
-        node = root
-        for element in path:
-            node = node[element]
-        if node and "." not in node:
-            node["."] = {}
-    return root
+
+    def render_node(node: dict[str, Any], path: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {".": {}} if node and path in fields else {}
+        for key, child in node.items():
+            out[key] = render_node(child, (*path, key))
+        return out
+
+    return render_node(tree, ())
 
 
 def from_fields_v1(tree: dict[str, Any]) -> FieldSet:

@@ -93,7 +93,8 @@ class Api:
         if limit > 0 and len(items) > limit:
             page = items[:limit]
             meta["continue"] = _encode_continue(rv, _sort_key(page[-1]))
-            meta["remainingItemCount"] = len(items) - limit
+            if not (labels or fields):  # as upstream: unknown when a selector filters
+                meta["remainingItemCount"] = len(items) - limit
             items = page
         envelope = {"kind": req.rtype.list_kind_name(), "apiVersion": req.rtype.api_version, "metadata": meta}
         return envelope, items
@@ -226,7 +227,9 @@ class Api:
             )
             if live is None:
                 validate(rtype, merged)
+                managed = merged["metadata"].get("managedFields")
                 initialise(rtype, merged, now)
+                merged["metadata"]["managedFields"] = managed
                 return self._commit(req, None, merged, "ADDED")
             new = self._carry_over(req, live, merged, keep_managed=True)
             return self._write_update(req, live, new, managed_done=True)

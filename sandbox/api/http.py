@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from sandbox.api import discovery, errors
+from sandbox.api import discovery, errors, openapi, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
@@ -53,6 +53,13 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.context = context
         self.tls = tls
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that disconnects mid-request is normal; anything else is reported."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         """Accept a connection; with TLS the handshake runs later, on the handler's thread."""
@@ -131,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(code, body)
         except ApiError as exc:
             self._send_json(exc.code, encode(exc.status()), exc.headers)
-        except _Dropped:
+        except (_Dropped, OSError):
             self.close_connection = True
             return
         except Exception as exc:  # a bug must still answer as the API server would
@@ -149,6 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/apis":
             return discovery.api_groups(registry)
         parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["openapi", "v3"]:
+            return self._openapi(parts[2:], path)
         found: dict[str, Any] | None = None
         if parts == ["api", "v1"]:
             found = discovery.resource_list(registry, "", "v1")
@@ -164,11 +173,33 @@ class _Handler(BaseHTTPRequestHandler):
             raise errors.path_not_found(path)
         return found
 
+    def _openapi(self, parts: list[str], path: str) -> dict[str, Any]:
+        registry = self.server.context.api.registry
+        if not parts:
+            return openapi.root(registry)
+        if parts[0] == "api" and len(parts) == 2:
+            found = openapi.group_version(registry, "", parts[1])
+        elif parts[0] == "apis" and len(parts) == 3:
+            found = openapi.group_version(registry, parts[1], parts[2])
+        else:
+            found = None
+        if found is None:
+            raise errors.path_not_found(path)
+        return found
+
     def _dispatch(self, api: Api, method: str, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
+        table_wanted = tables.wants_table(self.headers.get("Accept", ""))
         if verb == "get":
-            return 200, self._encode_object(req, api.get(req))
+            obj = api.get(req)
+            if table_wanted:
+                return 200, encode(
+                    self._table(req, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]})
+                )
+            return 200, self._encode_object(req, obj)
         if verb == "list":
             envelope, items = api.list(req)
+            if table_wanted:
+                return 200, encode(self._table(req, items, envelope["metadata"]))
             head = encode(envelope)[:-1]
             body = b",".join(self._encode_object(req, o) for o in items)
             return 200, head + b',"items":[' + body + b"]}"
@@ -193,6 +224,10 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "deletecollection":
             return 200, encode(api.delete_collection(req))
         raise errors.method_not_allowed()
+
+    def _table(self, req: Request, items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+        include = req.params.get("includeObject", "Metadata")
+        return tables.table(req.rtype.kind, items, self.server.context.api.clock, meta, include)
 
     def _encode_object(self, req: Request, obj: dict[str, Any]) -> bytes:
         if obj.get("apiVersion") != req.rtype.api_version and obj.get("kind") == req.rtype.kind:
@@ -257,7 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
                 for line in lines:
                     self._chunk(line)
             self.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client went away (reset, broken pipe, TLS EOF)
             self.close_connection = True
 
     def _chunk(self, data: bytes) -> None:

@@ -113,8 +113,8 @@ def advertise(state: GpuNodeState) -> Advertised:
                 f"{prefix}.slices.ci": str(profile.sm_slices),
                 f"{prefix}.product": f"{model.product_label}-MIG-{name}",
             }
-    else:
-        base["nvidia.com/gpu"] = state.gpu_count
+    else:  # `none`: whole GPUs only; a MIG-enabled GPU offers nothing usable (as schemas.advertised)
+        base["nvidia.com/gpu"] = state.gpu_count - len(mig_gpus)
 
     resources: dict[str, int] = {}
     for resource, n in base.items():

@@ -79,7 +79,7 @@ class NodeAgents:
             for index in range(pool.spec.nodes):
                 applied = "all-disabled" if failed_for else pool.spec.mig.config
                 state = _NodeGpu(pool, applied, layouts, plugin, failed_for=failed_for)
-                node = base_node(pool, index)
+                node = base_node(pool, index, len(self._nodes))
                 if failed_for:
                     node["metadata"]["labels"][MIG_STATE] = "failed"
                 self._advertise(node, state)

@@ -66,8 +66,9 @@ def node_name(pool: GPUNodePool, index: int) -> str:
     return f"{pool.metadata.name}-{index}"
 
 
-def base_node(pool: GPUNodePool, index: int) -> dict[str, Any]:
-    """A pool node before the GPU components have labelled it."""
+def base_node(pool: GPUNodePool, index: int, address_index: int) -> dict[str, Any]:
+    """A pool node before the GPU components have labelled it; `address_index` numbers the
+    node across all pools (its InternalIP)."""
     name = node_name(pool, index)
     spec = pool.spec
     labels = {
@@ -100,7 +101,7 @@ def base_node(pool: GPUNodePool, index: int) -> dict[str, Any]:
                 }
             ],
             "addresses": [
-                {"type": "InternalIP", "address": f"10.0.{index // 250}.{index % 250 + 2}"},
+                {"type": "InternalIP", "address": f"10.0.{address_index // 250}.{address_index % 250 + 2}"},
                 {"type": "Hostname", "address": name},
             ],
             "nodeInfo": {

@@ -5,7 +5,8 @@
 Appends go through `SqliteAuditLog.change` exactly as the engine calls it (one fsynced
 transaction per entry, `synchronous=FULL`, WAL). The verification fixture is built with
 `durable=False` (same code path, no fsync) so that building it does not dominate the run;
-verification itself reads it back like `gpuctl audit verify`.
+verification itself reads it back like `gpuctl audit verify`; the last figure is the
+indexed `--object` query of `gpuctl audit log` on the same log.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from reconciler.audit import SqliteAuditLog
-from reconciler.audit.query import AuditReader
+from reconciler.audit.query import AuditReader, EntryFilter
 from reconciler.audit.verification import verify_chain
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
@@ -76,6 +77,9 @@ def main() -> None:
             started = time.perf_counter()
             result = verify_chain(reader)
             verify_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            node_changes = sum(1 for _ in reader.entries(EntryFilter(object_ref="Node/gpu-node-007")))
+            query_seconds = time.perf_counter() - started
         if not result.ok:
             raise SystemExit(f"verification failed: {result.problem}")
         size_mb = sum(p.stat().st_size for p in Path(tmp).glob("bulk.db*")) / 1e6
@@ -86,6 +90,9 @@ def main() -> None:
         print(
             f"verify: {result.count} entries in {verify_seconds:.2f} s "
             f"({result.count / verify_seconds:,.0f} entries/s)"
+        )
+        print(
+            f"audit log --object Node/gpu-node-007: {node_changes} entries in {query_seconds * 1000:.1f} ms"
         )
 
 

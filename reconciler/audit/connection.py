@@ -38,12 +38,12 @@ def open_for_writing(
 
 
 def open_for_reading(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> sqlite3.Connection:
-    """Open an existing audit database without creating or migrating it."""
+    """Open an existing audit database read-only: never created, migrated or written."""
     if not path.is_file():
         raise AuditStoreError(f"{path}: no audit database here (pass --db FILE or set GPUCTL_AUDIT_DB)")
     try:
         conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=busy_timeout, isolation_level=None
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout, isolation_level=None
         )
     except sqlite3.Error as exc:
         raise store_error(path, exc, "open") from exc

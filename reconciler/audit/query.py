@@ -17,8 +17,7 @@ from typing import Any
 
 from reconciler.audit.connection import open_for_reading, store_error
 from reconciler.audit.errors import AuditStoreError
-from reconciler.audit.schema import CHANGE, RECONCILE_FINISHED, RECONCILE_STARTED
-from reconciler.audit.store import format_timestamp
+from reconciler.audit.schema import CHANGE, RECONCILE_FINISHED, RECONCILE_STARTED, format_timestamp
 
 _FETCH_BATCH = 2000
 
@@ -47,10 +46,14 @@ class AuditEntry:
             content = self.content
         except ValueError:
             return f"#{self.seq} (content is not valid JSON)"
-        kind = content.get("type", "?")
-        detail = content.get("object") or (content.get("revision") or {}).get("sha", "")
-        extra = content.get("action") or content.get("outcome") or content.get("trigger") or ""
-        return f"#{self.seq} {kind} {detail} {extra} at {content.get('at', '?')}".replace("  ", " ")
+        parts = [
+            f"#{self.seq}",
+            content.get("type") or "?",
+            content.get("object") or (content.get("revision") or {}).get("sha"),
+            content.get("action") or content.get("outcome") or content.get("trigger"),
+            f"at {content.get('at', '?')}",
+        ]
+        return " ".join(str(part) for part in parts if part)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ columns are generated from the hashed JSON content, so nothing outside the hash 
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 
 from reconciler.audit.chain import GENESIS_HASH
 from reconciler.audit.errors import AuditStoreError
@@ -17,6 +18,18 @@ from reconciler.audit.errors import AuditStoreError
 RECONCILE_STARTED = "reconcile-started"
 CHANGE = "change"
 RECONCILE_FINISHED = "reconcile-finished"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Entry time as stored: fixed-width ISO 8601 UTC (`2026-11-28T23:55:48.123456Z`), so that
+    text order is time order and `--since` can use the index."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 _V1 = (
     """

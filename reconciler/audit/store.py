@@ -11,34 +11,32 @@ Patches are redacted (`reconciler.audit.redaction`) before they are hashed or st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from reconciler.audit.chain import canonical_json, link_hash
 from reconciler.audit.connection import DEFAULT_BUSY_TIMEOUT_S, open_for_writing, store_error
-from reconciler.audit.errors import AuditStoreError, UnknownReconcileError
+from reconciler.audit.errors import AuditError, AuditStoreError, UnknownReconcileError
 from reconciler.audit.redaction import redact_patch
-from reconciler.audit.schema import CHANGE, RECONCILE_FINISHED, RECONCILE_STARTED, migrate
+from reconciler.audit.schema import (
+    CHANGE,
+    RECONCILE_FINISHED,
+    RECONCILE_STARTED,
+    format_timestamp,
+    migrate,
+    utc_now,
+)
 from schemas.results import ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Fixed-width ISO 8601 UTC (`2026-11-28T23:55:48.123456Z`), so text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class SqliteAuditLog:
@@ -71,30 +69,30 @@ class SqliteAuditLog:
     def begin(self, revision: RevisionInfo, trigger: Trigger) -> str:
         """Record the start of a reconcile of `revision`; return its new reconcile id."""
         reconcile_id = uuid.uuid4().hex
-        self._append(
-            {
-                "type": RECONCILE_STARTED,
-                "reconcile_id": reconcile_id,
-                "at": format_timestamp(self._clock()),
-                "revision": _revision_content(revision),
-                "trigger": Trigger(trigger).value,
-            }
-        )
-        with self._lock:
-            self._open_reconciles.add(reconcile_id)
+        started = {
+            "type": RECONCILE_STARTED,
+            "reconcile_id": reconcile_id,
+            "revision": _revision_content(revision),
+            "trigger": Trigger(trigger).value,
+        }
+
+        def build_start(_conn: sqlite3.Connection) -> dict[str, Any]:
+            self._open_reconciles.add(reconcile_id)  # under the append lock
+            return started
+
+        self._append(build_start)
         return reconcile_id
 
     def change(self, reconcile_id: str, entry: ChangeEntry) -> None:
         """Record one change of the reconcile, durably, before returning."""
 
-        def content(conn: sqlite3.Connection) -> dict[str, Any]:
+        def build_change(conn: sqlite3.Connection) -> dict[str, Any]:
             if reconcile_id not in self._open_reconciles:
                 self._started_entry(conn, reconcile_id)
             ref = entry.ref
             return {
                 "type": CHANGE,
                 "reconcile_id": reconcile_id,
-                "at": format_timestamp(self._clock()),
                 "object": str(ref),
                 "ref": {"group": ref.group, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
                 "action": entry.action.value,
@@ -103,13 +101,16 @@ class SqliteAuditLog:
                 "error": entry.error,
             }
 
-        self._append(content)
+        self._append(build_change)
 
     def end(self, reconcile_id: str, outcome: ReconcileOutcome, error: str | None = None) -> None:
         """Record how the reconcile ended (with its start time, revision and change counts)."""
 
-        def content(conn: sqlite3.Connection) -> dict[str, Any]:
+        def build_end(conn: sqlite3.Connection) -> dict[str, Any]:
             started = self._started_entry(conn, reconcile_id)
+            # Under the append lock, so no change of this id can slip in after the end entry;
+            # should this append fail, the next call falls back to reading the log.
+            self._open_reconciles.discard(reconcile_id)
             counts = conn.execute(
                 "SELECT count(*), count(json_extract(content, '$.error')) FROM entries "
                 "WHERE reconcile_id = ? AND entry_type = ?",
@@ -118,7 +119,6 @@ class SqliteAuditLog:
             return {
                 "type": RECONCILE_FINISHED,
                 "reconcile_id": reconcile_id,
-                "at": format_timestamp(self._clock()),
                 "started_at": started["at"],
                 "revision": started["revision"],
                 "trigger": started["trigger"],
@@ -128,9 +128,7 @@ class SqliteAuditLog:
                 "failed_changes": int(counts[1]),
             }
 
-        self._append(content)
-        with self._lock:
-            self._open_reconciles.discard(reconcile_id)
+        self._append(build_end)
 
     def close(self) -> None:
         """Close the database connection (idempotent)."""
@@ -147,8 +145,11 @@ class SqliteAuditLog:
     ) -> None:
         self.close()
 
-    def _append(self, content: dict[str, Any] | Callable[[sqlite3.Connection], dict[str, Any]]) -> None:
-        """Append one entry in its own write transaction, chained to the head read inside it."""
+    def _append(self, build: Callable[[sqlite3.Connection], dict[str, Any]]) -> None:
+        """Append one entry in its own write transaction, chained to the head read inside it.
+
+        `build` makes the entry's content inside the transaction (it may read the log); the
+        entry is stamped there too, so timestamps never go backwards along the chain."""
         with self._lock:
             conn = self._connection()
             try:
@@ -156,9 +157,9 @@ class SqliteAuditLog:
             except sqlite3.Error as exc:
                 raise store_error(self.path, exc, "append") from exc
             try:
-                body = content(conn) if callable(content) else content
+                body = {**build(conn), "at": format_timestamp(self._clock())}
                 head_seq, head_hash = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
-                body_json = canonical_json(body)
+                body_json = _serialise(body)
                 new_hash = link_hash(head_hash, body_json)
                 conn.execute(
                     "INSERT INTO entries (seq, content, prev_hash, hash) VALUES (?, ?, ?, ?)",
@@ -167,8 +168,7 @@ class SqliteAuditLog:
                 conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (head_seq + 1, new_hash))
                 conn.execute("COMMIT")
             except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback_quietly(conn)
                 if isinstance(exc, sqlite3.Error):
                     raise store_error(self.path, exc, "append") from exc
                 raise
@@ -191,6 +191,23 @@ class SqliteAuditLog:
         if self._conn is None:
             raise AuditStoreError(f"{self.path}: the audit log is closed")
         return self._conn
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if any, without hiding the error that made us undo it."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+def _serialise(body: dict[str, Any]) -> str:
+    try:
+        return canonical_json(body)
+    except (TypeError, ValueError) as exc:
+        what = body.get("object") or body.get("type")
+        raise AuditError(
+            f"audit entry for {what} is not plain JSON (the patch must be JSON-like): {exc}"
+        ) from exc
 
 
 def _revision_content(revision: RevisionInfo) -> dict[str, str]:

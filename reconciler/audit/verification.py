@@ -5,15 +5,23 @@ Walks the rows in `seq` order in one read snapshot, in constant memory: each row
 to its stored hash (else it was *changed*) and must chain from the row before it. When the
 link breaks, the hash it chains from tells what happened: a hash that some other row carries
 means the rows were *reordered*; a hash no row carries means an entry was *removed*.
+An *anchor* (a head hash kept elsewhere earlier) must still be in the chain, which catches
+a chain rewritten from some point on with every hash recomputed.
+
+Works on any `ChainSource`: the SQLite log (`AuditReader`) or a JSON Lines export
+(`reconciler.audit.archive.JsonlExport`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from reconciler.audit.chain import GENESIS_HASH, link_hash
-from reconciler.audit.query import AuditEntry, AuditReader
+from reconciler.audit.query import AuditEntry
 
 
 class Tampering(StrEnum):
@@ -23,14 +31,35 @@ class Tampering(StrEnum):
     REMOVED = "removed"
     REORDERED = "reordered"
     RENUMBERED = "renumbered"
+    REWRITTEN = "rewritten"
+
+
+class ChainSource(Protocol):
+    """Where the entries to verify come from."""
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Hold one consistent view of the entries while verifying."""
+        ...
+
+    def entries(self) -> Iterator[AuditEntry]:
+        """Every entry, in stored (`seq`) order."""
+        ...
+
+    def seq_of_hash(self, entry_hash: str) -> int | None:
+        """The position of the entry carrying `entry_hash`, if any."""
+        ...
+
+    def head(self) -> tuple[int, str] | None:
+        """The recorded newest entry (seq, hash), or None if the record is gone."""
+        ...
 
 
 @dataclass(frozen=True)
 class ChainProblem:
-    """The first bad entry: what happened, at which position, in words."""
+    """The first bad entry: what happened, at which position (None: no single one), in words."""
 
     tampering: Tampering
-    seq: int
+    seq: int | None
     message: str
 
 
@@ -47,22 +76,33 @@ class VerifyResult:
         return self.problem is None
 
 
-def verify_chain(reader: AuditReader) -> VerifyResult:
-    """Check every entry of the log behind `reader`; stop at the first problem."""
-    with reader.snapshot():
+def verify_chain(source: ChainSource, anchor: str | None = None) -> VerifyResult:
+    """Check every entry of `source`; stop at the first problem. With `anchor` (a head hash
+    printed by an earlier verification), also require that entry to still be in the chain."""
+    with source.snapshot():
         previous: AuditEntry | None = None
         count = 0
-        for entry in reader.entries():
-            problem = _check_entry(reader, entry, previous)
+        anchor_found = anchor is None or anchor == GENESIS_HASH
+        for entry in source.entries():
+            problem = _check_entry(source, entry, previous)
             if problem is not None:
                 return VerifyResult(count, previous.hash if previous else GENESIS_HASH, problem)
+            anchor_found = anchor_found or entry.hash == anchor
             previous = entry
             count += 1
         head_hash = previous.hash if previous else GENESIS_HASH
-        return VerifyResult(count, head_hash, _check_head(reader, previous))
+        problem = _check_head(source, previous)
+        if problem is None and not anchor_found:
+            problem = ChainProblem(
+                Tampering.REWRITTEN,
+                None,
+                f"no entry carries the anchor hash {anchor}: the log was rewritten (or the anchor "
+                "comes from another log)",
+            )
+        return VerifyResult(count, head_hash, problem)
 
 
-def _check_entry(reader: AuditReader, entry: AuditEntry, previous: AuditEntry | None) -> ChainProblem | None:
+def _check_entry(source: ChainSource, entry: AuditEntry, previous: AuditEntry | None) -> ChainProblem | None:
     if link_hash(entry.prev_hash, entry.content_json) != entry.hash:
         return ChainProblem(
             Tampering.CHANGED,
@@ -72,7 +112,7 @@ def _check_entry(reader: AuditReader, entry: AuditEntry, previous: AuditEntry | 
     expected_prev = previous.hash if previous else GENESIS_HASH
     expected_seq = previous.seq + 1 if previous else 1
     if entry.prev_hash != expected_prev:
-        return _broken_link(reader, entry, previous, expected_seq)
+        return _broken_link(source, entry, previous, expected_seq)
     if entry.seq != expected_seq:
         return ChainProblem(
             Tampering.RENUMBERED,
@@ -83,7 +123,7 @@ def _check_entry(reader: AuditReader, entry: AuditEntry, previous: AuditEntry | 
 
 
 def _broken_link(
-    reader: AuditReader, entry: AuditEntry, previous: AuditEntry | None, expected_seq: int
+    source: ChainSource, entry: AuditEntry, previous: AuditEntry | None, expected_seq: int
 ) -> ChainProblem:
     after = f"entry #{previous.seq}" if previous else "the start of the log"
     if entry.prev_hash == GENESIS_HASH:
@@ -93,7 +133,7 @@ def _broken_link(
             f"entry {entry.describe()} is out of order: it is the first entry of the chain "
             f"but comes after {after}",
         )
-    predecessor = reader.seq_of_hash(entry.prev_hash)
+    predecessor = source.seq_of_hash(entry.prev_hash)
     if predecessor is not None:
         return ChainProblem(
             Tampering.REORDERED,
@@ -117,8 +157,8 @@ def _broken_link(
     )
 
 
-def _check_head(reader: AuditReader, last: AuditEntry | None) -> ChainProblem | None:
-    head = reader.head()
+def _check_head(source: ChainSource, last: AuditEntry | None) -> ChainProblem | None:
+    head = source.head()
     last_seq, last_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
     if head is None:
         return ChainProblem(

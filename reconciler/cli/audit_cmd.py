@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from reconciler.audit.archive import JsonlExport
 from reconciler.audit.errors import AuditError
 from reconciler.audit.query import AuditReader, EntryFilter
 from reconciler.audit.verification import verify_chain
@@ -33,7 +35,7 @@ audit_app = typer.Typer(
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help=f"Audit database file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"),
+    typer.Option("--db", help=f"Audit database file (default: ${DB_ENV_VAR}, else ./{DEFAULT_DB_NAME})"),
 ]
 
 
@@ -110,25 +112,47 @@ def audit_log(
     path = resolve_db_path(db)
     try:
         with AuditReader(path) as reader, reader.snapshot():
-            entries = list(reader.entries(where))
+            if output_format == "json":
+                _print_json_array(e.to_record() for e in reader.entries(where))
+                return
+            shown = 0
+            for entry in reader.entries(where):
+                typer.echo(audit_render.entry_line(entry))
+                shown += 1
     except AuditError as exc:
         raise _fail(str(exc)) from exc
-    if output_format == "json":
-        typer.echo(json.dumps([e.to_record() for e in entries], indent=2, ensure_ascii=False))
-        return
-    if not entries:
+    if not shown:
         typer.echo("no audit entries match", err=True)
-    for entry in entries:
-        typer.echo(audit_render.entry_line(entry))
+
+
+def _print_json_array(records: Iterator[dict[str, Any]]) -> None:
+    """Print a JSON array one record at a time, so a long log never sits in memory whole."""
+    separator = "[\n"
+    for record in records:
+        typer.echo(separator + json.dumps(record, ensure_ascii=False), nl=False)
+        separator = ",\n"
+    typer.echo("[]" if separator == "[\n" else "\n]")
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None) -> None:
+def audit_verify(
+    db: DbOption = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Verify this `audit export --jsonl` file instead of the db")
+    ] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="A head hash printed by an earlier verify; fail if no entry carries it any more"),
+    ] = None,
+) -> None:
     """Check the hash chain; exit 1 naming the first changed, removed or reordered entry."""
-    path = resolve_db_path(db)
+    path = jsonl if jsonl is not None else resolve_db_path(db)
     try:
-        with AuditReader(path) as reader:
-            result = verify_chain(reader)
+        if jsonl is not None:
+            result = verify_chain(JsonlExport(jsonl), anchor=anchor)
+        else:
+            with AuditReader(path) as reader:
+                result = verify_chain(reader, anchor=anchor)
     except AuditError as exc:
         raise _fail(str(exc)) from exc
     if result.problem is not None:
@@ -162,7 +186,7 @@ def audit_export(
         typer.echo(f"exported {count} entries to {out}", err=True)
 
 
-def _write_jsonl(records: Any, out: Path | None) -> int:
+def _write_jsonl(records: Iterator[dict[str, Any]], out: Path | None) -> int:
     count = 0
     stream = out.open("w", encoding="utf-8") if out is not None else sys.stdout
     try:

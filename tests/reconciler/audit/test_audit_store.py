@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 from audit_testkit import RecordReconcile, node_change
 
-from reconciler.audit import AuditStoreError, SqliteAuditLog, UnknownReconcileError
+from reconciler.audit import (
+    AuditBusyError,
+    AuditError,
+    AuditStoreError,
+    SqliteAuditLog,
+    UnknownReconcileError,
+)
 from reconciler.audit.query import AuditReader
 from reconciler.audit.schema import SCHEMA_VERSION
 from reconciler.audit.verification import verify_chain
@@ -198,3 +204,42 @@ def test_export_record_rehashes_to_its_stored_hash(db_path: Path, record_reconci
         assert record["prev_hash"] == previous
         assert link_hash(previous, canonical_json(record["entry"])) == record["hash"]
         previous = record["hash"]
+
+
+def test_write_lock_held_too_long_is_a_retryable_error(
+    db_path: Path, record_reconcile: RecordReconcile
+) -> None:
+    """If another writer holds the lock past the busy timeout, append raises AuditBusyError
+    and writes nothing; once the lock is released the next append succeeds on a valid chain."""
+    record_reconcile()
+    with SqliteAuditLog(db_path, busy_timeout=0.05) as impatient:
+        reconcile_id = impatient.begin(RevisionInfo("busy"), Trigger.MANUAL)
+        holder = sqlite3.connect(db_path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(AuditBusyError, match="busy"):
+            impatient.change(reconcile_id, node_change(7))
+        holder.execute("ROLLBACK")
+        holder.close()
+        impatient.change(reconcile_id, node_change(7))
+        impatient.end(reconcile_id, ReconcileOutcome.SUCCEEDED)
+    with AuditReader(db_path) as reader:
+        result = verify_chain(reader)
+        (latest, _) = reader.reconciles(limit=2)
+    assert result.ok
+    assert result.count == 7
+    assert latest.changes == 1
+
+
+def test_non_json_patch_is_refused_and_nothing_written(audit_log: SqliteAuditLog, db_path: Path) -> None:
+    """A patch holding a non-JSON value raises AuditError and leaves the chain as it was."""
+    reconcile_id = audit_log.begin(RevisionInfo("x"), Trigger.MANUAL)
+    bad = node_change(1)
+    with pytest.raises(AuditError, match="Node/gpu-node-1 is not plain JSON"):
+        audit_log.change(
+            reconcile_id, type(bad)(bad.ref, bad.action, [{"op": "add", "path": "/a", "value": {1, 2}}])
+        )
+    audit_log.change(reconcile_id, node_change(2))
+    with AuditReader(db_path) as reader:
+        result = verify_chain(reader)
+    assert result.ok
+    assert result.count == 2

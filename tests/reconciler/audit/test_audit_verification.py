@@ -151,3 +151,14 @@ def test_renumbered_entry_is_reported(ten_entries: Path) -> None:
     assert result.problem is not None
     assert result.problem.tampering is Tampering.RENUMBERED
     assert result.problem.seq == 20
+
+
+def test_dropped_chain_head_is_reported(ten_entries: Path) -> None:
+    """Dropping the chain-head table (to hide a truncation) is itself reported."""
+    conn = _attacker(ten_entries)
+    conn.execute("DROP TABLE chain_head")
+    conn.close()
+    result = _verify(ten_entries)
+    assert result.problem is not None
+    assert result.problem.tampering is Tampering.REMOVED
+    assert "chain head record was removed" in result.problem.message

@@ -58,7 +58,7 @@ def test_diff_exit_codes(tmp_path: Path) -> None:
         assert code == 0
         code, document = _gpuctl_json("diff", str(REPO), "--sandbox", kubeconfig, "--format", "json")
         assert code == 0 and document["changed"] is False
-        changed = _repo_copy(tmp_path, mig="all-1g.10gb")
+        changed = _repo_copy(tmp_path, mig="inference-small")
         code, document = _gpuctl_json("diff", str(changed), "--sandbox", kubeconfig, "--format", "json")
         assert code == 1
         assert document["rollouts"] == {"h100-inference": [f"h100-inference-{i}" for i in range(4)]}
@@ -95,7 +95,7 @@ def test_rollout_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
         assert (
             _gpuctl("apply", str(REPO), "--sandbox", kubeconfig, "--audit-db", str(tmp_path / "a.db"))[0] == 0
         )
-        changed = _repo_copy(tmp_path, mig="all-1g.10gb")
+        changed = _repo_copy(tmp_path, mig="inference-small")
         command = [sys.executable, "-m", "reconciler", "apply", str(changed), "--sandbox", kubeconfig,
                    "--audit-db", str(tmp_path / "a.db"), "--poll-interval", "0.05"]  # fmt: skip
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -126,6 +126,6 @@ def test_rollout_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
         assert "Node/h100-inference-0 cordoned" not in output  # resumed, not started over
         assert "Node/h100-inference-0 uncordoned" in output
         for node in pool_nodes(client, "h100-inference"):
-            assert node["metadata"]["labels"][MIG_CONFIG] == "all-1g.10gb"
+            assert node["metadata"]["labels"][MIG_CONFIG] == "inference-small"
             assert not node["spec"].get("unschedulable")
             assert PHASE not in (node["metadata"].get("annotations") or {})

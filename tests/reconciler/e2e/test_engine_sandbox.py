@@ -68,14 +68,15 @@ def test_mig_rollout_respects_max_unavailable_on_the_api() -> None:
     state = example_state()
     with running(state) as (sb, client):
         run(state, sb, client)
-        changed = with_pool(state, "h100-inference", mig="all-1g.10gb", max_unavailable=2)
+        changed = with_pool(state, "h100-inference", mig="inference-small", max_unavailable=2)
         with NodeWatcher(sb, "h100-inference") as watcher:
             result = run(changed, sb, client)
         assert result.outcome is ReconcileOutcome.SUCCEEDED, result.error
         assert watcher.max_cordoned == 2
         for node in pool_nodes(client, "h100-inference"):
             labels = node["metadata"]["labels"]
-            assert labels[MIG_CONFIG] == "all-1g.10gb" and labels["nvidia.com/mig.config.state"] == "success"
+            assert labels[MIG_CONFIG] == "inference-small"
+            assert labels["nvidia.com/mig.config.state"] == "success"
             assert not node["spec"].get("unschedulable")
             assert "nvidia.com/mig-1g.10gb" in node["status"]["allocatable"]
         assert run(changed, sb, client).outcome is ReconcileOutcome.NOOP
@@ -91,7 +92,7 @@ def test_gpu_pods_are_evicted_before_the_mig_change() -> None:
             "serve", 3, namespace="team-llm", resource="nvidia.com/mig-1g.10gb",
             node_selector=selector, tolerations=TOLERATE_GPU,
         )  # fmt: skip
-        changed = with_pool(state, "h100-inference", mig="all-1g.10gb", max_unavailable=4)
+        changed = with_pool(state, "h100-inference", mig="inference-small", max_unavailable=4)
         result = run(changed, sb, client)
         assert result.outcome is ReconcileOutcome.SUCCEEDED, result.error
         evicted = [e for e in result.changes.entries if e.action is Action.EVICTED]
@@ -105,7 +106,7 @@ def test_failing_mig_manager_halts_the_pool() -> None:
     with running(state) as (sb, client):
         run(state, sb, client)
         sb.faults.mig_fail_nodes = {"h100-inference-0"}
-        changed = with_pool(state, "h100-inference", mig="all-1g.10gb")
+        changed = with_pool(state, "h100-inference", mig="inference-small")
         result = run(changed, sb, client)
         assert result.outcome is ReconcileOutcome.FAILED
         assert "h100-inference-0" in (result.error or "")

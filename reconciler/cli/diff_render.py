@@ -29,7 +29,9 @@ def unified(result: ReconcileResult) -> str:
         if entry.action in (Action.CREATED, Action.CONFIGURED):
             label = str(entry.ref)
             lines = "".join(
-                difflib.unified_diff(_yaml(outcome.before), _yaml(outcome.after), f"live/{label}", f"desired/{label}")
+                difflib.unified_diff(
+                    _yaml(outcome.before), _yaml(outcome.after), f"live/{label}", f"desired/{label}"
+                )
             )
             # Only redacted values differ (a Secret's data): say so rather than print nothing.
             chunks.append(lines or f"--- live/{label}\n+++ desired/{label}\n# redacted values changed\n")

@@ -173,3 +173,49 @@ def test_health_wait_times_out_and_names_the_unhealthy_objects() -> None:
         assert "RayCluster/team-llm/llm-serving: progressing" in (result.error or "")
         statuses = {str(ref): status.code.name for ref, status in result.health.statuses.items()}
         assert statuses["Namespace/team-llm"] == "HEALTHY"
+
+
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.org"},
+    "spec": {
+        "group": "example.org",
+        "scope": "Namespaced",
+        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                },
+            }
+        ],
+    },
+}
+WIDGET = {
+    "apiVersion": "example.org/v1",
+    "kind": "Widget",
+    "metadata": {"name": "w", "namespace": "shop"},
+    "spec": {"size": 3},
+}
+
+
+def test_crd_and_its_custom_resource_apply_in_one_pass() -> None:
+    """The CRD is applied and waited for until served; the Widget of the same revision follows."""
+    from reconciler.testing import desired_state
+
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+    state = desired_state([WIDGET, namespace, WIDGET_CRD])
+    with running(example_state()) as (sb, client):
+        preview = run(state, sb, client, dry_run=True)
+        assert {str(e.ref): e.action for e in preview.changes.changed()}["Widget/shop/w"] is Action.CREATED
+        result = run(state, sb, client)
+        assert result.outcome is ReconcileOutcome.SUCCEEDED, result.error
+        order = [str(e.ref) for e in result.changes.changed()]
+        assert order.index("CustomResourceDefinition/widgets.example.org") < order.index("Widget/shop/w")
+        widget = client.get("example.org/v1", "Widget", "w", "shop")
+        assert widget is not None and widget["spec"] == {"size": 3}
+        assert run(state, sb, client).outcome is ReconcileOutcome.NOOP

@@ -128,3 +128,27 @@ def test_rollout_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
             assert node["metadata"]["labels"][MIG_CONFIG] == "inference-small"
             assert not node["spec"].get("unschedulable")
             assert PHASE not in (node["metadata"].get("annotations") or {})
+
+
+def test_kubeconfig_context_selects_the_cluster(tmp_path: Path) -> None:
+    """--context picks a context of a multi-context kubeconfig; a dead one is a clear exit 2."""
+    import yaml
+
+    with running(example_state()) as (sb, _):
+        config = yaml.safe_load(sb.kubeconfig_path.read_text())
+        dead = {
+            "name": "dead",
+            "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True},
+        }
+        config["clusters"].append(dead)
+        config["contexts"].append(
+            {"name": "dead", "context": {"cluster": "dead", "user": config["users"][0]["name"]}}
+        )
+        config["current-context"] = "dead"
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(config))
+        live = config["contexts"][0]["name"]
+        code, output = _gpuctl("diff", str(REPO), "--kubeconfig", str(kubeconfig), "--context", live)
+        assert code == 1, output
+        code, output = _gpuctl("diff", str(REPO), "--kubeconfig", str(kubeconfig), "--context", "nope")
+        assert code == 2 and "nope" in output

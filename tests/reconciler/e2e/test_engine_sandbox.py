@@ -219,3 +219,22 @@ def test_crd_and_its_custom_resource_apply_in_one_pass() -> None:
         widget = client.get("example.org/v1", "Widget", "w", "shop")
         assert widget is not None and widget["spec"] == {"size": 3}
         assert run(state, sb, client).outcome is ReconcileOutcome.NOOP
+
+
+def test_diff_ignore_rule_hides_a_field_changed_in_the_cluster() -> None:
+    """A `diffIgnore` JSON pointer makes a live edit of that field invisible to diff and apply."""
+    from schemas.kinds import DiffIgnoreRule
+
+    state = example_state()
+    with running(state) as (sb, client):
+        run(state, sb, client)
+        core = k8s.CoreV1Api(config.new_client_from_config(str(sb.kubeconfig_path)))
+        core.patch_namespaced_resource_quota("gpu-cap", "team-research", {"spec": {"hard": {"pods": "10"}}})
+        assert run(state, sb, client, dry_run=True).changed
+        rule = DiffIgnoreRule.model_validate({"kind": "ResourceQuota", "jsonPointers": ["/spec/hard/pods"]})
+        ignoring = example_state()
+        ignoring.settings = ignoring.settings.model_copy(update={"diff_ignore": [rule]})
+        before = sb.write_count
+        assert not run(ignoring, sb, client, dry_run=True).changed
+        assert run(ignoring, sb, client).outcome is ReconcileOutcome.NOOP
+        assert sb.write_count == before

@@ -19,7 +19,7 @@ from reconciler.apply.inventory_store import InventoryStore
 from reconciler.apply.pruning import PruneOptions, Pruner
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.apply.snapshot import take_snapshot
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, TransientError
 from reconciler.health.assess import HealthReport, wait_healthy
 from reconciler.planning.inventory import Inventory
 from reconciler.planning.order import CRDS, NODE_POOLS
@@ -59,6 +59,8 @@ class ReconcileResult:
     error: str | None = None
     reconcile_id: str | None = None
     health: HealthReport | None = None
+    # The pass stopped on an error worth retrying soon (429/5xx/timeouts, CRD not yet served).
+    retryable: bool = False
 
     @property
     def changed(self) -> bool:
@@ -84,6 +86,7 @@ def reconcile(
         _Pass(state, client=client, clock=clock, options=options, recorder=recorder, result=result).run()
     except ReconcileError as exc:
         result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
+        result.retryable = isinstance(exc, TransientError)
     except BaseException as exc:
         if sink is not None:
             sink.end(reconcile_id, ReconcileOutcome.FAILED, f"interrupted: {type(exc).__name__}: {exc}")

@@ -153,3 +153,15 @@ def test_large_inventory_is_compressed_below_the_configmap_limit() -> None:
     assert "cm-00001" in small["data"]["inventory"] and inventory_from_configmap(small) == Inventory.of(
         objects[:3]
     )
+
+
+def test_ignore_rule_selection_by_kind_group_name_and_namespace() -> None:
+    """A rule selects by kind (any group unless given), and by name/namespace when given."""
+    from reconciler.planning.normalise import rules_for
+
+    dep = ObjectRef("apps", "Deployment", "team-a", "api")
+    any_group = DiffIgnoreRule.model_validate({"kind": "Deployment"})
+    other_group = DiffIgnoreRule.model_validate({"kind": "Deployment", "group": "example.org"})
+    other_name = DiffIgnoreRule.model_validate({"kind": "Deployment", "name": "web"})
+    same_ns = DiffIgnoreRule.model_validate({"kind": "Deployment", "namespace": "team-a"})
+    assert rules_for(dep, [any_group, other_group, other_name, same_ns]) == [any_group, same_ns]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.source.yamldocs import YamlDocument
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
 from schemas.desired import Manifest
-from schemas.diagnostics import Diagnostic, Severity
+from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 from schemas.kinds import GPUCTL_GROUP, GPUNodePool, WorkloadProfile
 from schemas.refs import ObjectRef
 
@@ -38,6 +38,32 @@ class Classified:
     manifest: Manifest | None = None
     pool: GPUNodePool | None = None
     workload: WorkloadProfile | None = None
+
+
+def expand_lists(doc: YamlDocument) -> list[YamlDocument]:
+    """A `v1 List` (as `kubectl get -o yaml` writes) becomes one document per item, each with
+    its own positions; any other document is returned as it is."""
+    data = doc.data
+    if not (isinstance(data, dict) and data.get("apiVersion") == "v1" and data.get("kind") == "List"):
+        return [doc]
+    items = data.get("items")
+    if not isinstance(items, list):
+        return [doc]
+    expanded: list[YamlDocument] = []
+    for index, item in enumerate(items):
+        prefix = f"/items/{index}"
+        positions = {
+            pointer[len(prefix) :]: where
+            for pointer, where in doc.positions.items()
+            if pointer.startswith(prefix + "/")
+        }
+        blocks = {
+            pointer[len(prefix) :]: where
+            for pointer, where in doc.block_starts.items()
+            if pointer.startswith(prefix + "/")
+        }
+        expanded.append(YamlDocument(item, doc.positions.get(prefix, doc.location), positions, blocks))
+    return expanded
 
 
 def classify(doc: YamlDocument) -> tuple[Classified, list[Diagnostic]]:
@@ -89,7 +115,7 @@ def _missing_basics(data: dict[str, Any]) -> list[str]:
     return missing
 
 
-def _where_missing(doc: YamlDocument, field: str) -> Any:
+def _where_missing(doc: YamlDocument, field: str) -> SourceLocation:
     if field == "metadata.name":
         return doc.positions.get("/metadata", doc.location)
     return doc.location

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from sandbox.api import discovery, errors, openapi, tables
+from sandbox.api import discovery, errors, openapi, scale, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
@@ -188,6 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
         return found
 
     def _dispatch(self, api: Api, method: str, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
+        if req.subresource == "scale":
+            return self._scale(api, verb, req, raw)
         table_wanted = tables.wants_table(self.headers.get("Accept", ""))
         if verb == "get":
             obj = api.get(req)
@@ -217,12 +219,22 @@ class _Handler(BaseHTTPRequestHandler):
             return (200 if existed else 201), self._encode_object(req, patched)
         if verb == "delete":
             result = api.delete(req, self._decode(raw) if raw else None)
-            code = 202 if result.get("metadata", {}).get("deletionTimestamp") else 200
+            # 202 when finalizers hold the object; a graceful pod deletion is a 200, as upstream
+            code = 202 if result.get("metadata", {}).get("finalizers") else 200
             return code, self._encode_object(req, result) if result.get("kind") != "Status" else encode(
                 result
             )
         if verb == "deletecollection":
             return 200, encode(api.delete_collection(req))
+        raise errors.method_not_allowed()
+
+    def _scale(self, api: Api, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
+        if verb == "get":
+            return 200, encode(scale.get_scale(api, req))
+        if verb == "update":
+            return 200, encode(scale.write_scale(api, req, self._decode(raw)))
+        if verb == "patch":
+            return 200, encode(scale.patch_scale(api, req, self.headers.get("Content-Type", ""), raw))
         raise errors.method_not_allowed()
 
     def _table(self, req: Request, items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ millisecond, connections are kept alive, and each long-lived watch holds one thr
 from __future__ import annotations
 
 import json
+import select
 import socket
 import ssl
 import time
@@ -132,7 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._inject_fault(ctx.faults, verb)
             if verb == "watch":
                 ctx.stats.record(verb, False, None)
-                self._send_stream(stream(ctx.api.store, req, delay_s=ctx.faults.watch_delay_seconds))
+                delay = ctx.faults.watch_delay
+                self._send_stream(stream(ctx.api.store, req, delay_s=delay, client_gone=self._client_gone))
                 return
             code, body = self._dispatch(ctx.api, method, verb, req, raw)
             self._send_json(code, body)
@@ -293,19 +295,34 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_stream(self, lines: Iterator[bytes]) -> None:
-        first = next(lines, None)  # errors (bad selector, bad version) still answer with a status code
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         try:
-            if first is not None:
-                self._chunk(first)
-                for line in lines:
-                    self._chunk(line)
+            self.wfile.flush()
+            for line in lines:
+                self._chunk(line)
             self.wfile.write(b"0\r\n\r\n")
         except OSError:  # the client went away (reset, broken pipe, TLS EOF)
             self.close_connection = True
+
+    def _client_gone(self) -> bool:
+        """True when the peer closed the connection (a watching client sends nothing more)."""
+        conn = self.connection
+        try:
+            readable, _, _ = select.select([conn], [], [], 0)
+            if not readable:
+                return False
+            conn.settimeout(0.05)
+            try:
+                return bool(conn.recv(1) == b"")
+            finally:
+                conn.settimeout(None)
+        except (ssl.SSLWantReadError, TimeoutError):
+            return False
+        except (OSError, ValueError):
+            return True
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

@@ -251,6 +251,13 @@ class Api:
                 )
             if pre.get("resourceVersion") and pre["resourceVersion"] != obj["metadata"]["resourceVersion"]:
                 raise errors.conflict(rtype.plural, rtype.group, req.name, errors.STALE_VERSION)
+            if rtype.kind == "Namespace" and rtype.group == "" and req.name in _CORE_NAMESPACES[:3]:
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'namespaces "{req.name}" is forbidden: this namespace may not be deleted',
+                    {"name": req.name, "kind": "namespaces"},
+                )
             grace = _grace_period(req, options, obj)
             result = self._delete_object(req, obj, grace)
         if rtype.plural in _RETURNS_OBJECT or rtype.group not in _builtin_groups():

@@ -9,6 +9,7 @@ millisecond, connections are kept alive, and each long-lived watch holds one thr
 from __future__ import annotations
 
 import json
+import select
 import socket
 import ssl
 import time
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from sandbox.api import discovery, errors, openapi, tables
+from sandbox.api import discovery, errors, openapi, scale, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
@@ -132,7 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._inject_fault(ctx.faults, verb)
             if verb == "watch":
                 ctx.stats.record(verb, False, None)
-                self._send_stream(stream(ctx.api.store, req, delay_s=ctx.faults.watch_delay_seconds))
+                delay = ctx.faults.watch_delay
+                self._send_stream(stream(ctx.api.store, req, delay_s=delay, client_gone=self._client_gone))
                 return
             code, body = self._dispatch(ctx.api, method, verb, req, raw)
             self._send_json(code, body)
@@ -188,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         return found
 
     def _dispatch(self, api: Api, method: str, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
+        if req.subresource == "scale":
+            return self._scale(api, verb, req, raw)
         table_wanted = tables.wants_table(self.headers.get("Accept", ""))
         if verb == "get":
             obj = api.get(req)
@@ -217,12 +221,22 @@ class _Handler(BaseHTTPRequestHandler):
             return (200 if existed else 201), self._encode_object(req, patched)
         if verb == "delete":
             result = api.delete(req, self._decode(raw) if raw else None)
-            code = 202 if result.get("metadata", {}).get("deletionTimestamp") else 200
+            # 202 when finalizers hold the object; a graceful pod deletion is a 200, as upstream
+            code = 202 if result.get("metadata", {}).get("finalizers") else 200
             return code, self._encode_object(req, result) if result.get("kind") != "Status" else encode(
                 result
             )
         if verb == "deletecollection":
             return 200, encode(api.delete_collection(req))
+        raise errors.method_not_allowed()
+
+    def _scale(self, api: Api, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
+        if verb == "get":
+            return 200, encode(scale.get_scale(api, req))
+        if verb == "update":
+            return 200, encode(scale.write_scale(api, req, self._decode(raw)))
+        if verb == "patch":
+            return 200, encode(scale.patch_scale(api, req, self.headers.get("Content-Type", ""), raw))
         raise errors.method_not_allowed()
 
     def _table(self, req: Request, items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
@@ -281,19 +295,34 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_stream(self, lines: Iterator[bytes]) -> None:
-        first = next(lines, None)  # errors (bad selector, bad version) still answer with a status code
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         try:
-            if first is not None:
-                self._chunk(first)
-                for line in lines:
-                    self._chunk(line)
+            self.wfile.flush()
+            for line in lines:
+                self._chunk(line)
             self.wfile.write(b"0\r\n\r\n")
         except OSError:  # the client went away (reset, broken pipe, TLS EOF)
             self.close_connection = True
+
+    def _client_gone(self) -> bool:
+        """True when the peer closed the connection (a watching client sends nothing more)."""
+        conn = self.connection
+        try:
+            readable, _, _ = select.select([conn], [], [], 0)
+            if not readable:
+                return False
+            conn.settimeout(0.05)
+            try:
+                return bool(conn.recv(1) == b"")
+            finally:
+                conn.settimeout(None)
+        except (ssl.SSLWantReadError, TimeoutError):
+            return False
+        except (OSError, ValueError):
+            return True
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.api.handlers import Api
+from sandbox.api.quantity import parse_quantity
 from sandbox.clock import SandboxClock
 from sandbox.gpu.pods import is_terminal, node_selector_matches, requests_of, tolerates
-from sandbox.gpu.quantity import parse_quantity
 from sandbox.gpu.writer import ComponentWriter
 
 PODS = ("", "pods")

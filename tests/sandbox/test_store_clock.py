@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from sandbox.api.quantity import parse_quantity
 from sandbox.api.store import Store
 from sandbox.clock import SandboxClock
-from sandbox.gpu.quantity import parse_quantity
 
 
 def _put(store: Store, name: str) -> int:

@@ -39,6 +39,10 @@ def test_initial_apply_then_zero_writes_and_audit_in_write_order() -> None:
         second = run(state, sb, client, sink)
         assert second.outcome is ReconcileOutcome.NOOP
         assert sb.write_count == before
+        live = client.get("v1", "ConfigMap", "custom-mig-parted-config", "gpu-operator")
+        assert live is not None
+        owners = {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
+        assert ("gpuctl", "Apply") in owners
 
 
 def test_drift_is_reverted_and_other_managers_fields_kept() -> None:
@@ -232,6 +236,27 @@ def test_diff_ignore_rule_hides_a_field_changed_in_the_cluster() -> None:
         core.patch_namespaced_resource_quota("gpu-cap", "team-research", {"spec": {"hard": {"pods": "10"}}})
         assert run(state, sb, client, dry_run=True).changed
         rule = DiffIgnoreRule.model_validate({"kind": "ResourceQuota", "jsonPointers": ["/spec/hard/pods"]})
+        ignoring = example_state()
+        ignoring.settings = ignoring.settings.model_copy(update={"diff_ignore": [rule]})
+        before = sb.write_count
+        assert not run(ignoring, sb, client, dry_run=True).changed
+        assert run(ignoring, sb, client).outcome is ReconcileOutcome.NOOP
+        assert sb.write_count == before
+
+
+def test_diff_ignore_by_field_manager() -> None:
+    """Fields another manager took over (a hand edit by `finance-bot`) are ignored by a managers rule."""
+    from schemas.kinds import DiffIgnoreRule
+
+    state = example_state()
+    with running(state) as (sb, client):
+        run(state, sb, client)
+        core = k8s.CoreV1Api(config.new_client_from_config(str(sb.kubeconfig_path)))
+        core.patch_namespaced_resource_quota(
+            "gpu-cap", "team-research", {"spec": {"hard": {"pods": "10"}}}, field_manager="finance-bot"
+        )
+        assert run(state, sb, client, dry_run=True).changed
+        rule = DiffIgnoreRule.model_validate({"kind": "ResourceQuota", "managers": ["finance-bot"]})
         ignoring = example_state()
         ignoring.settings = ignoring.settings.model_copy(update={"diff_ignore": [rule]})
         before = sb.write_count

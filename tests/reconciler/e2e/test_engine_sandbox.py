@@ -263,3 +263,35 @@ def test_diff_ignore_by_field_manager() -> None:
         assert not run(ignoring, sb, client, dry_run=True).changed
         assert run(ignoring, sb, client).outcome is ReconcileOutcome.NOOP
         assert sb.write_count == before
+
+
+def test_pdb_blocking_eviction_fails_the_node_after_drain_timeout() -> None:
+    """A PodDisruptionBudget that never allows the eviction is respected until drainTimeout."""
+    state = example_state()
+    with running(state) as (sb, client):
+        run(state, sb, client)
+        selector = {"gpuctl.dev/pool": "h100-inference"}
+        sb.launch_gpu_pods(
+            "critical", 1, namespace="team-llm", resource="nvidia.com/mig-1g.10gb",
+            node_selector=selector, tolerations=TOLERATE_GPU, labels={"app": "critical"},
+        )  # fmt: skip
+        policy = k8s.PolicyV1Api(config.new_client_from_config(str(sb.kubeconfig_path)))
+        pdb = {
+            "metadata": {"name": "critical"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "critical"}}},
+        }
+        policy.create_namespaced_pod_disruption_budget("team-llm", pdb)
+        pods = client.list_objects("v1", "Pod", namespace="team-llm")
+        busy = next(p["spec"]["nodeName"] for p in pods if p["metadata"]["name"] == "critical-0")
+        changed = with_pool(
+            state, "h100-inference", mig="inference-small", max_unavailable=4, drain_timeout=120.0
+        )
+        result = run(changed, sb, client)
+        assert result.outcome is ReconcileOutcome.FAILED
+        [rollout] = result.rollouts
+        assert list(rollout.failed) == [busy] and "drain timed out" in rollout.failed[busy]
+        assert sorted(rollout.rolled) == sorted(
+            f"h100-inference-{i}" for i in range(4) if f"h100-inference-{i}" != busy
+        )
+        assert client.get("v1", "Pod", "critical-0", "team-llm") is not None
+        assert not [e for e in result.changes.entries if e.action is Action.EVICTED]

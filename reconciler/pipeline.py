@@ -161,7 +161,7 @@ class _Pass:
         runner = RolloutRunner(client, self.clock, self.recorder, poll_interval=options.poll_interval)
         if options.dry_run:
             self.result.pending_rollouts = runner.pending(self.state.pools, client.list_objects("v1", "Node"))
-        elif self.state.pools:
+        else:  # also without pools: nodes left mid-rollout by a removed pool are released
             self.result.rollouts = runner.run(self.state.pools)
         if options.prune:
             prune_options = PruneOptions(allow_empty=options.allow_empty, allow_crds=options.allow_crd_prune)

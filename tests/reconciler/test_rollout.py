@@ -149,3 +149,21 @@ def test_device_plugin_only_change_does_not_wait_for_the_mig_manager() -> None:
     assert cluster.node("h100-0")["metadata"]["labels"]["nvidia.com/device-plugin.config"] == "time-sliced"
     assert cluster.node("h100-0")["metadata"]["labels"]["nvidia.com/mig.config.state"] == "success"
     assert clock.slept < 30
+
+
+def test_node_left_mid_rollout_by_a_removed_pool_is_released() -> None:
+    """A pool removed from Git while its node was mid-rollout: gpuctl uncordons what it cordoned."""
+    from reconciler.rollout.steps import NodeStepper
+    from reconciler.rollout.targets import target_for
+
+    cluster, clock, _ = _setup(2)
+    NodeStepper(cluster, clock, ChangeRecorder(), target_for(pool())).step(cluster.node("h100-0"))
+    assert cluster.node("h100-0")["spec"]["unschedulable"] is True
+    recorder = ChangeRecorder()
+    assert RolloutRunner(cluster, clock, recorder).run([]) == []
+    released = cluster.node("h100-0")
+    assert not released["spec"].get("unschedulable") and PHASE not in released["metadata"].get(
+        "annotations", {}
+    )
+    assert [e.action for e in recorder.changes.entries] == [Action.UNCORDONED]
+    assert ("patch", "Node/h100-1") not in cluster.writes

@@ -294,6 +294,8 @@ class KubeClusterClient:
             if exc.status == 404:
                 return True
             raise TerminalError(f"eviction failed: HTTP {exc.status}: {exc.message}", ref) from exc
+        except _CONNECTION_ERRORS:
+            return False
         return True
 
 

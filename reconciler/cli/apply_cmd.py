@@ -96,7 +96,7 @@ def apply(
         client.close()
         if audit is not None:
             audit.close()
-    typer.echo(apply_report.render(result, output))
+    typer.echo(apply_report.render(result, output, dry_run=dry_run))
     if result.outcome is ReconcileOutcome.FAILED:
         typer.echo(f"error: {result.error}", err=True)
         raise typer.Exit(EXIT_FAILED)

@@ -164,6 +164,13 @@ class Api:
         custom = rtype.group not in _builtin_groups()
         if content_type == APPLY_PATCH_YAML:
             return self._apply(req, raw)
+        if "force" in req.params:
+            raise errors.invalid(
+                "PatchOptions",
+                "meta.k8s.io",
+                "",
+                [("force", "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch")],
+            )
         try:
             patch = json.loads(raw or b"null")
         except ValueError as exc:

@@ -169,6 +169,7 @@ class Api:
                 plural=rtype.plural,
                 group=rtype.group,
                 include_status=status_only or not rtype.has_status,
+                subresource=req.subresource,
             )
             if live is None:
                 validate(rtype, merged)

@@ -25,6 +25,7 @@ from sandbox.api import discovery, errors, openapi, scale, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
+from sandbox.api.objects import BUILTIN_GROUPS as _BUILTIN_GROUPS
 from sandbox.api.routing import route
 from sandbox.api.store import encode
 from sandbox.api.watch import stream
@@ -112,41 +113,48 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path in ("/healthz", "/readyz", "/livez"):
             self._send_body(200, b"ok", "text/plain")
             return
+        headers: dict[str, str] = {}
         try:
             if url.path not in _OPEN_PATHS and self.headers.get("Authorization") != f"Bearer {ctx.token}":
                 raise errors.unauthorized()
             discovered = self._discovery(url.path)
             if discovered is not None:
-                self._send_json(200, encode(discovered))
-                return
-            found = route(ctx.api.registry, url.path)
-            req = Request(
-                found.rtype,
-                found.namespace,
-                found.name,
-                found.subresource,
-                params,
-                self.headers.get("User-Agent", ""),
-            )
-            verb = _verb(method, req)
-            dry_run = req.dry_run
-            self._inject_fault(ctx.faults, verb)
-            if verb == "watch":
-                ctx.stats.record(verb, False, None)
-                delay = ctx.faults.watch_delay
-                self._send_stream(stream(ctx.api.store, req, delay_s=delay, client_gone=self._client_gone))
-                return
-            code, body = self._dispatch(ctx.api, method, verb, req, raw)
-            self._send_json(code, body)
+                code, body = 200, encode(discovered)
+            else:
+                found = route(ctx.api.registry, url.path)
+                req = Request(
+                    found.rtype,
+                    found.namespace,
+                    found.name,
+                    found.subresource,
+                    params,
+                    self.headers.get("User-Agent", ""),
+                )
+                verb = _verb(method, req)
+                dry_run = req.dry_run
+                self._inject_fault(ctx.faults, verb)
+                if verb == "watch":
+                    ctx.stats.record(verb, False, None)
+                    watch_lines = stream(
+                        ctx.api.store, req, delay_s=ctx.faults.watch_delay, client_gone=self._client_gone
+                    )
+                    self._send_stream(watch_lines)
+                    return
+                code, body = self._dispatch(ctx.api, method, verb, req, raw)
         except ApiError as exc:
-            self._send_json(exc.code, encode(exc.status()), exc.headers)
+            code, body, headers = exc.code, encode(exc.status()), exc.headers
         except (_Dropped, OSError):
+            ctx.stats.record(verb, dry_run, None)
             self.close_connection = True
             return
         except Exception as exc:  # a bug must still answer as the API server would
-            self._send_json(500, encode(errors.internal(repr(exc)).status()))
-        if verb != "watch":
-            ctx.stats.record(verb, dry_run, time.perf_counter() - started)
+            code, body = 500, encode(errors.internal(repr(exc)).status())
+        # Counted before answering, so a client that has its answer also sees its request counted.
+        ctx.stats.record(verb, dry_run, time.perf_counter() - started)
+        try:
+            self._send_json(code, body, headers)
+        except OSError:
+            self.close_connection = True
 
     def _discovery(self, path: str) -> dict[str, Any] | None:
         registry = self.server.context.api.registry
@@ -205,7 +213,10 @@ class _Handler(BaseHTTPRequestHandler):
             if table_wanted:
                 return 200, encode(self._table(req, items, envelope["metadata"]))
             head = encode(envelope)[:-1]
-            body = b",".join(self._encode_object(req, o) for o in items)
+            if req.rtype.group in _BUILTIN_GROUPS:
+                body = b",".join(api.store.encoded_list_item(req.rtype.group_resource, o) for o in items)
+            else:
+                body = b",".join(self._encode_object(req, o) for o in items)
             return 200, head + b',"items":[' + body + b"]}"
         if verb == "create" and req.subresource == "eviction":
             return 201, encode(evict(api, req, self._decode(raw)))

@@ -141,6 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send_stream(watch_lines)
                     return
                 code, body = self._dispatch(ctx.api, method, verb, req, raw)
+        except _RawAnswer as answer:
+            ctx.stats.record(verb, dry_run, time.perf_counter() - started)
+            self._send_body(200, answer.body, answer.content_type)
+            return
         except ApiError as exc:
             code, body, headers = exc.code, encode(exc.status()), exc.headers
         except (_Dropped, OSError):
@@ -168,6 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         if parts[:2] == ["openapi", "v3"]:
             return self._openapi(parts[2:], path)
+        if parts == ["openapi", "v2"]:
+            if openapi.V2_PROTOBUF in self.headers.get("Accept", ""):
+                raise _RawAnswer(openapi.v2_protobuf(), "application/octet-stream")  # as kube-openapi
+            return openapi.v2_json()
         found: dict[str, Any] | None = None
         if parts == ["api", "v1"]:
             found = discovery.resource_list(registry, "", "v1")
@@ -337,6 +345,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+
+class _RawAnswer(Exception):
+    """A non-JSON answer (the protobuf OpenAPI v2 document)."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        super().__init__(content_type)
+        self.body = body
+        self.content_type = content_type
 
 
 class _Dropped(Exception):

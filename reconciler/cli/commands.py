@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import render, schema, validate
+from reconciler.cli import render, sandbox_cmd, schema, validate
 
 
 def _version() -> None:
@@ -19,10 +19,13 @@ def _version() -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
-    from reconciler.cli import audit_cmd
+    from reconciler.cli import apply_cmd, audit_cmd, diff_cmd
 
+    apply_cmd.register(app)
     audit_cmd.register(app)
+    diff_cmd.register(app)
     render.register(app)
+    sandbox_cmd.register(app)
     schema.register(app)
     validate.register(app)
     app.command("version")(_version)

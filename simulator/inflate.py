@@ -18,7 +18,7 @@ from simulator.cluster.spec import ClusterSpec
 from simulator.cluster.state import ClusterState
 from simulator.config import SimParameters
 from simulator.jobs import FloatArray, IntArray, JobTable
-from simulator.placement import FragmentationTracker, TargetWorkload, make_policy
+from simulator.placement import FragmentationTracker, TargetWorkload, TieBreaker, make_policy
 from simulator.progress import Progress, no_progress
 from simulator.requests import BoundJobs, place_gang
 
@@ -114,6 +114,7 @@ def inflate(
     outcome = recorder.outcome
     goal = params.inflate_target * spec.total_gpus
     order = offer_order(request, goal, rng)
+    ties = TieBreaker(rng)
 
     bound = BoundJobs(jobs, state)
     pods = jobs.pods.tolist()
@@ -122,7 +123,7 @@ def inflate(
     recorder.record_until(0.0)
     for position, index in enumerate(order.tolist()):
         outcome.offered += 1
-        if place_gang(state, policy, bound.request(index), pods[index], rng) is None:
+        if place_gang(state, policy, bound.request(index), pods[index], ties) is None:
             outcome.failed += 1
             outcome.failed_gpu += requests[index]
         else:

@@ -11,7 +11,7 @@ import numpy as np
 from simulator.cluster.spec import ClusterSpec
 from simulator.cluster.state import ClusterState, IntArray, PodRequest
 from simulator.jobs import JobTable
-from simulator.placement.base import Placement, PlacementPolicy
+from simulator.placement.base import Placement, PlacementPolicy, TieBreaker
 
 
 class BoundJobs:
@@ -23,28 +23,20 @@ class BoundJobs:
         res_map = np.array([spec.resource_id(name) for name in jobs.resources], dtype=np.int64)
         self.resource: IntArray = res_map[jobs.resource] if len(jobs) else np.zeros(0, dtype=np.int64)
         self.model_mask: IntArray = state.translate_masks(jobs.models, jobs.model_mask)
-        self._cache: dict[tuple[int, ...], PodRequest] = {}
-        self._columns = (
-            self.resource.tolist(),
-            jobs.gpus.tolist(),
-            jobs.milli.tolist(),
-            jobs.cpu_milli.tolist(),
-            jobs.memory_mib.tolist(),
-            self.model_mask.tolist(),
-        )
+        columns = np.stack(
+            [self.resource, jobs.gpus, jobs.milli, jobs.cpu_milli, jobs.memory_mib, self.model_mask], axis=1
+        ) if len(jobs) else np.zeros((0, 6), dtype=np.int64)
+        shapes, inverse = np.unique(columns, axis=0, return_inverse=True)
+        self.shapes = [PodRequest(*(int(v) for v in row)) for row in shapes.tolist()]
+        self.shape_index: list[int] = inverse.reshape(-1).tolist()
 
     def request(self, index: int) -> PodRequest:
         """The per-pod request of job `index`."""
-        key = tuple(col[index] for col in self._columns)
-        req = self._cache.get(key)
-        if req is None:
-            req = PodRequest(*key)
-            self._cache[key] = req
-        return req
+        return self.shapes[self.shape_index[index]]
 
 
 def place_gang(
-    state: ClusterState, policy: PlacementPolicy, req: PodRequest, pods: int, rng: np.random.Generator
+    state: ClusterState, policy: PlacementPolicy, req: PodRequest, pods: int, ties: TieBreaker
 ) -> list[Placement] | None:
     """Place all `pods` pods of a gang or none. After the first pod, later pods prefer the
     first pod's rack, then its zone. Allocates on success; leaves `state` unchanged on failure."""
@@ -52,21 +44,20 @@ def place_gang(
     spec = state.spec
     for _ in range(pods):
         feasible = state.feasible(req)
-        candidates = np.flatnonzero(feasible)
-        if candidates.shape[0] == 0:
+        if not feasible.any():
             for placement in reversed(done):
                 state.release(placement.node, placement.devices, req)
                 policy.placed(state, placement.node, req, -1)
             return None
         if done:
             first = done[0].node
-            same_rack = candidates[spec.rack[candidates] == spec.rack[first]]
-            if same_rack.shape[0]:
-                candidates = same_rack
-            else:
-                same_zone = candidates[spec.zone[candidates] == spec.zone[first]]
-                candidates = same_zone if same_zone.shape[0] else candidates
-        placement = policy.place(state, req, candidates, rng)
+            same_rack = feasible & (spec.rack == spec.rack[first])
+            same_zone = feasible & (spec.zone == spec.zone[first])
+            if same_rack.any():
+                feasible = same_rack
+            elif same_zone.any():
+                feasible = same_zone
+        placement = policy.place(state, req, feasible, ties)
         state.allocate(placement.node, placement.devices, req)
         policy.placed(state, placement.node, req, +1)
         done.append(placement)

@@ -74,7 +74,10 @@ class ClusterState:
         )
         for node in range(n):
             self._refresh(node)
-        self.version[:] = 0
+        self._plain_node = [bool(((k == int(DeviceKind.PLAIN)) | (k == int(DeviceKind.MIG)) | (k < 0)).all())
+                            for k in spec.device_kind]
+        self._cost_rows: list[list[int]] = self.cost.tolist()
+        self._resource_rows: list[list[int]] = spec.device_resource.tolist()
 
     # ------------------------------------------------------------------ queries
 
@@ -89,15 +92,20 @@ class ClusterState:
 
     def feasible(self, req: PodRequest) -> BoolArray:
         """Nodes where one pod of `req` fits now."""
-        ok: BoolArray = (self.cpu_free >= req.cpu_milli) & (self.memory_free >= req.memory_mib)
-        if req.model_mask:
-            ok &= (self.node_model_bits & req.model_mask) != 0
         if req.milli:
-            ok &= self.fraction_max >= req.milli
+            ok: BoolArray = self.fraction_max >= req.milli
         elif req.gpus:
             if req.resource < 0:
-                return np.zeros_like(ok)
-            ok &= self.whole_free[req.resource] >= req.gpus
+                return np.zeros(self.spec.nodes, dtype=np.bool_)
+            ok = self.whole_free[req.resource] >= req.gpus
+        else:
+            ok = np.ones(self.spec.nodes, dtype=np.bool_)
+        if req.cpu_milli:
+            ok &= self.cpu_free >= req.cpu_milli
+        if req.memory_mib:
+            ok &= self.memory_free >= req.memory_mib
+        if req.model_mask:
+            ok &= (self.node_model_bits & req.model_mask) != 0
         return ok
 
     def eligible_devices(self, node: int, req: PodRequest) -> IntArray:
@@ -114,6 +122,9 @@ class ClusterState:
         for whole devices the ones with the most free capacity (spreads shared replicas)."""
         if not req.gpus:
             return []
+        if not req.milli and self._plain_node[node]:  # dedicated devices are alike: the first ones
+            row, cost, res = self.free[node].tolist(), self._cost_rows[node], self._resource_rows[node]
+            return [s for s in range(len(row)) if res[s] == req.resource and row[s] >= cost[s]][: req.gpus]
         slots = self.eligible_devices(node, req)
         row = self.free[node, slots]
         if req.milli:
@@ -125,44 +136,53 @@ class ClusterState:
 
     def allocate(self, node: int, devices: list[int], req: PodRequest) -> None:
         """Take `req` on `node`, using `devices` (checked: raises if anything does not fit)."""
+        free = self.free
         for slot in devices:
-            amount = req.milli or int(self.cost[node, slot])
-            if self.free[node, slot] < amount:
-                raise ValueError(f"device {slot} of node {node} lacks {amount} milli")
+            if free[node, slot] < (req.milli or self.cost[node, slot]):
+                raise ValueError(f"device {slot} of node {node} lacks capacity for {req}")
         if self.cpu_free[node] < req.cpu_milli or self.memory_free[node] < req.memory_mib:
-            raise ValueError(f"node {node} lacks CPU or memory")
+            raise ValueError(f"node {node} lacks CPU or memory for {req}")
         for slot in devices:
-            amount = req.milli or int(self.cost[node, slot])
-            self.free[node, slot] -= amount
-            self.tenants[node, slot] += 1
-            self.allocated_milli += amount
+            self._change(node, slot, -(req.milli or int(self.cost[node, slot])))
         self.cpu_free[node] -= req.cpu_milli
         self.memory_free[node] -= req.memory_mib
         self.pods_on_node[node] += 1
-        self._refresh(node)
+        self.version[node] += 1
 
     def release(self, node: int, devices: list[int], req: PodRequest) -> None:
         """Give back what `allocate(node, devices, req)` took."""
         for slot in devices:
-            amount = req.milli or int(self.cost[node, slot])
-            self.free[node, slot] += amount
-            self.tenants[node, slot] -= 1
-            self.allocated_milli -= amount
+            self._change(node, slot, req.milli or int(self.cost[node, slot]))
         self.cpu_free[node] += req.cpu_milli
         self.memory_free[node] += req.memory_mib
         self.pods_on_node[node] -= 1
-        self._refresh(node)
+        self.version[node] += 1
+
+    def _change(self, node: int, slot: int, delta: int) -> None:
+        """Add `delta` milli to one device's free capacity and fix the node's aggregates."""
+        old = int(self.free[node, slot])
+        new = old + delta
+        self.free[node, slot] = new
+        self.tenants[node, slot] += 1 if delta < 0 else -1
+        self.allocated_milli -= delta
+        self.gpu_free[node] += delta
+        cost = int(self.cost[node, slot])
+        was, now = old >= cost, new >= cost
+        if was != now:
+            self.whole_free[self.spec.device_resource[node, slot], node] += 1 if now else -1
+        if self.fraction_capable[node, slot]:
+            if new > self.fraction_max[node]:
+                self.fraction_max[node] = new
+            elif old == self.fraction_max[node] and new < old:
+                row = self.free[node]
+                self.fraction_max[node] = int(row[self.fraction_capable[node]].max())
 
     def _refresh(self, node: int) -> None:
+        """Recompute a node's aggregates from its device row (initialisation)."""
         row = self.free[node]
-        resources = self._node_resources[node]
-        if len(resources) == 1:
-            self.whole_free[resources[0], node] = int((row >= self.cost[node]).sum())
-        else:
-            eligible = row >= self.cost[node]
-            for res in resources:
-                self.whole_free[res, node] = int((eligible & (self.spec.device_resource[node] == res)).sum())
+        eligible = row >= self.cost[node]
+        for res in self._node_resources[node]:
+            self.whole_free[res, node] = int((eligible & (self.spec.device_resource[node] == res)).sum())
         capable = self.fraction_capable[node]
         self.fraction_max[node] = int(row[capable].max()) if capable.any() else -1
         self.gpu_free[node] = int(row.sum())
-        self.version[node] += 1

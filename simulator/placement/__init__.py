@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from simulator.placement.base import Placement, PlacementPolicy, pick_highest
+from simulator.placement.base import Placement, PlacementPolicy, TieBreaker, pick_highest
 from simulator.placement.fgd import FragmentationGradient
 from simulator.placement.fragmentation import FragmentationTracker, TargetWorkload
 from simulator.placement.scoring import (
@@ -44,6 +44,7 @@ __all__ = [
     "Placement",
     "PlacementPolicy",
     "TargetWorkload",
+    "TieBreaker",
     "make_policy",
     "pick_highest",
 ]

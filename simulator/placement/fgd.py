@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.cluster.state import ClusterState, IntArray, PodRequest
-from simulator.placement.base import TIE_TOLERANCE, FloatArray, Placement, pick_highest
+from simulator.cluster.state import BoolArray, ClusterState, IntArray, PodRequest
+from simulator.placement.base import TIE_TOLERANCE, FloatArray, Placement, TieBreaker, pick_highest
 from simulator.placement.fragmentation import FragmentationTracker, TargetWorkload, fragmentation
 
 
@@ -71,8 +71,9 @@ class FragmentationGradient:
         return after - before, np.full(nodes.shape[0], -1, dtype=np.int64)
 
     def place(
-        self, state: ClusterState, req: PodRequest, candidates: IntArray, rng: np.random.Generator
+        self, state: ClusterState, req: PodRequest, feasible: BoolArray, ties: TieBreaker
     ) -> Placement:
+        candidates = np.flatnonzero(feasible)
         cache = self._caches.get(req.shape)
         if cache is None:
             n = state.spec.nodes
@@ -87,7 +88,7 @@ class FragmentationGradient:
         growth = cache.growth[candidates]
         least = candidates[growth <= growth.min() + TIE_TOLERANCE]
         # Equal growth (common for whole-GPU pods): pack, i.e. prefer the node with less free GPU.
-        node = pick_highest(least, -state.gpu_free[least].astype(np.float64), rng)
+        node = pick_highest(least, -state.gpu_free[least].astype(np.float64), ties)
         if req.milli:
             return Placement(node, [int(cache.device[node])])
         return Placement(node, state.default_devices(node, req))

@@ -1,7 +1,9 @@
 """Placement policies that score nodes from their free capacity (definitions in the shared
 traces README and kube-scheduler's NodeResourcesFit strategies).
 
-CPU and GPU terms are normalised by the largest node's capacity, as the FGD paper does.
+Scores are computed for every node at once (cheaper than gathering the feasible ones first);
+the caller masks infeasible nodes. CPU and GPU terms are normalised by the largest node's
+capacity, as the FGD paper does.
 """
 
 from __future__ import annotations
@@ -22,17 +24,45 @@ class LeastAllocated(ScoringPolicy):
 
     name = "k8s-default"
 
-    def free_fraction(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
-        spec = state.spec
-        cpu = (state.cpu_free[candidates] - req.cpu_milli) / np.maximum(spec.cpu_milli[candidates], 1)
-        mem = (state.memory_free[candidates] - req.memory_mib) / np.maximum(spec.memory_mib[candidates], 1)
-        cap = state.gpu_capacity[candidates]
-        gpu = np.where(cap > 0, (state.gpu_free[candidates] - req.gpu_milli) / np.maximum(cap, 1), 1.0)
-        result: FloatArray = (cpu + mem + gpu) / 3.0
+    def __init__(self) -> None:
+        self._for: ClusterState | None = None
+        self._inverse = (np.zeros(0), np.zeros(0), np.zeros(0))
+        self._free_sum: FloatArray = np.zeros(0)  # Σ free fraction of CPU, memory, GPU per node
+
+    def _node_sum(self, state: ClusterState, node: int | slice) -> FloatArray:
+        cpu, mem, gpu = self._inverse
+        result: FloatArray = state.cpu_free[node] * cpu[node] + state.memory_free[node] * mem[node]
+        result += state.gpu_free[node] * gpu[node]
         return result
 
-    def score(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
-        return self.free_fraction(state, req, candidates)
+    def free_fraction(self, state: ClusterState, req: PodRequest) -> FloatArray:
+        """Σ of the CPU, memory and GPU fractions each node would have free after placing `req`
+        (kept per node and updated in `placed`, so a pod costs one vector operation)."""
+        if self._for is not state:
+            spec = state.spec
+            self._inverse = (
+                1.0 / np.maximum(spec.cpu_milli, 1),
+                1.0 / np.maximum(spec.memory_mib, 1),
+                np.where(state.gpu_capacity > 0, 1.0 / np.maximum(state.gpu_capacity, 1), 0.0),
+            )
+            self._free_sum = self._node_sum(state, slice(None))
+            self._request_terms: dict[PodRequest, FloatArray] = {}
+            self._for = state
+        term = self._request_terms.get(req)
+        if term is None:
+            cpu, mem, gpu = self._inverse
+            term = req.cpu_milli * cpu + req.memory_mib * mem + req.gpu_milli * gpu
+            self._request_terms[req] = term
+        result: FloatArray = self._free_sum - term
+        return result
+
+    def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
+        return self.free_fraction(state, req)
+
+    def placed(self, state: ClusterState, node: int, req: PodRequest, delta: int) -> None:
+        """Refresh the node's free-fraction sum after its capacity changed."""
+        if self._for is state:
+            self._free_sum[node] = self._node_sum(state, node)
 
 
 class MostAllocated(LeastAllocated):
@@ -40,8 +70,8 @@ class MostAllocated(LeastAllocated):
 
     name = "bin-pack"
 
-    def score(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
-        return -self.free_fraction(state, req, candidates)
+    def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
+        return -self.free_fraction(state, req)
 
 
 class RandomPolicy(ScoringPolicy):
@@ -49,8 +79,8 @@ class RandomPolicy(ScoringPolicy):
 
     name = "random"
 
-    def score(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
-        return np.zeros(candidates.shape[0])
+    def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
+        return np.zeros(state.spec.nodes)
 
 
 class BestFit(ScoringPolicy):
@@ -59,9 +89,9 @@ class BestFit(ScoringPolicy):
 
     name = "best-fit"
 
-    def score(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
-        cpu = (state.cpu_free[candidates] - req.cpu_milli) / _largest(state.spec.cpu_milli)
-        gpu = (state.gpu_free[candidates] - req.gpu_milli) / _largest(state.gpu_capacity)
+    def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
+        cpu = (state.cpu_free - req.cpu_milli) / _largest(state.spec.cpu_milli)
+        gpu = (state.gpu_free - req.gpu_milli) / _largest(state.gpu_capacity)
         result: FloatArray = -(0.5 * cpu + 0.5 * gpu)
         return result
 
@@ -72,11 +102,11 @@ class DotProduct(ScoringPolicy):
 
     name = "dot-product"
 
-    def score(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
+    def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
         cpu_max, gpu_max = _largest(state.spec.cpu_milli), _largest(state.gpu_capacity)
-        result: FloatArray = (state.cpu_free[candidates] / cpu_max) * (req.cpu_milli / cpu_max) + (
-            state.gpu_free[candidates] / gpu_max
-        ) * (req.gpu_milli / gpu_max)
+        result: FloatArray = state.cpu_free * (req.cpu_milli / cpu_max**2) + state.gpu_free * (
+            req.gpu_milli / gpu_max**2
+        )
         return result
 
 
@@ -86,14 +116,12 @@ class GpuPacking(ScoringPolicy):
 
     name = "gpu-packing"
 
-    def score(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
-        in_use = (state.gpu_free[candidates] < state.gpu_capacity[candidates]) | (
-            state.pods_on_node[candidates] > 0
-        )
+    def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
+        in_use = (state.gpu_free < state.gpu_capacity) | (state.pods_on_node > 0)
         score = np.where(in_use, 1.0, 0.0)
         if req.milli:
-            free = state.free[candidates]
-            partly = state.fraction_capable[candidates] & (free >= req.milli) & (free < 1000)
+            free = state.free
+            partly = state.fraction_capable & (free >= req.milli) & (free < 1000)
             score = np.where(partly.any(axis=1), 2.0, score)
         return score
 
@@ -113,8 +141,8 @@ class GpuClustering(ScoringPolicy):
             self._shape_counts[key] = np.zeros(state.spec.nodes, dtype=np.int64)
         return self._shape_counts[key]
 
-    def score(self, state: ClusterState, req: PodRequest, candidates: IntArray) -> FloatArray:
-        result: FloatArray = self.counts(state, req)[candidates].astype(np.float64)
+    def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
+        result: FloatArray = self.counts(state, req).astype(np.float64)
         return result
 
     def placed(self, state: ClusterState, node: int, req: PodRequest, delta: int) -> None:

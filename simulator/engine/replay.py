@@ -1,0 +1,218 @@
+"""`replay` mode: jobs arrive at their times, wait in a queue, start as gangs when the
+placement policy finds room for every pod, run, and leave.
+
+SimPy drives time. One process feeds arrivals; a job on dedicated devices (whole GPUs, MIG
+instances, MPS replicas) finishes by a single timeout at its (constant) pace; a job on a
+time-sliced GPU runs as a process whose pace changes whenever a co-tenant starts or leaves:
+the engine settles the work done so far and interrupts it, and the process waits again for
+its remaining work at the new pace (processor sharing, no time stepping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simulator.cluster.spec import ClusterSpec
+from simulator.cluster.state import ClusterState
+from simulator.config import SimParameters
+from simulator.engine.queues import make_queue
+from simulator.engine.sharing import SpeedModel
+from simulator.inflate import target_workload
+from simulator.jobs import JobTable
+from simulator.metrics import JobState, ReplayRecorder
+from simulator.placement import FragmentationTracker, Placement, TieBreaker, make_policy
+from simulator.progress import Progress, no_progress
+from simulator.requests import BoundJobs, never_fits, place_gang
+
+Device = tuple[int, int]
+
+
+class ReplayEngine:
+    """One replay of `jobs` on a fresh cluster of `spec`."""
+
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        jobs: JobTable,
+        params: SimParameters,
+        rng: np.random.Generator,
+        progress: Progress = no_progress,
+    ) -> None:
+        self.env = simpy.Environment()
+        self.params = params
+        self.ties = TieBreaker(rng)
+        self.progress = progress
+        self.jobs = jobs
+        self.state = ClusterState(spec)
+        self._empty = ClusterState(spec)
+        self.bound = BoundJobs(jobs, self.state)
+        target = target_workload(jobs, self.state)
+        self.policy = make_policy(params.policy, target)
+        self.tracker = FragmentationTracker(self.state, target)
+        self.speed = SpeedModel(self.state, params.sharing, jobs.kinds)
+        self.recorder = ReplayRecorder(jobs, spec.total_milli)
+        self._pods = jobs.pods.tolist()
+        self._work = jobs.work.tolist()
+        self._kind = jobs.kind.tolist()
+        self._team = jobs.team.tolist()
+        self._priority = jobs.priority.tolist()
+        self.queue = make_queue(params.queue, self._shape_of)
+        self._never: dict[tuple[Any, ...], str] = {}
+        self._placements: dict[int, list[Placement]] = {}
+        # Processor sharing on time-sliced GPUs: who runs there, and each job's progress.
+        self._tenants: dict[Device, set[int]] = {}
+        self._remaining: dict[int, float] = {}
+        self._pace: dict[int, float] = {}
+        self._since: dict[int, float] = {}
+        self._waiting: dict[int, simpy.Process] = {}
+        arrivals = jobs.arrival * params.time_scale
+        self._arrivals_s = arrivals.tolist()
+        span = float(arrivals[-1] - arrivals[0]) if len(jobs) else 0.0
+        self._sample_every = span / params.max_series_points if span > 0 else float("inf")
+        self._next_sample = float(arrivals[0]) if len(jobs) else 0.0
+
+    def _shape_of(self, job: int) -> tuple[Any, ...]:
+        return (*self.bound.request(job).shape, self._pods[job])
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> dict[str, Any]:
+        """Simulate until every job has finished or been rejected; return the metrics summary."""
+        self.env.process(self._feed())
+        self.env.run()
+        self._sample(force=True)
+        self.progress(1.0, 1.0)
+        return self.recorder.summary(self.env.now, self.params.max_series_points)
+
+    def _feed(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        total = len(self._arrivals_s)
+        for job, at in enumerate(self._arrivals_s):
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            self._arrive(job)
+            if job % 4096 == 0:
+                self.progress(job, total)
+
+    def _arrive(self, job: int) -> None:
+        shape = self._shape_of(job)
+        reason = self._never.get(shape)
+        if reason is None:
+            req = self.bound.request(job)
+            res = self.jobs.resources[self.jobs.resource[job]]
+            reason = never_fits(self.state.spec, self._empty, req, self._pods[job], res)
+            self._never[shape] = reason
+        if reason:
+            self.recorder.unschedulable(job, reason)
+            return
+        if self.params.queue == "priority":
+            self.queue.push(job, self._priority[job])
+            self.queue.drain(self._try_start)
+        elif (self.params.queue == "best-effort-fifo" or not len(self.queue)) and self._try_start(job):
+            pass
+        else:
+            self.queue.push(job, self._priority[job])
+        self._sample()
+
+    def _sample(self, force: bool = False) -> None:
+        now = self.env.now
+        if force or now >= self._next_sample:
+            amount, rate = self.tracker.totals()
+            self.recorder.fragmentation(now, amount, rate)
+            self._next_sample = now + self._sample_every
+
+    # ------------------------------------------------------------------ start and finish
+
+    def _try_start(self, job: int) -> bool:
+        req = self.bound.request(job)
+        pods = self._pods[job]
+        if req.gpus and not req.milli and int(self.state.whole_free[req.resource].sum()) < req.gpus * pods:
+            return False
+        placements = place_gang(self.state, self.policy, req, pods, self.ties)
+        if placements is None:
+            return False
+        now = self.env.now
+        self._placements[job] = placements
+        self.recorder.start[job] = now
+        self.recorder.state[job] = JobState.RUNNING
+        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], req.gpu_milli * pods)
+        devices = [(p.node, slot) for p in placements for slot in p.devices]
+        shared = [d for d in devices if self.speed.is_timesliced(*d)]
+        if not shared:
+            pace = self.speed.speed(self._kind[job], devices)
+            self.env.timeout(self._work[job] / pace).callbacks.append(lambda _event: self._finish(job))
+            return True
+        affected = self._join(job, shared)
+        self._remaining[job] = self._work[job]
+        self._since[job] = now
+        self._pace[job] = self.speed.speed(self._kind[job], devices)
+        self._repace(affected)
+        self.env.process(self._run_shared(job, devices))
+        return True
+
+    def _finish(self, job: int) -> None:
+        req = self.bound.request(job)
+        placements = self._placements.pop(job)
+        for placement in placements:
+            self.state.release(placement.node, placement.devices, req)
+            self.policy.placed(self.state, placement.node, req, -1)
+        now = self.env.now
+        self.recorder.finish[job] = now
+        self.recorder.state[job] = JobState.COMPLETED
+        released = -req.gpu_milli * self._pods[job]
+        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], released)
+        if job in self._pace:
+            devices = [(p.node, s) for p in placements for s in p.devices]
+            shared = [d for d in devices if self.speed.is_timesliced(*d)]
+            affected = self._leave(job, shared)
+            for table in (self._remaining, self._pace, self._since):
+                del table[job]
+            self._repace(affected)
+        self.queue.drain(self._try_start)
+        self._sample()
+
+    # ------------------------------------------------------------------ processor sharing
+
+    def _join(self, job: int, shared: list[Device]) -> set[int]:
+        affected: set[int] = set()
+        for device in shared:
+            tenants = self._tenants.setdefault(device, set())
+            affected |= tenants
+            tenants.add(job)
+        return affected
+
+    def _leave(self, job: int, shared: list[Device]) -> set[int]:
+        affected: set[int] = set()
+        for device in shared:
+            tenants = self._tenants[device]
+            tenants.discard(job)
+            affected |= tenants
+        return affected
+
+    def _repace(self, jobs: set[int]) -> None:
+        """Settle the work `jobs` did at their old pace, give them their new pace, wake them."""
+        now = self.env.now
+        for other in sorted(jobs):
+            self._remaining[other] -= (now - self._since[other]) * self._pace[other]
+            self._since[other] = now
+            devices = [(p.node, s) for p in self._placements[other] for s in p.devices]
+            self._pace[other] = self.speed.speed(self._kind[other], devices)
+            process = self._waiting.pop(other, None)
+            if process is not None:
+                process.interrupt("pace changed")
+
+    def _run_shared(self, job: int, devices: list[Device]) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        while True:
+            self._waiting[job] = env.active_process  # type: ignore[assignment]
+            try:
+                yield env.timeout(max(self._remaining[job], 0.0) / self._pace[job])
+            except simpy.Interrupt:
+                continue
+            self._waiting.pop(job, None)
+            break
+        self._finish(job)

@@ -74,6 +74,8 @@ class ClusterState:
         )
         for node in range(n):
             self._refresh(node)
+        self.whole_free_total: list[int] = self.whole_free.sum(axis=1).tolist()
+        self._fraction_stale: BoolArray = np.zeros(n, dtype=np.bool_)
         self._plain_node = [bool(((k == int(DeviceKind.PLAIN)) | (k == int(DeviceKind.MIG)) | (k < 0)).all())
                             for k in spec.device_kind]
         self._cost_rows: list[list[int]] = self.cost.tolist()
@@ -93,6 +95,7 @@ class ClusterState:
     def feasible(self, req: PodRequest) -> BoolArray:
         """Nodes where one pod of `req` fits now."""
         if req.milli:
+            self._refresh_fraction_max()
             ok: BoolArray = self.fraction_max >= req.milli
         elif req.gpus:
             if req.resource < 0:
@@ -169,13 +172,20 @@ class ClusterState:
         cost = int(self.cost[node, slot])
         was, now = old >= cost, new >= cost
         if was != now:
-            self.whole_free[self.spec.device_resource[node, slot], node] += 1 if now else -1
+            resource = self.spec.device_resource[node, slot]
+            self.whole_free[resource, node] += 1 if now else -1
+            self.whole_free_total[resource] += 1 if now else -1
         if self.fraction_capable[node, slot]:
-            if new > self.fraction_max[node]:
-                self.fraction_max[node] = new
-            elif old == self.fraction_max[node] and new < old:
-                row = self.free[node]
-                self.fraction_max[node] = int(row[self.fraction_capable[node]].max())
+            self._fraction_stale[node] = True
+
+    def _refresh_fraction_max(self) -> None:
+        """Recompute, for nodes changed since the last call, the largest free share of a
+        fraction-capable GPU (lazily, in one vector operation)."""
+        stale = np.flatnonzero(self._fraction_stale)
+        if stale.shape[0]:
+            rows = np.where(self.fraction_capable[stale], self.free[stale], -1)
+            self.fraction_max[stale] = rows.max(axis=1) if rows.shape[1] else -1
+            self._fraction_stale[stale] = False
 
     def _refresh(self, node: int) -> None:
         """Recompute a node's aggregates from its device row (initialisation)."""

@@ -11,7 +11,7 @@ its remaining work at the new pace (processor sharing, no time stepping).
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import simpy
@@ -31,6 +31,14 @@ from simulator.requests import BoundJobs, never_fits, place_gang
 Device = tuple[int, int]
 
 
+class ReplayObserver(Protocol):
+    """Told about every job start and finish (tests use it to check invariants as they happen)."""
+
+    def started(self, engine: ReplayEngine, job: int, placements: list[Placement]) -> None: ...
+
+    def finished(self, engine: ReplayEngine, job: int) -> None: ...
+
+
 class ReplayEngine:
     """One replay of `jobs` on a fresh cluster of `spec`."""
 
@@ -41,8 +49,10 @@ class ReplayEngine:
         params: SimParameters,
         rng: np.random.Generator,
         progress: Progress = no_progress,
+        observer: ReplayObserver | None = None,
     ) -> None:
         self.env = simpy.Environment()
+        self.observer = observer
         self.params = params
         self.ties = TieBreaker(rng)
         self.progress = progress
@@ -130,7 +140,7 @@ class ReplayEngine:
     def _try_start(self, job: int) -> bool:
         req = self.bound.request(job)
         pods = self._pods[job]
-        if req.gpus and not req.milli and int(self.state.whole_free[req.resource].sum()) < req.gpus * pods:
+        if req.gpus and not req.milli and self.state.whole_free_total[req.resource] < req.gpus * pods:
             return False
         placements = place_gang(self.state, self.policy, req, pods, self.ties)
         if placements is None:
@@ -140,6 +150,8 @@ class ReplayEngine:
         self.recorder.start[job] = now
         self.recorder.state[job] = JobState.RUNNING
         self.recorder.allocation(now, self.state.allocated_milli, self._team[job], req.gpu_milli * pods)
+        if self.observer is not None:
+            self.observer.started(self, job, placements)
         devices = [(p.node, slot) for p in placements for slot in p.devices]
         shared = [d for d in devices if self.speed.is_timesliced(*d)]
         if not shared:
@@ -165,6 +177,8 @@ class ReplayEngine:
         self.recorder.state[job] = JobState.COMPLETED
         released = -req.gpu_milli * self._pods[job]
         self.recorder.allocation(now, self.state.allocated_milli, self._team[job], released)
+        if self.observer is not None:
+            self.observer.finished(self, job)
         if job in self._pace:
             devices = [(p.node, s) for p in placements for s in p.devices]
             shared = [d for d in devices if self.speed.is_timesliced(*d)]

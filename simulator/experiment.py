@@ -85,7 +85,7 @@ def run(config: SimConfig, progress: Progress = no_progress) -> RunResult:
         else:
             from simulator.engine.replay import ReplayEngine
 
-            result.metrics = ReplayEngine(spec, jobs, params, rng, progress).run()
+            result.metrics = ReplayEngine(spec, jobs, params, rng, progress=progress).run()
     except INPUT_ERRORS as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     return result

@@ -1,5 +1,6 @@
-"""`replay` mode: jobs arrive at their times, wait in a queue, start as gangs when the
-placement policy finds room for every pod, run, and leave.
+"""`replay` mode: jobs arrive at their times, wait in their team's queue, start as gangs when
+the placement policy finds room for every pod, run, and leave. After a departure every team's
+queue is offered the freed capacity, teams in a fixed order.
 
 SimPy drives time. One process feeds arrivals; a job on dedicated devices (whole GPUs, MIG
 instances, MPS replicas) finishes by a single timeout at its (constant) pace; a job on a
@@ -48,6 +49,7 @@ class ReplayEngine:
         jobs: JobTable,
         params: SimParameters,
         rng: np.random.Generator,
+        *,
         progress: Progress = no_progress,
         observer: ReplayObserver | None = None,
     ) -> None:
@@ -70,7 +72,9 @@ class ReplayEngine:
         self._kind = jobs.kind.tolist()
         self._team = jobs.team.tolist()
         self._priority = jobs.priority.tolist()
-        self.queue = make_queue(params.queue, self._shape_of)
+        # One queue per team (as Kueue has one ClusterQueue per team): a blocked head only
+        # holds back its own team.
+        self.queues = [make_queue(params.queue, self._shape_of) for _ in range(max(1, len(jobs.teams)))]
         self._never: dict[tuple[Any, ...], str] = {}
         self._placements: dict[int, list[Placement]] = {}
         # Processor sharing on time-sliced GPUs: who runs there, and each job's progress.
@@ -119,13 +123,14 @@ class ReplayEngine:
         if reason:
             self.recorder.unschedulable(job, reason)
             return
+        queue = self.queues[self._team[job]]
         if self.params.queue == "priority":
-            self.queue.push(job, self._priority[job])
-            self.queue.drain(self._try_start)
-        elif (self.params.queue == "best-effort-fifo" or not len(self.queue)) and self._try_start(job):
+            queue.push(job, self._priority[job])
+            queue.drain(self._try_start)
+        elif (self.params.queue == "best-effort-fifo" or not len(queue)) and self._try_start(job):
             pass
         else:
-            self.queue.push(job, self._priority[job])
+            queue.push(job, self._priority[job])
         self._sample()
 
     def _sample(self, force: bool = False) -> None:
@@ -186,7 +191,9 @@ class ReplayEngine:
             for table in (self._remaining, self._pace, self._since):
                 del table[job]
             self._repace(affected)
-        self.queue.drain(self._try_start)
+        for queue in self.queues:
+            if len(queue):
+                queue.drain(self._try_start)
         self._sample()
 
     # ------------------------------------------------------------------ processor sharing

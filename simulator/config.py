@@ -29,9 +29,7 @@ class SharingModel(_Frozen):
     """How fast a job runs on a shared or partitioned GPU, relative to the whole GPU."""
 
     sm_exponent: float = Field(default=1.0, ge=0, description="MIG/MPS speed = SM share ** exponent")
-    sm_exponent_by_kind: dict[str, float] = Field(
-        default_factory=lambda: {"inference": 0.5, "notebook": 0.3}
-    )
+    sm_exponent_by_kind: dict[str, float] = Field(default_factory=lambda: {"inference": 0.5, "notebook": 0.3})
     timeslice_overhead: float = Field(default=0.05, ge=0, lt=1)
     timeslice_overhead_by_kind: dict[str, float] = Field(default_factory=lambda: {"inference": 0.2})
 

@@ -45,8 +45,15 @@ class InflateOutcome:
 def target_workload(jobs: JobTable, state: ClusterState) -> TargetWorkload:
     """The typical pod shapes of `jobs` (the FGD target workload)."""
     bound = BoundJobs(jobs, state)
-    shapes = list(zip(jobs.cpu_milli.tolist(), jobs.gpus.tolist(), jobs.milli.tolist(),
-                      bound.model_mask.tolist(), strict=True))
+    shapes = list(
+        zip(
+            jobs.cpu_milli.tolist(),
+            jobs.gpus.tolist(),
+            jobs.milli.tolist(),
+            bound.model_mask.tolist(),
+            strict=True,
+        )
+    )
     return TargetWorkload.from_shapes(shapes)
 
 

@@ -23,9 +23,14 @@ class BoundJobs:
         res_map = np.array([spec.resource_id(name) for name in jobs.resources], dtype=np.int64)
         self.resource: IntArray = res_map[jobs.resource] if len(jobs) else np.zeros(0, dtype=np.int64)
         self.model_mask: IntArray = state.translate_masks(jobs.models, jobs.model_mask)
-        columns = np.stack(
-            [self.resource, jobs.gpus, jobs.milli, jobs.cpu_milli, jobs.memory_mib, self.model_mask], axis=1
-        ) if len(jobs) else np.zeros((0, 6), dtype=np.int64)
+        columns = (
+            np.stack(
+                [self.resource, jobs.gpus, jobs.milli, jobs.cpu_milli, jobs.memory_mib, self.model_mask],
+                axis=1,
+            )
+            if len(jobs)
+            else np.zeros((0, 6), dtype=np.int64)
+        )
         shapes, inverse = np.unique(columns, axis=0, return_inverse=True)
         self.shapes = [PodRequest(*(int(v) for v in row)) for row in shapes.tolist()]
         self.shape_index: list[int] = inverse.reshape(-1).tolist()
@@ -73,8 +78,9 @@ def never_fits(spec: ClusterSpec, empty: ClusterState, req: PodRequest, pods: in
         if req.model_mask and not ((empty.node_model_bits & req.model_mask) != 0).any():
             return "no node has an allowed GPU model"
         what = f"{req.milli} milli of one GPU" if req.milli else f"{req.gpus} × {resource_name}"
-        return (f"no node can hold one pod ({what}, {req.cpu_milli} mCPU, {req.memory_mib} MiB) "
-                "even when empty")
+        return (
+            f"no node can hold one pod ({what}, {req.cpu_milli} mCPU, {req.memory_mib} MiB) even when empty"
+        )
     per_node = np.minimum(
         empty.cpu_free // max(req.cpu_milli, 1) if req.cpu_milli else np.full(spec.nodes, pods),
         empty.memory_free // max(req.memory_mib, 1) if req.memory_mib else np.full(spec.nodes, pods),

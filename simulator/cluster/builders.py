@@ -14,8 +14,13 @@ from simulator.jobs import GPU_RESOURCE
 from simulator.traces.openb import NodeList
 
 
-def uniform(nodes: int, gpus_per_node: int, model: str = "A100-SXM4-80GB",
-            cpu_milli: int = 128_000, memory_mib: int = 1 << 20) -> ClusterSpec:
+def uniform(
+    nodes: int,
+    gpus_per_node: int,
+    model: str = "A100-SXM4-80GB",
+    cpu_milli: int = 128_000,
+    memory_mib: int = 1 << 20,
+) -> ClusterSpec:
     """`nodes` identical nodes of `gpus_per_node` whole GPUs each."""
     if nodes < 1 or gpus_per_node < 0:
         raise ModelError(f"a uniform cluster needs nodes ≥ 1 and GPUs ≥ 0, got {nodes} × {gpus_per_node}")
@@ -33,8 +38,14 @@ def uniform(nodes: int, gpus_per_node: int, model: str = "A100-SXM4-80GB",
 def from_node_list(nodes: NodeList) -> ClusterSpec:
     """A trace's own cluster (openb): every GPU whole and unshared; fractions are per pod."""
     devices = [[DeviceRow(DeviceKind.PLAIN, GPU_RESOURCE, MILLI) for _ in range(g)] for g in nodes.gpus]
-    return pack(list(nodes.names), list(nodes.cpu_milli), list(nodes.memory_mib), list(nodes.models),
-                list(nodes.gpus), devices)
+    return pack(
+        list(nodes.names),
+        list(nodes.cpu_milli),
+        list(nodes.memory_mib),
+        list(nodes.models),
+        list(nodes.gpus),
+        devices,
+    )
 
 
 def _layouts(state: DesiredState, pool: GPUNodePool, cat: Catalogue) -> list[MigLayout | None]:
@@ -63,12 +74,18 @@ def _sharing(state: DesiredState, pool: GPUNodePool) -> DevicePluginConfig | Non
     return state.device_plugin[key]
 
 
-def _shared_row(resource: str, capacity: int, config: DevicePluginConfig | None, sm_share: float,
-                memory_mib: int) -> DeviceRow:
+def _shared_row(
+    resource: str, capacity: int, config: DevicePluginConfig | None, sm_share: float, memory_mib: int
+) -> DeviceRow:
     """A device, shared by time-slicing or MPS when the device-plugin config says so."""
     if config is None or config.sharing_strategy == "none" or config.replicas_for(resource) <= 1:
-        return DeviceRow(DeviceKind.PLAIN if sm_share == 1.0 else DeviceKind.MIG, resource, capacity,
-                         sm_share=sm_share, memory_mib=memory_mib)
+        return DeviceRow(
+            DeviceKind.PLAIN if sm_share == 1.0 else DeviceKind.MIG,
+            resource,
+            capacity,
+            sm_share=sm_share,
+            memory_mib=memory_mib,
+        )
     replicas = config.replicas_for(resource)
     name = config.advertised_name(resource)
     if config.sharing_strategy == "mps":
@@ -78,16 +95,19 @@ def _shared_row(resource: str, capacity: int, config: DevicePluginConfig | None,
     return DeviceRow(DeviceKind.TIMESLICED, name, capacity, replicas, sm_share, memory_mib)
 
 
-def _gpu_devices(pool: GPUNodePool, layout: MigLayout | None, config: DevicePluginConfig | None,
-                 cat: Catalogue) -> list[DeviceRow]:
+def _gpu_devices(
+    pool: GPUNodePool, layout: MigLayout | None, config: DevicePluginConfig | None, cat: Catalogue
+) -> list[DeviceRow]:
     model_name = pool.spec.gpu.model
     model = cat.model(model_name)
     if layout is None or not layout.enabled:
         return [_shared_row(GPU_RESOURCE, MILLI, config, 1.0, model.memory_mib)]
     fit = fit_profiles(model_name, layout.devices, cat)
     if not fit.fits:
-        raise ModelError(f"GPUNodePool {pool.metadata.name}: MIG layout {layout.devices} does not fit "
-                         f"{model_name}: {fit.reason}")
+        raise ModelError(
+            f"GPUNodePool {pool.metadata.name}: MIG layout {layout.devices} does not fit "
+            f"{model_name}: {fit.reason}"
+        )
     strategy = pool.spec.mig.strategy
     if strategy == "none":
         return []  # MIG on, but the plugin advertises no MIG devices: the GPU serves nothing
@@ -122,8 +142,10 @@ def from_desired_state(state: DesiredState, cat: Catalogue | None = None) -> Clu
     for pool in state.pools:
         spec = pool.spec
         if not cat.has_model(spec.gpu.model):
-            raise ModelError(f"GPUNodePool {pool.metadata.name}: GPU model {spec.gpu.model!r} is not in "
-                             f"the catalogue (known: {', '.join(cat.model_names)})")
+            raise ModelError(
+                f"GPUNodePool {pool.metadata.name}: GPU model {spec.gpu.model!r} is not in "
+                f"the catalogue (known: {', '.join(cat.model_names)})"
+            )
         layouts = _layouts(state, pool, cat)
         config = _sharing(state, pool)
         node_devices = [row for layout in layouts for row in _gpu_devices(pool, layout, config, cat)]

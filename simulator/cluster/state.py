@@ -76,8 +76,10 @@ class ClusterState:
             self._refresh(node)
         self.whole_free_total: list[int] = self.whole_free.sum(axis=1).tolist()
         self._fraction_stale: BoolArray = np.zeros(n, dtype=np.bool_)
-        self._plain_node = [bool(((k == int(DeviceKind.PLAIN)) | (k == int(DeviceKind.MIG)) | (k < 0)).all())
-                            for k in spec.device_kind]
+        self._plain_node = [
+            bool(((k == int(DeviceKind.PLAIN)) | (k == int(DeviceKind.MIG)) | (k < 0)).all())
+            for k in spec.device_kind
+        ]
         self._cost_rows: list[list[int]] = self.cost.tolist()
         self._resource_rows: list[list[int]] = spec.device_resource.tolist()
 

@@ -86,9 +86,7 @@ class ScoringPolicy:
     def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
         raise NotImplementedError
 
-    def place(
-        self, state: ClusterState, req: PodRequest, feasible: BoolArray, ties: TieBreaker
-    ) -> Placement:
+    def place(self, state: ClusterState, req: PodRequest, feasible: BoolArray, ties: TieBreaker) -> Placement:
         node = pick_best(self.score(state, req), feasible, ties)
         return Placement(node, state.default_devices(node, req))
 

@@ -70,9 +70,7 @@ class FragmentationGradient:
         after = fragmentation(self.target, free, cpu, bits)
         return after - before, np.full(nodes.shape[0], -1, dtype=np.int64)
 
-    def place(
-        self, state: ClusterState, req: PodRequest, feasible: BoolArray, ties: TieBreaker
-    ) -> Placement:
+    def place(self, state: ClusterState, req: PodRequest, feasible: BoolArray, ties: TieBreaker) -> Placement:
         candidates = np.flatnonzero(feasible)
         cache = self._caches.get(req.shape)
         if cache is None:

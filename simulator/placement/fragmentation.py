@@ -59,7 +59,6 @@ class TargetWorkload:
         )
 
 
-
 def fragmentation(
     target: TargetWorkload, free: IntArray, cpu_free: IntArray, model_bits: IntArray
 ) -> FloatArray:

@@ -68,10 +68,28 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
         raise TraceError(path, 2, "at most 62 distinct gpu_models are supported")
     cols = empty_columns(len(rows))
     data = np.array(rows, dtype=np.float64)
-    order = ("arrival", "work", "pods", "gpus", "milli", "resource", "cpu_milli", "memory_mib",
-             "priority", "team", "kind", "model_mask")
+    order = (
+        "arrival",
+        "work",
+        "pods",
+        "gpus",
+        "milli",
+        "resource",
+        "cpu_milli",
+        "memory_mib",
+        "priority",
+        "team",
+        "kind",
+        "model_mask",
+    )
     for index, name in enumerate(order):
         cols[name][:] = data[:, index] if index < 2 else data[:, index].astype(np.int64)
-    table = JobTable(**cols, names=names, resources=resources, teams=teams, kinds=kinds,  # type: ignore[arg-type]
-                     models=models)
+    table = JobTable(
+        **cols,
+        names=names,
+        resources=resources,
+        teams=teams,
+        kinds=kinds,  # type: ignore[arg-type]
+        models=models,
+    )
     return table.sorted_by_arrival()

@@ -12,7 +12,9 @@ Produced by `simulator.traces`; consumed by the inflate and replay engines. No S
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,11 +84,59 @@ class JobTable:
             models=list(self.models),
         )
 
+    @classmethod
+    def from_columns(
+        cls,
+        cols: Mapping[str, npt.NDArray[Any]],
+        *,
+        names: list[str] | None = None,
+        resources: list[str] | None = None,
+        teams: list[str] | None = None,
+        kinds: list[str] | None = None,
+        models: list[str] | None = None,
+    ) -> JobTable:
+        """A table from the columns of `empty_columns` (cast to their dtypes) and name lists."""
+        floats = {k: cols[k].astype(np.float64, copy=False) for k in ("arrival", "work")}
+        ints = {k: cols[k].astype(np.int64, copy=False) for k in _INT_COLUMNS}
+        return cls(
+            arrival=floats["arrival"],
+            work=floats["work"],
+            pods=ints["pods"],
+            gpus=ints["gpus"],
+            milli=ints["milli"],
+            resource=ints["resource"],
+            cpu_milli=ints["cpu_milli"],
+            memory_mib=ints["memory_mib"],
+            priority=ints["priority"],
+            team=ints["team"],
+            kind=ints["kind"],
+            model_mask=ints["model_mask"],
+            names=names or [],
+            resources=resources or [GPU_RESOURCE],
+            teams=teams or ["default"],
+            kinds=kinds or ["job"],
+            models=models or [],
+        )
+
     def sorted_by_arrival(self) -> JobTable:
         return self.take(np.argsort(self.arrival, kind="stable"))
 
 
-def empty_columns(n: int) -> dict[str, npt.NDArray[np.generic]]:
+_INT_COLUMNS = (
+    "pods",
+    "gpus",
+    "milli",
+    "resource",
+    "cpu_milli",
+    "memory_mib",
+    "priority",
+    "team",
+    "kind",
+    "model_mask",
+)
+
+
+def empty_columns(n: int) -> dict[str, npt.NDArray[Any]]:
     """Zeroed columns for `n` jobs (1 pod each), for loaders that fill them in place."""
     return {
         "arrival": np.zeros(n, dtype=np.float64),

@@ -84,12 +84,7 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
     )
     for index, name in enumerate(order):
         cols[name][:] = data[:, index] if index < 2 else data[:, index].astype(np.int64)
-    table = JobTable(
-        **cols,
-        names=names,
-        resources=resources,
-        teams=teams,
-        kinds=kinds,  # type: ignore[arg-type]
-        models=models,
+    table = JobTable.from_columns(
+        cols, names=names, resources=resources, teams=teams, kinds=kinds, models=models
     )
     return table.sorted_by_arrival()

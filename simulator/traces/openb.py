@@ -112,4 +112,4 @@ def load_openb_pods(path: str | Path) -> JobTable:
     cols["work"][:] = data[:, 1]
     for index, name in enumerate(("gpus", "milli", "cpu_milli", "memory_mib", "kind", "model_mask"), start=2):
         cols[name][:] = data[:, index].astype(np.int64)
-    return JobTable(**cols, names=names, kinds=kinds, models=models)  # type: ignore[arg-type]
+    return JobTable.from_columns(cols, names=names, kinds=kinds, models=models)

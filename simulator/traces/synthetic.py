@@ -93,7 +93,5 @@ def generate_from_profile(
         cols["model_mask"][:] = mask
         parts.append(cols)
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else empty_columns(0)
-    table = JobTable(
-        **merged, resources=resources, teams=teams or ["default"], kinds=kinds or ["job"], models=models
-    )
+    table = JobTable.from_columns(merged, resources=resources, teams=teams, kinds=kinds, models=models)
     return table.sorted_by_arrival()

@@ -40,7 +40,7 @@ def make_jobs(n: int, **columns: Any) -> JobTable:
     cols["work"][:] = 1.0
     for key, value in columns.items():
         cols[key][:] = value
-    return JobTable(**cols, **names)  # type: ignore[arg-type]
+    return JobTable.from_columns(cols, **names)
 
 
 def pool(name: str, model: str, per_node: int, nodes: int, **spec: Any) -> GPUNodePool:

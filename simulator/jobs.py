@@ -30,7 +30,8 @@ BoolArray = npt.NDArray[np.bool_]
 @dataclass
 class JobTable:
     """Jobs in arrival order. `models` lists the GPU models a bit of `model_mask` stands for;
-    a zero mask means any model. `teams`, `kinds` and `resources` are the names behind ids."""
+    a zero mask means any model. `teams`, `queues`, `kinds` and `resources` are the names behind
+    ids; `queue` is the waiting queue a job joins (Kueue's queue; by default one per team)."""
 
     arrival: FloatArray
     work: FloatArray
@@ -42,11 +43,13 @@ class JobTable:
     memory_mib: IntArray
     priority: IntArray
     team: IntArray
+    queue: IntArray
     kind: IntArray
     model_mask: IntArray
     names: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=lambda: [GPU_RESOURCE])
     teams: list[str] = field(default_factory=lambda: ["default"])
+    queues: list[str] = field(default_factory=lambda: ["default"])
     kinds: list[str] = field(default_factory=lambda: ["job"])
     models: list[str] = field(default_factory=list)
 
@@ -75,11 +78,13 @@ class JobTable:
             memory_mib=self.memory_mib[order],
             priority=self.priority[order],
             team=self.team[order],
+            queue=self.queue[order],
             kind=self.kind[order],
             model_mask=self.model_mask[order],
             names=names,
             resources=list(self.resources),
             teams=list(self.teams),
+            queues=list(self.queues),
             kinds=list(self.kinds),
             models=list(self.models),
         )
@@ -92,6 +97,7 @@ class JobTable:
         names: list[str] | None = None,
         resources: list[str] | None = None,
         teams: list[str] | None = None,
+        queues: list[str] | None = None,
         kinds: list[str] | None = None,
         models: list[str] | None = None,
     ) -> JobTable:
@@ -109,11 +115,13 @@ class JobTable:
             memory_mib=ints["memory_mib"],
             priority=ints["priority"],
             team=ints["team"],
+            queue=ints["queue"],
             kind=ints["kind"],
             model_mask=ints["model_mask"],
             names=names or [],
             resources=resources or [GPU_RESOURCE],
             teams=teams or ["default"],
+            queues=queues or ["default"],
             kinds=kinds or ["job"],
             models=models or [],
         )
@@ -131,6 +139,7 @@ _INT_COLUMNS = (
     "memory_mib",
     "priority",
     "team",
+    "queue",
     "kind",
     "model_mask",
 )
@@ -149,6 +158,7 @@ def empty_columns(n: int) -> dict[str, npt.NDArray[Any]]:
         "memory_mib": np.zeros(n, dtype=np.int64),
         "priority": np.zeros(n, dtype=np.int64),
         "team": np.zeros(n, dtype=np.int64),
+        "queue": np.zeros(n, dtype=np.int64),
         "kind": np.zeros(n, dtype=np.int64),
         "model_mask": np.zeros(n, dtype=np.int64),
     }

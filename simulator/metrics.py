@@ -3,8 +3,9 @@
 Recorded: every change of allocated GPU (time, milli) for the allocation curve and its
 time-weighted mean; each job's start, finish and terminal state; GPU-seconds per team;
 fragmentation samples. Summaries: queue wait and job completion time percentiles per job
-kind and per team, effective utilisation (work done at full speed ÷ GPU capacity × time,
-so sharing slowdowns count against it), fragmentation amount and rate over time.
+kind and per team, effective utilisation (work done at full speed on the GPU share each job
+held ÷ GPU capacity × time, so sharing slowdowns count against it), fragmentation amount and
+rate over time.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class ReplayRecorder:
         self.start = np.full(n, np.nan)
         self.finish = np.full(n, np.nan)
         self.state = np.zeros(n, dtype=np.int8)
+        self.held_milli = np.zeros(n, dtype=np.int64)  # GPU milli a job holds while it runs
         self.reasons: dict[str, int] = {}
         self.change_time = array("d")
         self.change_value = array("d")
@@ -112,7 +114,7 @@ class ReplayRecorder:
             mean_alloc = area / span
         else:
             mean_alloc = 0.0
-        useful = float((jobs.work * jobs.gpu_request())[done].sum())
+        useful = float((jobs.work * self.held_milli)[done].sum()) / 1000.0
         gpus = self.total_milli / 1000.0
         curve_t, curve_v = downsample(times, values, end, points)
         by = {"kind": (jobs.kind, jobs.kinds), "team": (jobs.team, jobs.teams)}

@@ -1,6 +1,6 @@
-"""`replay` mode: jobs arrive at their times, wait in their team's queue, start as gangs when
-the placement policy finds room for every pod, run, and leave. After a departure every team's
-queue is offered the freed capacity, teams in a fixed order.
+"""`replay` mode: jobs arrive at their times, wait in their queue (one per Kueue queue, by
+default one per team), start as gangs when the placement policy finds room for every pod, run,
+and leave. After a departure every queue is offered the freed capacity, in a fixed order.
 
 SimPy drives time. One process feeds arrivals; a job on dedicated devices (whole GPUs, MIG
 instances, MPS replicas) finishes by a single timeout at its (constant) pace; a job on a
@@ -72,9 +72,9 @@ class ReplayEngine:
         self._kind = jobs.kind.tolist()
         self._team = jobs.team.tolist()
         self._priority = jobs.priority.tolist()
-        # One queue per team (as Kueue has one ClusterQueue per team): a blocked head only
-        # holds back its own team.
-        self.queues = [make_queue(params.queue, self._shape_of) for _ in range(max(1, len(jobs.teams)))]
+        # One waiting queue per Kueue queue: a blocked head only holds back its own queue.
+        self.queues = [make_queue(params.queue, self._shape_of) for _ in range(max(1, len(jobs.queues)))]
+        self._queue_of = jobs.queue.tolist()
         self._never: dict[tuple[Any, ...], str] = {}
         self._placements: dict[int, list[Placement]] = {}
         # Processor sharing on time-sliced GPUs: who runs there, and each job's progress.
@@ -123,7 +123,7 @@ class ReplayEngine:
         if reason:
             self.recorder.unschedulable(job, reason)
             return
-        queue = self.queues[self._team[job]]
+        queue = self.queues[self._queue_of[job]]
         if self.params.queue == "priority":
             queue.push(job, self._priority[job])
             queue.drain(self._try_start)
@@ -147,14 +147,17 @@ class ReplayEngine:
         pods = self._pods[job]
         if req.gpus and not req.milli and self.state.whole_free_total[req.resource] < req.gpus * pods:
             return False
+        before = self.state.allocated_milli
         placements = place_gang(self.state, self.policy, req, pods, self.ties)
         if placements is None:
             return False
         now = self.env.now
+        held = self.state.allocated_milli - before
+        self.recorder.held_milli[job] = held
         self._placements[job] = placements
         self.recorder.start[job] = now
         self.recorder.state[job] = JobState.RUNNING
-        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], req.gpu_milli * pods)
+        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], held)
         if self.observer is not None:
             self.observer.started(self, job, placements)
         devices = [(p.node, slot) for p in placements for slot in p.devices]
@@ -180,7 +183,7 @@ class ReplayEngine:
         now = self.env.now
         self.recorder.finish[job] = now
         self.recorder.state[job] = JobState.COMPLETED
-        released = -req.gpu_milli * self._pods[job]
+        released = -int(self.recorder.held_milli[job])
         self.recorder.allocation(now, self.state.allocated_milli, self._team[job], released)
         if self.observer is not None:
             self.observer.finished(self, job)

@@ -4,7 +4,7 @@ Required columns: `job_id,arrival,duration` (seconds). Optional columns, with de
 `pods` (1), `gpus` per pod (1; 0 for CPU-only), `resource` (`nvidia.com/gpu`, or a MIG
 resource such as `nvidia.com/mig-3g.40gb`), `gpu_milli` (empty; 1..999 asks for that share of
 one GPU instead of whole devices), `cpu_milli` (0), `memory_mib` (0), `team` (`default`),
-`priority` (0), `kind` (`job`), `gpu_models` (allowed models joined by `|`; empty = any).
+`priority` (0), `kind` (`job`), `queue` (the team), `gpu_models` (allowed models joined by `|`; empty = any).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
     """Read a gpuctl job CSV into a JobTable sorted by arrival."""
     path = Path(path)
     names: list[str] = []
-    resources, teams, kinds = [GPU_RESOURCE], ["default"], ["job"]
+    resources, teams, queues, kinds = [GPU_RESOURCE], ["default"], ["default"], ["job"]
     models: list[str] = []
     rows: list[tuple[float, ...]] = []
     for line, row in read_rows(path, CSV_COLUMNS):
@@ -58,6 +58,7 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
                 parse_int(path, line, "memory_mib", row.get("memory_mib", ""), default=0),
                 parse_int(path, line, "priority", row.get("priority", ""), low=-(2**31), default=0),
                 _intern(teams, row.get("team", "").strip() or "default"),
+                _intern(queues, row.get("queue", "").strip() or row.get("team", "").strip() or "default"),
                 _intern(kinds, row.get("kind", "").strip() or "job"),
                 mask,
             )
@@ -79,12 +80,13 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
         "memory_mib",
         "priority",
         "team",
+        "queue",
         "kind",
         "model_mask",
     )
     for index, name in enumerate(order):
         cols[name][:] = data[:, index] if index < 2 else data[:, index].astype(np.int64)
     table = JobTable.from_columns(
-        cols, names=names, resources=resources, teams=teams, kinds=kinds, models=models
+        cols, names=names, resources=resources, teams=teams, queues=queues, kinds=kinds, models=models
     )
     return table.sorted_by_arrival()

@@ -57,6 +57,7 @@ def generate_from_profile(
     horizon = spec.horizon if horizon is None else horizon
     resources: list[str] = [GPU_RESOURCE]
     teams: list[str] = []
+    queues: list[str] = []
     kinds: list[str] = []
     models: list[str] = []
     parts: list[dict[str, np.ndarray]] = []
@@ -80,7 +81,12 @@ def generate_from_profile(
                 resources.append(request.resource)
             cols["gpus"][:] = request.count
             cols["resource"][:] = resources.index(request.resource)
-        for values, name, column in ((teams, job_class.team, "team"), (kinds, job_class.kind, "kind")):
+        labels = (
+            (teams, job_class.team, "team"),
+            (queues, job_class.queue or job_class.team, "queue"),
+            (kinds, job_class.kind, "kind"),
+        )
+        for values, name, column in labels:
             if name not in values:
                 values.append(name)
             cols[column][:] = values.index(name)
@@ -93,5 +99,7 @@ def generate_from_profile(
         cols["model_mask"][:] = mask
         parts.append(cols)
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else empty_columns(0)
-    table = JobTable.from_columns(merged, resources=resources, teams=teams, kinds=kinds, models=models)
+    table = JobTable.from_columns(
+        merged, resources=resources, teams=teams, queues=queues, kinds=kinds, models=models
+    )
     return table.sorted_by_arrival()

@@ -76,12 +76,14 @@ class ClusterState:
             self._refresh(node)
         self.whole_free_total: list[int] = self.whole_free.sum(axis=1).tolist()
         self._fraction_stale: BoolArray = np.zeros(n, dtype=np.bool_)
-        self._plain_node = [
+        # Nodes whose devices are all dedicated (whole GPUs or MIG instances, nothing shared).
+        self.dedicated_node = [
             bool(((k == int(DeviceKind.PLAIN)) | (k == int(DeviceKind.MIG)) | (k < 0)).all())
             for k in spec.device_kind
         ]
         self._cost_rows: list[list[int]] = self.cost.tolist()
         self._resource_rows: list[list[int]] = spec.device_resource.tolist()
+        self._fraction_rows: list[list[bool]] = self.fraction_capable.tolist()
 
     # ------------------------------------------------------------------ queries
 
@@ -127,7 +129,7 @@ class ClusterState:
         for whole devices the ones with the most free capacity (spreads shared replicas)."""
         if not req.gpus:
             return []
-        if not req.milli and self._plain_node[node]:  # dedicated devices are alike: the first ones
+        if not req.milli and self.dedicated_node[node]:  # dedicated devices are alike: the first ones
             row, cost, res = self.free[node].tolist(), self._cost_rows[node], self._resource_rows[node]
             return [s for s in range(len(row)) if res[s] == req.resource and row[s] >= cost[s]][: req.gpus]
         slots = self.eligible_devices(node, req)
@@ -148,7 +150,7 @@ class ClusterState:
         if self.cpu_free[node] < req.cpu_milli or self.memory_free[node] < req.memory_mib:
             raise ValueError(f"node {node} lacks CPU or memory for {req}")
         for slot in devices:
-            self._change(node, slot, -(req.milli or int(self.cost[node, slot])))
+            self._change(node, slot, -(req.milli or self._cost_rows[node][slot]))
         self.cpu_free[node] -= req.cpu_milli
         self.memory_free[node] -= req.memory_mib
         self.pods_on_node[node] += 1
@@ -157,7 +159,7 @@ class ClusterState:
     def release(self, node: int, devices: list[int], req: PodRequest) -> None:
         """Give back what `allocate(node, devices, req)` took."""
         for slot in devices:
-            self._change(node, slot, req.milli or int(self.cost[node, slot]))
+            self._change(node, slot, req.milli or self._cost_rows[node][slot])
         self.cpu_free[node] += req.cpu_milli
         self.memory_free[node] += req.memory_mib
         self.pods_on_node[node] -= 1
@@ -171,13 +173,13 @@ class ClusterState:
         self.tenants[node, slot] += 1 if delta < 0 else -1
         self.allocated_milli -= delta
         self.gpu_free[node] += delta
-        cost = int(self.cost[node, slot])
-        was, now = old >= cost, new >= cost
-        if was != now:
-            resource = self.spec.device_resource[node, slot]
-            self.whole_free[resource, node] += 1 if now else -1
-            self.whole_free_total[resource] += 1 if now else -1
-        if self.fraction_capable[node, slot]:
+        cost = self._cost_rows[node][slot]
+        if (old >= cost) != (new >= cost):
+            step = 1 if new >= cost else -1
+            resource = self._resource_rows[node][slot]
+            self.whole_free[resource, node] += step
+            self.whole_free_total[resource] += step
+        if self._fraction_rows[node][slot]:
             self._fraction_stale[node] = True
 
     def _refresh_fraction_max(self) -> None:

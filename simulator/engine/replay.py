@@ -75,7 +75,14 @@ class ReplayEngine:
         # One waiting queue per Kueue queue: a blocked head only holds back its own queue.
         self.queues = [make_queue(params.queue, self._shape_of) for _ in range(max(1, len(jobs.queues)))]
         self._queue_of = jobs.queue.tolist()
-        self._never: dict[tuple[Any, ...], str] = {}
+        self._never: dict[tuple[int, int], str] = {}
+        # Nodes where every device runs a job at full speed whatever its neighbours do.
+        self._full_speed = [
+            dedicated and bool(np.all(share[kind >= 0] == 1.0))
+            for dedicated, share, kind in zip(
+                self.state.dedicated_node, spec.sm_share, spec.device_kind, strict=True
+            )
+        ]
         self._placements: dict[int, list[Placement]] = {}
         # Processor sharing on time-sliced GPUs: who runs there, and each job's progress.
         self._tenants: dict[Device, set[int]] = {}
@@ -112,14 +119,19 @@ class ReplayEngine:
             if job % 4096 == 0:
                 self.progress(job, total)
 
-    def _arrive(self, job: int) -> None:
-        shape = self._shape_of(job)
-        reason = self._never.get(shape)
+    def _never_fits(self, job: int) -> str:
+        """Why the job can never run here ("" if it can), computed once per request shape."""
+        key = (self.bound.shape_index[job], self._pods[job])
+        reason = self._never.get(key)
         if reason is None:
             req = self.bound.request(job)
             res = self.jobs.resources[self.jobs.resource[job]]
             reason = never_fits(self.state.spec, self._empty, req, self._pods[job], res)
-            self._never[shape] = reason
+            self._never[key] = reason
+        return reason
+
+    def _arrive(self, job: int) -> None:
+        reason = self._never_fits(job)
         if reason:
             self.recorder.unschedulable(job, reason)
             return
@@ -160,6 +172,9 @@ class ReplayEngine:
         self.recorder.allocation(now, self.state.allocated_milli, self._team[job], held)
         if self.observer is not None:
             self.observer.started(self, job, placements)
+        if self._full_speed and all(self._full_speed[p.node] for p in placements):
+            self.env.timeout(self._work[job]).callbacks.append(lambda _event: self._finish(job))
+            return True
         devices = [(p.node, slot) for p in placements for slot in p.devices]
         shared = [d for d in devices if self.speed.is_timesliced(*d)]
         if not shared:
@@ -187,7 +202,7 @@ class ReplayEngine:
         self.recorder.allocation(now, self.state.allocated_milli, self._team[job], released)
         if self.observer is not None:
             self.observer.finished(self, job)
-        if job in self._pace:
+        if self._pace and job in self._pace:
             devices = [(p.node, s) for p in placements for s in p.devices]
             shared = [d for d in devices if self.speed.is_timesliced(*d)]
             affected = self._leave(job, shared)

@@ -58,8 +58,7 @@ class PlacementPolicy(Protocol):
 
 def pick_best(scores: FloatArray, feasible: BoolArray, ties: TieBreaker) -> int:
     """The feasible node with the highest score (`scores` covers all nodes); ties at random."""
-    masked = scores.copy()
-    np.putmask(masked, ~feasible, -np.inf)
+    masked = np.where(feasible, scores, -np.inf)
     top = np.flatnonzero(masked >= masked.max() - TIE_TOLERANCE)
     if top.shape[0] == 1:
         return int(top[0])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,15 @@ from schemas.deviceplugin import DevicePluginConfig
 from schemas.kinds import GPUNodePool, RepoSettings
 from schemas.migconfig import MigPartedConfig
 from simulator.jobs import JobTable, empty_columns
+from simulator.traces.locations import shared_traces_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def traces_dir() -> Path:
-    """The shared traces: $GPUCTL_TRACES_DIR, else `../shared/traces` beside the repository."""
-    return Path(os.environ.get("GPUCTL_TRACES_DIR", REPO_ROOT.parent / "shared" / "traces"))
-
-
 @pytest.fixture
 def traces() -> Path:
-    path = traces_dir()
+    """The shared traces directory (skips the test when it is absent)."""
+    path = shared_traces_dir()
     if not path.is_dir():
         pytest.skip(f"shared traces not found at {path}")
     return path

@@ -24,6 +24,8 @@ RULE_MISSING_FIELD = "document-missing-field"
 RULE_GPUCTL_KIND = "gpuctl-unknown-kind"
 RULE_GPUCTL_SCHEMA = "gpuctl-schema"
 RULE_SETTINGS_PLACE = "settings-misplaced"
+RULE_KUSTOMIZATION = "kustomization-unsupported"
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 
 GPUCTL_KINDS: dict[str, type[BaseModel]] = {"GPUNodePool": GPUNodePool, "WorkloadProfile": WorkloadProfile}
 SUPPORTED_GPUCTL_VERSIONS = ("gpuctl.dev/v1alpha1",)
@@ -49,6 +51,16 @@ def classify(doc: YamlDocument) -> tuple[Classified, list[Diagnostic]]:
                 Severity.ERROR,
                 f"a document must be a mapping (a Kubernetes object), not a {kind}",
                 RULE_NOT_MAPPING,
+            )
+        ]
+    if str(data.get("apiVersion", "")).startswith(KUSTOMIZE_GROUP + "/"):
+        return Classified(), [
+            Diagnostic(
+                doc.positions.get("/kind", doc.location),
+                Severity.ERROR,
+                "gpuctl applies plain manifests and does not build kustomizations; commit the built "
+                "output (kustomize build) or list this file under ignore in gpuctl.yaml",
+                RULE_KUSTOMIZATION,
             )
         ]
     missing = _missing_basics(data)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler.validation.capacity import check_capacity
+from reconciler.validation.clusterpolicy import check_cluster_policy
 from reconciler.validation.context import Context
 from reconciler.validation.crds import check_crds
 from reconciler.validation.deviceplugin import check_device_plugin
@@ -36,6 +37,7 @@ RULE_FAMILIES: tuple[Rule, ...] = (
     check_secrets,
     check_mig_parted,
     check_device_plugin,
+    check_cluster_policy,
     check_pools,
     check_capacity,
 )

@@ -137,3 +137,20 @@ def test_every_command_has_help() -> None:
     for args in ([], ["validate"], ["render"], ["schema"]):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_exported_schemas_accept_the_example_and_reject_typos(tmp_path: Path) -> None:
+    """The pool schema validates the example pools (durations as strings) and rejects an unknown field."""
+    import jsonschema
+
+    runner.invoke(app, ["schema", "--out", str(tmp_path)])
+    pool_schema = json.loads((tmp_path / "gpunodepool.json").read_text())
+    validator = jsonschema.Draft202012Validator(pool_schema)
+    for path in sorted((EXAMPLE / "pools").glob("*.yaml")):
+        document = yaml.safe_load(path.read_text())
+        assert list(validator.iter_errors(document)) == [], path
+    document["spec"]["gpu"]["modle"] = "T4"
+    assert list(validator.iter_errors(document))
+    profile_schema = json.loads((tmp_path / "workloadprofile.json").read_text())
+    profile = yaml.safe_load((EXAMPLE / "simulation" / "workload-profile.yaml").read_text())
+    assert list(jsonschema.Draft202012Validator(profile_schema).iter_errors(profile)) == []

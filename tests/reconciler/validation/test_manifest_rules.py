@@ -100,6 +100,15 @@ W = "workloads/w.yaml"
 CASES = [
     pytest.param("document-not-mapping", {W: "- a\n- b\n"}, (W, 1), id="list-document"),
     pytest.param(
+        "kustomization-unsupported",
+        {
+            "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources: [a.yaml]\n"
+        },
+        ("kustomization.yaml", 2),
+        id="kustomization-file",
+    ),
+    pytest.param(
         "document-missing-field",
         {W: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: x\n"},
         (W, 3),

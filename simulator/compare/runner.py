@@ -74,9 +74,10 @@ def _requests(jobs: JobTable) -> dict[tuple[str, str], int]:
     return counts
 
 
-def run_side(side: Side, task: PairTask) -> SideOutcome:
-    """Replay the task's workload (plus the side's standing workloads) on the side's cluster."""
-    params = task.params
+def run_side(
+    side: Side, workload: JobTable | WorkloadProfile, params: SimParameters, workload_label: str = ""
+) -> SideOutcome:
+    """Replay `workload` (plus the side's standing workloads) on the side's cluster."""
     result = RunResult(
         mode="replay",
         policy=params.policy,
@@ -87,13 +88,13 @@ def run_side(side: Side, task: PairTask) -> SideOutcome:
     try:
         rng = np.random.default_rng(params.seed)
         result.cluster = side.spec.describe()
-        if isinstance(task.workload, JobTable):
-            jobs = task.workload
+        if isinstance(workload, JobTable):
+            jobs = workload
         else:
-            jobs = generate_from_profile(task.workload, rng, params.horizon)
+            jobs = generate_from_profile(workload, rng, params.horizon)
         if side.standing is not None and len(side.standing):
             jobs = concat_tables(side.standing, jobs)
-        result.workload = _workload_summary(jobs, task.workload_label)
+        result.workload = _workload_summary(jobs, workload_label)
         if len(jobs) == 0:
             raise ValueError("the workload has no jobs")
         engine = OutageReplayEngine(side.spec, jobs, params, rng, side.outages)
@@ -120,4 +121,5 @@ def _workload_summary(jobs: JobTable, label: str) -> dict[str, Any]:
 
 def run_pair(task: PairTask) -> PairOutcome:
     """Base and head for the task's seed, with identical jobs and generator state."""
-    return PairOutcome(task.params.seed, run_side(task.base, task), run_side(task.head, task))
+    args = (task.workload, task.params, task.workload_label)
+    return PairOutcome(task.params.seed, run_side(task.base, *args), run_side(task.head, *args))

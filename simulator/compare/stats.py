@@ -76,3 +76,23 @@ def paired(base: list[float | None], head: list[float | None]) -> Difference:
 def _mean(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The mean of a figure over seeds and the half-width of its 95 % interval (None for n < 2)."""
+
+    mean: float | None
+    half_width: float | None
+    seeds: int
+
+
+def mean_interval(values: list[float | None]) -> Estimate:
+    present = np.array([v for v in values if v is not None], dtype=np.float64)
+    n = present.shape[0]
+    if n == 0:
+        return Estimate(None, None, 0)
+    if n == 1:
+        return Estimate(float(present[0]), None, 1)
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * float(present.std(ddof=1)) / math.sqrt(n)
+    return Estimate(float(present.mean()), half, n)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import render, schema, simulate_cmd, validate
+from reconciler.cli import render, schema, simulate_group, validate
 
 
 def _version() -> None:
@@ -21,6 +21,6 @@ def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
     render.register(app)
     schema.register(app)
-    simulate_cmd.register(app)
+    simulate_group.register(app)
     validate.register(app)
     app.command("version")(_version)

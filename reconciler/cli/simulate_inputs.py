@@ -58,7 +58,9 @@ def state_label(state: DesiredState, revision: str | None, path: Path) -> str:
     if revision is None:
         return str(path)
     sha = (state.revision or "")[:7]
-    return revision if revision.startswith(sha) or not sha else f"{revision}@{sha}"
+    if not sha:
+        return revision
+    return sha if revision.startswith(sha) else f"{revision}@{sha}"
 
 
 def pick_profile(states: list[DesiredState], name: str | None, command: str) -> WorkloadProfile:

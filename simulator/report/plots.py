@@ -44,9 +44,10 @@ def _wait_cdf(series: dict[str, SideSeries], path: Path) -> None:
                 hours = [w / 3600.0 for w in curve.wait_quantiles_s[team]]
                 ax.step(hours, QUANTILES, where="post", label=side, color=COLOURS.get(side))
         ax.set_title(f"team {team}")
-        ax.set_xlabel("queue wait (h)")
+        ax.set_xlabel("queue wait (h, symlog)")
         ax.set_ylabel("share of jobs")
         ax.set_ylim(0, 1.02)
+        ax.set_xscale("symlog", linthresh=0.1)  # minutes and weeks on one axis
         ax.grid(alpha=0.3)
         ax.legend()
     for index in range(len(teams), rows * columns):

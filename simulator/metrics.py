@@ -69,23 +69,13 @@ class ReplayRecorder:
         self.reasons: dict[str, int] = {}
         self.change_time = array("d")
         self.change_value = array("d")
-        self.team_milli = [0] * max(1, len(jobs.teams))
-        self.team_area = [0.0] * max(1, len(jobs.teams))
-        self._last = 0.0
         self.frag_time: list[float] = []
         self.frag_amount: list[float] = []
         self.frag_rate: list[float] = []
         self.max_allocated = 0
 
-    def allocation(self, now: float, allocated_milli: int, team: int, delta_milli: int) -> None:
-        """Allocated GPU changed at `now` (by `delta_milli` for `team`)."""
-        elapsed = now - self._last
-        if elapsed > 0:
-            for index, milli in enumerate(self.team_milli):
-                if milli:
-                    self.team_area[index] += milli * elapsed
-            self._last = now
-        self.team_milli[team] += delta_milli
+    def allocation(self, now: float, allocated_milli: int) -> None:
+        """Allocated GPU changed at `now` to `allocated_milli`."""
         self.change_time.append(now)
         self.change_value.append(allocated_milli)
         self.max_allocated = max(self.max_allocated, allocated_milli)
@@ -128,7 +118,9 @@ class ReplayRecorder:
                 for i, name in enumerate(names)
                 if bool((ids == i).any())
             }
-        team_total = sum(self.team_area) or 1.0
+        held_seconds = np.where(done, (self.finish - self.start) * self.held_milli, 0.0)
+        team_area = np.bincount(jobs.team, weights=held_seconds, minlength=len(jobs.teams))
+        team_total = float(team_area.sum()) or 1.0
         return {
             "jobs": {
                 "total": len(jobs),
@@ -149,7 +141,7 @@ class ReplayRecorder:
             "by_kind": groups["kind"],
             "by_team": groups["team"],
             "team_share": {
-                name: self.team_area[i] / team_total for i, name in enumerate(jobs.teams) if self.team_area[i]
+                name: float(team_area[i]) / team_total for i, name in enumerate(jobs.teams) if team_area[i]
             },
             "fragmentation": {
                 "time_s": self.frag_time,

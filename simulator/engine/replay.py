@@ -70,7 +70,6 @@ class ReplayEngine:
         self._pods = jobs.pods.tolist()
         self._work = jobs.work.tolist()
         self._kind = jobs.kind.tolist()
-        self._team = jobs.team.tolist()
         self._priority = jobs.priority.tolist()
         # One waiting queue per Kueue queue: a blocked head only holds back its own queue.
         self.queues = [make_queue(params.queue, self._shape_of) for _ in range(max(1, len(jobs.queues)))]
@@ -169,7 +168,7 @@ class ReplayEngine:
         self._placements[job] = placements
         self.recorder.start[job] = now
         self.recorder.state[job] = JobState.RUNNING
-        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], held)
+        self.recorder.allocation(now, self.state.allocated_milli)
         if self.observer is not None:
             self.observer.started(self, job, placements)
         if self._full_speed and all(self._full_speed[p.node] for p in placements):
@@ -198,8 +197,7 @@ class ReplayEngine:
         now = self.env.now
         self.recorder.finish[job] = now
         self.recorder.state[job] = JobState.COMPLETED
-        released = -int(self.recorder.held_milli[job])
-        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], released)
+        self.recorder.allocation(now, self.state.allocated_milli)
         if self.observer is not None:
             self.observer.finished(self, job)
         if self._pace and job in self._pace:

@@ -30,6 +30,7 @@ from simulator.progress import Progress, no_progress
 from simulator.requests import BoundJobs, never_fits, place_gang
 
 Device = tuple[int, int]
+RUNNING, COMPLETED = int(JobState.RUNNING), int(JobState.COMPLETED)  # plain ints: cheaper to store
 
 
 class ReplayObserver(Protocol):
@@ -167,7 +168,7 @@ class ReplayEngine:
         self.recorder.held_milli[job] = held
         self._placements[job] = placements
         self.recorder.start[job] = now
-        self.recorder.state[job] = JobState.RUNNING
+        self.recorder.state[job] = RUNNING
         self.recorder.allocation(now, self.state.allocated_milli)
         if self.observer is not None:
             self.observer.started(self, job, placements)
@@ -196,7 +197,7 @@ class ReplayEngine:
             self.policy.placed(self.state, placement.node, req, -1)
         now = self.env.now
         self.recorder.finish[job] = now
-        self.recorder.state[job] = JobState.COMPLETED
+        self.recorder.state[job] = COMPLETED
         self.recorder.allocation(now, self.state.allocated_milli)
         if self.observer is not None:
             self.observer.finished(self, job)

@@ -27,6 +27,7 @@ from simulator.jobs import JobTable
 from simulator.metrics import JobState, ReplayRecorder
 from simulator.placement import FragmentationTracker, Placement, TieBreaker, make_policy
 from simulator.progress import Progress, no_progress
+from simulator.quotas import QuotaBook, QuotaSpec
 from simulator.requests import BoundJobs, never_fits, place_gang
 
 Device = tuple[int, int]
@@ -53,9 +54,11 @@ class ReplayEngine:
         *,
         progress: Progress = no_progress,
         observer: ReplayObserver | None = None,
+        quotas: QuotaSpec | None = None,
     ) -> None:
         self.env = simpy.Environment()
         self.observer = observer
+        self.quotas = QuotaBook(quotas, jobs) if quotas is not None else None
         self.params = params
         self.ties = TieBreaker(rng)
         self.progress = progress
@@ -128,6 +131,8 @@ class ReplayEngine:
             res = self.jobs.resources[self.jobs.resource[job]]
             reason = never_fits(self.state.spec, self._empty, req, self._pods[job], res)
             self._never[key] = reason
+        if not reason and self.quotas is not None:
+            return self.quotas.never(job)
         return reason
 
     def _arrive(self, job: int) -> None:
@@ -159,12 +164,16 @@ class ReplayEngine:
         pods = self._pods[job]
         if req.gpus and not req.milli and self.state.whole_free_total[req.resource] < req.gpus * pods:
             return False
+        if self.quotas is not None and not self.quotas.admits(job):
+            return False
         before = self.state.allocated_milli
         placements = place_gang(self.state, self.policy, req, pods, self.ties)
         if placements is None:
             return False
         now = self.env.now
         held = self.state.allocated_milli - before
+        if self.quotas is not None:
+            self.quotas.charge(job)
         self.recorder.held_milli[job] = held
         self._placements[job] = placements
         self.recorder.start[job] = now
@@ -199,6 +208,8 @@ class ReplayEngine:
         self.recorder.finish[job] = now
         self.recorder.state[job] = COMPLETED
         self.recorder.allocation(now, self.state.allocated_milli)
+        if self.quotas is not None:
+            self.quotas.charge(job, -1)
         if self.observer is not None:
             self.observer.finished(self, job)
         if self._pace and job in self._pace:

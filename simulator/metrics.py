@@ -3,7 +3,7 @@
 Recorded: every change of allocated GPU (time, milli) for the allocation curve and its
 time-weighted mean; each job's start, finish and terminal state; GPU-seconds per team;
 fragmentation samples. Summaries: queue wait and job completion time percentiles per job
-kind and per team, effective utilisation (work done at full speed on the GPU share each job
+class, kind, queue and team, effective utilisation (work done at full speed on the GPU share each job
 held ÷ GPU capacity × time, so sharing slowdowns count against it), fragmentation amount and
 rate over time.
 """
@@ -107,7 +107,12 @@ class ReplayRecorder:
         useful = float((jobs.work * self.held_milli)[done].sum()) / 1000.0
         gpus = self.total_milli / 1000.0
         curve_t, curve_v = downsample(times, values, end, points)
-        by = {"kind": (jobs.kind, jobs.kinds), "team": (jobs.team, jobs.teams)}
+        by = {
+            "class": (jobs.job_class, jobs.classes),
+            "kind": (jobs.kind, jobs.kinds),
+            "queue": (jobs.queue, jobs.queues),
+            "team": (jobs.team, jobs.teams),
+        }
         groups: dict[str, dict[str, Any]] = {}
         for label, (ids, names) in by.items():
             groups[label] = {
@@ -138,7 +143,9 @@ class ReplayRecorder:
             "effective_utilisation": useful / (gpus * span) if span > 0 and gpus else 0.0,
             "wait_s": percentiles(wait[done]),
             "jct_s": percentiles(jct[done]),
+            "by_class": groups["class"],
             "by_kind": groups["kind"],
+            "by_queue": groups["queue"],
             "by_team": groups["team"],
             "team_share": {
                 name: float(team_area[i]) / team_total for i, name in enumerate(jobs.teams) if team_area[i]

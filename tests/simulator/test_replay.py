@@ -240,3 +240,20 @@ def test_input_errors_end_up_in_the_result() -> None:
     result = run(SimConfig(state, make_jobs(1), SimParameters(seed=5)))
     assert not result.ok and "MIG config 'nope'" in (result.error or "")
     assert result.seed == 5 and result.config["policy"] == "k8s-default"
+
+
+def test_gang_pods_stay_in_the_first_pods_rack() -> None:
+    """With racks of two nodes, every pod of a spreading gang lands in its first pod's rack."""
+    spec = from_desired_state(desired(pool("t", "A100-SXM4-80GB", 8, 8, topology={"nodesPerRack": 2})))
+    jobs = make_jobs(6, arrival=[float(i) for i in range(6)], work=100.0, pods=2, gpus=4)
+    checker = InvariantChecker()
+    placements: dict[int, list[int]] = {}
+
+    class Racks(InvariantChecker):
+        def started(self, engine: ReplayEngine, job: int, done: list[Placement]) -> None:
+            placements[job] = [int(spec.rack[p.node]) for p in done]
+            checker.started(engine, job, done)
+
+    ReplayEngine(spec, jobs, SimParameters(policy="k8s-default"), rng(5), observer=Racks()).run()
+    assert len(placements) == 6
+    assert all(len(set(racks)) == 1 for racks in placements.values())

@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import resource
+import sys
 import time
 from pathlib import Path
 

@@ -62,6 +62,8 @@ class ReplayEngine:
         self.params = params
         self.ties = TieBreaker(rng)
         self.progress = progress
+        if len(jobs) and bool(np.any(np.diff(jobs.arrival) < 0)):
+            jobs = jobs.sorted_by_arrival()  # job indexes below are positions in arrival order
         self.jobs = jobs
         self.state = ClusterState(spec)
         self._empty = ClusterState(spec)

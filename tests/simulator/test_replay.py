@@ -257,3 +257,12 @@ def test_gang_pods_stay_in_the_first_pods_rack() -> None:
     ReplayEngine(spec, jobs, SimParameters(policy="k8s-default"), rng(5), observer=Racks()).run()
     assert len(placements) == 6
     assert all(len(set(racks)) == 1 for racks in placements.values())
+
+
+def test_jobs_out_of_arrival_order_are_replayed_in_time_order() -> None:
+    """A table whose rows are not sorted by arrival still starts each job at its own arrival."""
+    jobs = make_jobs(2, arrival=[5.0, 1.0], work=1.0)
+    engine = ReplayEngine(uniform(1, 1), jobs, SimParameters(), rng())
+    engine.run()
+    assert engine.jobs.arrival.tolist() == [1.0, 5.0]
+    assert engine.recorder.start.tolist() == [1.0, 5.0]

@@ -56,14 +56,14 @@ class ReplayEngine:
         observer: ReplayObserver | None = None,
         quotas: QuotaSpec | None = None,
     ) -> None:
+        if len(jobs) and bool(np.any(np.diff(jobs.arrival) < 0)):
+            jobs = jobs.sorted_by_arrival()  # job indexes below are positions in arrival order
         self.env = simpy.Environment()
         self.observer = observer
         self.quotas = QuotaBook(quotas, jobs) if quotas is not None else None
         self.params = params
         self.ties = TieBreaker(rng)
         self.progress = progress
-        if len(jobs) and bool(np.any(np.diff(jobs.arrival) < 0)):
-            jobs = jobs.sorted_by_arrival()  # job indexes below are positions in arrival order
         self.jobs = jobs
         self.state = ClusterState(spec)
         self._empty = ClusterState(spec)

@@ -26,11 +26,15 @@ _CI_PREFIX = re.compile(r"^(\d+)c\.(\d+)g\.")
 
 def pool_layouts(pool: GPUNodePool, mig_parted: MigPartedConfig | None) -> list[MigLayout | None] | None:
     """The MIG layout of each GPU of a pool's node (None for a GPU no entry matches, which the
-    MIG manager leaves alone); None when the pool's config name resolves to nothing."""
+    MIG manager leaves alone); None when the pool's config name resolves to nothing. With a
+    repository mig-parted config only its configs exist; without one, the built-ins do."""
     name = pool.spec.mig.config
     model = pool.spec.gpu.model
     count = pool.spec.gpu.per_node
-    if mig_parted is not None and name in mig_parted.mig_configs:
+    if mig_parted is not None:
+        # A custom mig-parted ConfigMap replaces the MIG manager's generated configs.
+        if name not in mig_parted.mig_configs:
+            return None
         return layouts_for_gpus(mig_parted.mig_configs[name], model, count)
     builtin = builtin_layout(name, model)
     if builtin is None:

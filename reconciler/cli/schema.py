@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 
+from schemas.catalogue import catalogue
 from schemas.kinds import GPUNodePool, RepoSettings, WorkloadProfile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,10 +26,17 @@ EXPORTED: dict[str, type[BaseModel]] = {
 
 
 def schema_documents() -> dict[str, dict[str, Any]]:
-    """File name → JSON Schema (by alias, as written in YAML) of every gpuctl kind."""
+    """File name → JSON Schema (by alias, as written in YAML) of every gpuctl kind. GPU model
+    fields list the catalogue's models, so editors can complete them."""
+    models = catalogue().model_names
     documents: dict[str, dict[str, Any]] = {}
     for name, model in EXPORTED.items():
         schema = model.model_json_schema(by_alias=True, mode="validation")
+        definitions = schema.get("$defs", {})
+        if "PoolGpu" in definitions:
+            definitions["PoolGpu"]["properties"]["model"]["enum"] = models
+        if "JobClass" in definitions:
+            definitions["JobClass"]["properties"]["gpuModels"]["items"]["enum"] = models
         documents[name] = {"$schema": SCHEMA_DIALECT, "$id": name, **schema}
     return documents
 

@@ -99,8 +99,9 @@ def _escaping(path: Path, root: Path, target: str) -> RepoFile:
     return RepoFile(path.relative_to(root).as_posix(), 0, None, escapes_to=target)
 
 
-def git_tree_files(repo_path: Path, revision: str, subpath: str = "") -> list[RepoFile]:
-    """Every YAML file of `subpath` in the tree of `revision`, read without a checkout."""
+def git_tree_files(repo_path: Path, revision: str, subpath: str = "") -> tuple[str, list[RepoFile]]:
+    """The commit SHA of `revision` and every YAML file of `subpath` in its tree, read
+    without a checkout."""
     import git
 
     try:
@@ -108,7 +109,8 @@ def git_tree_files(repo_path: Path, revision: str, subpath: str = "") -> list[Re
     except (git.NoSuchPathError, git.InvalidGitRepositoryError) as err:
         raise SourceError(f"{repo_path}: not a Git repository") from err
     try:
-        tree = repo.commit(revision).tree
+        commit = repo.commit(revision)
+        tree = commit.tree
     except (git.BadName, ValueError, git.GitCommandError) as err:
         raise RevisionNotFoundError(f"{repo_path}: no revision {revision!r}") from err
     prefix = subpath.strip("/")
@@ -119,7 +121,20 @@ def git_tree_files(repo_path: Path, revision: str, subpath: str = "") -> list[Re
             raise SourceError(f"{prefix!r} does not exist at revision {revision}") from err
         if tree.type != "tree":
             raise SourceError(f"{prefix!r} is not a directory at revision {revision}")
-    return sorted(_walk_tree(tree, prefix), key=lambda f: f.path)
+    return commit.hexsha, sorted(_walk_tree(tree, prefix), key=lambda f: f.path)
+
+
+def containing_repository(path: Path) -> tuple[Path, str]:
+    """The work tree root of the Git repository holding `path`, and `path` relative to it."""
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.NoSuchPathError, git.InvalidGitRepositoryError) as err:
+        raise SourceError(f"{path}: not inside a Git repository") from err
+    top = Path(repo.working_tree_dir or path).resolve()
+    relative = path.resolve().relative_to(top).as_posix()
+    return top, "" if relative == "." else relative
 
 
 def _walk_tree(tree: Any, prefix: str) -> Iterator[RepoFile]:

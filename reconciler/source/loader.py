@@ -16,8 +16,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from reconciler.source.documents import classify
-from reconciler.source.files import SETTINGS_FILES, RepoFile, directory_files, git_tree_files
-from reconciler.source.yamldocs import Origin, YamlDocument, parse_documents
+from reconciler.source.files import (
+    SETTINGS_FILES,
+    RepoFile,
+    containing_repository,
+    directory_files,
+    git_tree_files,
+)
+from reconciler.source.yamldocs import RULE_DOCUMENTS, Origin, YamlDocument, parse_documents
 from reconciler.validation import validate_state
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
 from schemas.desired import DesiredState
@@ -28,6 +34,7 @@ RULE_FILE_SIZE = "file-too-large"
 RULE_NOT_UTF8 = "file-not-utf8"
 RULE_SYMLINK = "symlink-escapes-root"
 RULE_SETTINGS = "settings-invalid"
+RULE_EMPTY = "repository-empty"
 
 
 @dataclass
@@ -58,12 +65,18 @@ def load_revision(
 ) -> LoadResult:
     """Load and validate `subpath` of the tree at `revision` of the Git repository at
     `repo_path`, without checking it out. Raises `SourceError` / `RevisionNotFoundError`."""
-    import git
-
-    files = git_tree_files(repo_path, revision, subpath)
-    sha = git.Repo(repo_path).commit(revision).hexsha
+    sha, files = git_tree_files(repo_path, revision, subpath)
     root = f"{repo_path}/{subpath}".rstrip("/") if subpath else str(repo_path)
     return load_files(files, root=root, revision=sha, settings_override=settings_override)
+
+
+def load_path_at_revision(
+    path: Path, revision: str, *, settings_override: RepoSettings | None = None
+) -> LoadResult:
+    """Load `revision` of the Git repository containing `path`, restricted to `path`'s sub-path
+    (what `gpuctl validate PATH --revision REV` means)."""
+    top, subpath = containing_repository(path)
+    return load_revision(top, revision, subpath, settings_override=settings_override)
 
 
 def load_files(
@@ -76,6 +89,15 @@ def load_files(
     if settings is None:
         settings = _read_settings(by_path, diagnostics)
     documents = _parse_files(files, settings, diagnostics)
+    if not documents and not diagnostics:
+        diagnostics.append(
+            Diagnostic(
+                SourceLocation(".", 1, 1),
+                Severity.WARNING,
+                "no Kubernetes or gpuctl documents found (no *.yaml/*.yml files with content)",
+                RULE_EMPTY,
+            )
+        )
     state = DesiredState(root=root, revision=revision, settings=settings)
     for doc in documents:
         classified, found = classify(doc)
@@ -135,12 +157,11 @@ def _parse_files(files: list[RepoFile], settings: RepoSettings, sink: list[Diagn
         if file.path in SETTINGS_FILES or _ignored(file.path, settings.ignore):
             continue
         remaining = settings.limits.max_documents - len(documents)
-        parsed = _parse_one(file, settings.limits, sink, max_documents=remaining)
-        documents.extend(parsed)
-        if len(documents) >= settings.limits.max_documents and any(
-            d.rule == "too-many-documents" for d in sink
-        ):
-            break
+        found: list[Diagnostic] = []
+        documents.extend(_parse_one(file, settings.limits, found, max_documents=remaining))
+        sink.extend(found)
+        if any(d.rule == RULE_DOCUMENTS for d in found):
+            break  # the repository is over its document limit; stop reading
     return documents
 
 

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from tests.reconciler.conftest import BASE_REPO, MIG_PARTED, write_repo
+from tests.reconciler.repo_fixtures import BASE_REPO, MIG_PARTED, write_repo
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "desired_state"
@@ -28,7 +28,7 @@ def test_example_repository_validates_with_exit_0() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "valid (0 errors" in done.stderr
+    assert "valid (0 errors, 0 warnings)" in done.stderr
 
 
 def test_invalid_repository_exits_1_with_sorted_lines(tmp_path: Path) -> None:
@@ -137,3 +137,20 @@ def test_every_command_has_help() -> None:
     for args in ([], ["validate"], ["render"], ["schema"]):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_exported_schemas_accept_the_example_and_reject_typos(tmp_path: Path) -> None:
+    """The pool schema validates the example pools (durations as strings) and rejects an unknown field."""
+    import jsonschema
+
+    runner.invoke(app, ["schema", "--out", str(tmp_path)])
+    pool_schema = json.loads((tmp_path / "gpunodepool.json").read_text())
+    validator = jsonschema.Draft202012Validator(pool_schema)
+    for path in sorted((EXAMPLE / "pools").glob("*.yaml")):
+        document = yaml.safe_load(path.read_text())
+        assert list(validator.iter_errors(document)) == [], path
+    document["spec"]["gpu"]["modle"] = "T4"
+    assert list(validator.iter_errors(document))
+    profile_schema = json.loads((tmp_path / "workloadprofile.json").read_text())
+    profile = yaml.safe_load((EXAMPLE / "simulation" / "workload-profile.yaml").read_text())
+    assert list(jsonschema.Draft202012Validator(profile_schema).iter_errors(profile)) == []

@@ -58,9 +58,11 @@ def downsample(
 class ReplayRecorder:
     """Collects a replay's events. Times are simulation seconds."""
 
-    def __init__(self, jobs: JobTable, total_milli: int) -> None:
+    def __init__(self, jobs: JobTable, total_milli: int, arrival: FloatArray) -> None:
+        """`arrival` are the times jobs arrived in the simulation (the trace's, time-scaled)."""
         n = len(jobs)
         self.jobs = jobs
+        self.arrival = arrival
         self.total_milli = total_milli
         self.start = np.full(n, np.nan)
         self.finish = np.full(n, np.nan)
@@ -91,7 +93,7 @@ class ReplayRecorder:
 
     def summary(self, end: float, points: int) -> dict[str, Any]:
         jobs = self.jobs
-        arrival = jobs.arrival
+        arrival = self.arrival
         done = self.state == JobState.COMPLETED
         wait = self.start - arrival
         jct = self.finish - arrival

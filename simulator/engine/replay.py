@@ -72,7 +72,8 @@ class ReplayEngine:
         self.policy = make_policy(params.policy, target)
         self.tracker = FragmentationTracker(self.state, target)
         self.speed = SpeedModel(self.state, params.sharing, jobs.kinds)
-        self.recorder = ReplayRecorder(jobs, spec.total_milli)
+        arrivals = jobs.arrival * params.time_scale
+        self.recorder = ReplayRecorder(jobs, spec.total_milli, arrivals)
         self._pods = jobs.pods.tolist()
         self._work = jobs.work.tolist()
         self._kind = jobs.kind.tolist()
@@ -95,7 +96,6 @@ class ReplayEngine:
         self._pace: dict[int, float] = {}
         self._since: dict[int, float] = {}
         self._waiting: dict[int, simpy.Process] = {}
-        arrivals = jobs.arrival * params.time_scale
         self._arrivals_s = arrivals.tolist()
         span = float(arrivals[-1] - arrivals[0]) if len(jobs) else 0.0
         self._sample_every = span / params.max_series_points if span > 0 else float("inf")

@@ -266,3 +266,12 @@ def test_jobs_out_of_arrival_order_are_replayed_in_time_order() -> None:
     engine.run()
     assert engine.jobs.arrival.tolist() == [1.0, 5.0]
     assert engine.recorder.start.tolist() == [1.0, 5.0]
+
+
+def test_time_scale_compresses_arrivals_and_waits_are_measured_from_them() -> None:
+    """With time_scale 0.5 a job submitted at 10 arrives at 5; its wait counts from 5."""
+    jobs = make_jobs(2, arrival=[0.0, 10.0], work=[8.0, 1.0])
+    engine = ReplayEngine(uniform(1, 1), jobs, SimParameters(time_scale=0.5), rng())
+    summary = engine.run()
+    assert engine.recorder.start.tolist() == [0.0, 8.0]
+    assert summary["wait_s"]["mean"] == pytest.approx(1.5)  # (0 + 3) / 2

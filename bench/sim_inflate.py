@@ -9,7 +9,9 @@ seeds, and the wall-clock seconds per seed. Targets: fgd < 20 s, best-fit < 5 s 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +32,7 @@ def main() -> None:
     parser.add_argument("--policies", nargs="+", default=DEFAULT_POLICIES)
     parser.add_argument("--pods", default="openb_pod_list_default.csv")
     args = parser.parse_args()
+    print(f"$ python -m bench.{Path(__file__).stem} {' '.join(sys.argv[1:])}".rstrip())
 
     openb = shared_traces_dir() / "openb"
     spec = from_node_list(load_openb_nodes(openb / "openb_node_list_gpu_node.csv"))

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -60,6 +62,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200_000)
     parser.add_argument("--skip-million", action="store_true")
     args = parser.parse_args()
+    print(f"$ python -m bench.{Path(__file__).stem} {' '.join(sys.argv[1:])}".rstrip())
 
     jobs = one_gpu_jobs(args.jobs)
     wall, cpu, summary = timed_replay(jobs, NODES, GPUS_PER_NODE)

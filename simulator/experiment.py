@@ -17,6 +17,7 @@ from simulator.config import SimConfig
 from simulator.inflate import inflate
 from simulator.jobs import JobTable
 from simulator.progress import Progress, no_progress
+from simulator.quotas import quotas_from_state
 from simulator.result import RunResult
 from simulator.traces import TraceError, generate_from_profile
 
@@ -85,7 +86,9 @@ def run(config: SimConfig, progress: Progress = no_progress) -> RunResult:
         else:
             from simulator.engine.replay import ReplayEngine
 
-            result.metrics = ReplayEngine(spec, jobs, params, rng, progress=progress).run()
+            quotas = quotas_from_state(config.cluster) if isinstance(config.cluster, DesiredState) else None
+            engine = ReplayEngine(spec, jobs, params, rng, progress=progress, quotas=quotas)
+            result.metrics = engine.run()
     except INPUT_ERRORS as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     return result

@@ -31,7 +31,8 @@ BoolArray = npt.NDArray[np.bool_]
 class JobTable:
     """Jobs in arrival order. `models` lists the GPU models a bit of `model_mask` stands for;
     a zero mask means any model. `teams`, `queues`, `kinds` and `resources` are the names behind
-    ids; `queue` is the waiting queue a job joins (Kueue's queue; by default one per team)."""
+    ids; `job_class` is the workload class a job was drawn from (the profile's class name, the
+    trace's QoS, ...); `queue` is the waiting queue a job joins (Kueue's queue; by default one per team)."""
 
     arrival: FloatArray
     work: FloatArray
@@ -44,12 +45,14 @@ class JobTable:
     priority: IntArray
     team: IntArray
     queue: IntArray
+    job_class: IntArray
     kind: IntArray
     model_mask: IntArray
     names: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=lambda: [GPU_RESOURCE])
     teams: list[str] = field(default_factory=lambda: ["default"])
     queues: list[str] = field(default_factory=lambda: ["default"])
+    classes: list[str] = field(default_factory=lambda: ["default"])
     kinds: list[str] = field(default_factory=lambda: ["job"])
     models: list[str] = field(default_factory=list)
 
@@ -79,12 +82,14 @@ class JobTable:
             priority=self.priority[order],
             team=self.team[order],
             queue=self.queue[order],
+            job_class=self.job_class[order],
             kind=self.kind[order],
             model_mask=self.model_mask[order],
             names=names,
             resources=list(self.resources),
             teams=list(self.teams),
             queues=list(self.queues),
+            classes=list(self.classes),
             kinds=list(self.kinds),
             models=list(self.models),
         )
@@ -98,6 +103,7 @@ class JobTable:
         resources: list[str] | None = None,
         teams: list[str] | None = None,
         queues: list[str] | None = None,
+        classes: list[str] | None = None,
         kinds: list[str] | None = None,
         models: list[str] | None = None,
     ) -> JobTable:
@@ -116,12 +122,14 @@ class JobTable:
             priority=ints["priority"],
             team=ints["team"],
             queue=ints["queue"],
+            job_class=ints["job_class"],
             kind=ints["kind"],
             model_mask=ints["model_mask"],
             names=names or [],
             resources=resources or [GPU_RESOURCE],
             teams=teams or ["default"],
             queues=queues or ["default"],
+            classes=classes or ["default"],
             kinds=kinds or ["job"],
             models=models or [],
         )
@@ -140,6 +148,7 @@ _INT_COLUMNS = (
     "priority",
     "team",
     "queue",
+    "job_class",
     "kind",
     "model_mask",
 )
@@ -159,6 +168,7 @@ def empty_columns(n: int) -> dict[str, npt.NDArray[Any]]:
         "priority": np.zeros(n, dtype=np.int64),
         "team": np.zeros(n, dtype=np.int64),
         "queue": np.zeros(n, dtype=np.int64),
+        "job_class": np.zeros(n, dtype=np.int64),
         "kind": np.zeros(n, dtype=np.int64),
         "model_mask": np.zeros(n, dtype=np.int64),
     }

@@ -3,7 +3,7 @@
 Recorded: every change of allocated GPU (time, milli) for the allocation curve and its
 time-weighted mean; each job's start, finish and terminal state; GPU-seconds per team;
 fragmentation samples. Summaries: queue wait and job completion time percentiles per job
-kind and per team, effective utilisation (work done at full speed on the GPU share each job
+class, kind, queue and team, effective utilisation (work done at full speed on the GPU share each job
 held ÷ GPU capacity × time, so sharing slowdowns count against it), fragmentation amount and
 rate over time.
 """
@@ -58,9 +58,11 @@ def downsample(
 class ReplayRecorder:
     """Collects a replay's events. Times are simulation seconds."""
 
-    def __init__(self, jobs: JobTable, total_milli: int) -> None:
+    def __init__(self, jobs: JobTable, total_milli: int, arrival: FloatArray) -> None:
+        """`arrival` are the times jobs arrived in the simulation (the trace's, time-scaled)."""
         n = len(jobs)
         self.jobs = jobs
+        self.arrival = arrival
         self.total_milli = total_milli
         self.start = np.full(n, np.nan)
         self.finish = np.full(n, np.nan)
@@ -69,23 +71,13 @@ class ReplayRecorder:
         self.reasons: dict[str, int] = {}
         self.change_time = array("d")
         self.change_value = array("d")
-        self.team_milli = [0] * max(1, len(jobs.teams))
-        self.team_area = [0.0] * max(1, len(jobs.teams))
-        self._last = 0.0
         self.frag_time: list[float] = []
         self.frag_amount: list[float] = []
         self.frag_rate: list[float] = []
         self.max_allocated = 0
 
-    def allocation(self, now: float, allocated_milli: int, team: int, delta_milli: int) -> None:
-        """Allocated GPU changed at `now` (by `delta_milli` for `team`)."""
-        elapsed = now - self._last
-        if elapsed > 0:
-            for index, milli in enumerate(self.team_milli):
-                if milli:
-                    self.team_area[index] += milli * elapsed
-            self._last = now
-        self.team_milli[team] += delta_milli
+    def allocation(self, now: float, allocated_milli: int) -> None:
+        """Allocated GPU changed at `now` to `allocated_milli`."""
         self.change_time.append(now)
         self.change_value.append(allocated_milli)
         self.max_allocated = max(self.max_allocated, allocated_milli)
@@ -101,7 +93,7 @@ class ReplayRecorder:
 
     def summary(self, end: float, points: int) -> dict[str, Any]:
         jobs = self.jobs
-        arrival = jobs.arrival
+        arrival = self.arrival
         done = self.state == JobState.COMPLETED
         wait = self.start - arrival
         jct = self.finish - arrival
@@ -117,7 +109,12 @@ class ReplayRecorder:
         useful = float((jobs.work * self.held_milli)[done].sum()) / 1000.0
         gpus = self.total_milli / 1000.0
         curve_t, curve_v = downsample(times, values, end, points)
-        by = {"kind": (jobs.kind, jobs.kinds), "team": (jobs.team, jobs.teams)}
+        by = {
+            "class": (jobs.job_class, jobs.classes),
+            "kind": (jobs.kind, jobs.kinds),
+            "queue": (jobs.queue, jobs.queues),
+            "team": (jobs.team, jobs.teams),
+        }
         groups: dict[str, dict[str, Any]] = {}
         for label, (ids, names) in by.items():
             groups[label] = {
@@ -128,7 +125,9 @@ class ReplayRecorder:
                 for i, name in enumerate(names)
                 if bool((ids == i).any())
             }
-        team_total = sum(self.team_area) or 1.0
+        held_seconds = np.where(done, (self.finish - self.start) * self.held_milli, 0.0)
+        team_area = np.bincount(jobs.team, weights=held_seconds, minlength=len(jobs.teams))
+        team_total = float(team_area.sum()) or 1.0
         return {
             "jobs": {
                 "total": len(jobs),
@@ -146,10 +145,12 @@ class ReplayRecorder:
             "effective_utilisation": useful / (gpus * span) if span > 0 and gpus else 0.0,
             "wait_s": percentiles(wait[done]),
             "jct_s": percentiles(jct[done]),
+            "by_class": groups["class"],
             "by_kind": groups["kind"],
+            "by_queue": groups["queue"],
             "by_team": groups["team"],
             "team_share": {
-                name: self.team_area[i] / team_total for i, name in enumerate(jobs.teams) if self.team_area[i]
+                name: float(team_area[i]) / team_total for i, name in enumerate(jobs.teams) if team_area[i]
             },
             "fragmentation": {
                 "time_s": self.frag_time,

@@ -45,6 +45,14 @@ def place_gang(
 ) -> list[Placement] | None:
     """Place all `pods` pods of a gang or none. After the first pod, later pods prefer the
     first pod's rack, then its zone. Allocates on success; leaves `state` unchanged on failure."""
+    if pods == 1:  # the common case, without the gang bookkeeping
+        feasible = state.feasible(req)
+        if not feasible.any():
+            return None
+        placement = policy.place(state, req, feasible, ties)
+        state.allocate(placement.node, placement.devices, req)
+        policy.placed(state, placement.node, req, +1)
+        return [placement]
     done: list[Placement] = []
     spec = state.spec
     for _ in range(pods):

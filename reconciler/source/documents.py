@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.source.yamldocs import YamlDocument
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
 from schemas.desired import Manifest
-from schemas.diagnostics import Diagnostic, Severity
+from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 from schemas.kinds import GPUCTL_GROUP, GPUNodePool, WorkloadProfile
 from schemas.refs import ObjectRef
 
@@ -89,7 +89,7 @@ def _missing_basics(data: dict[str, Any]) -> list[str]:
     return missing
 
 
-def _where_missing(doc: YamlDocument, field: str) -> Any:
+def _where_missing(doc: YamlDocument, field: str) -> SourceLocation:
     if field == "metadata.name":
         return doc.positions.get("/metadata", doc.location)
     return doc.location

@@ -1,7 +1,7 @@
 """Rules for GPUNodePools: the GPU model and MIG config resolve, the MIG geometry of every
 GPU fits its model (exact placement solver), the MIG strategy agrees with the layout, and no
-two pools select the same nodes. The pool's device-plugin config is checked in
-`pool_device_plugin`.
+two pools select the same nodes (`selectors`). The pool's device-plugin config is checked
+in `pool_device_plugin`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from reconciler.validation.context import Context
 from reconciler.validation.pool_device_plugin import check_pool_device_plugin
+from reconciler.validation.selectors import check_pool_selectors
 from schemas.catalogue import catalogue
 from schemas.desired import Manifest
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
@@ -19,7 +20,6 @@ from schemas.migconfig import MigLayout, builtin_layout, builtin_names, matching
 from schemas.placement import fit_profiles
 
 RULE_MODEL = "pool-gpu-model-unknown"
-RULE_SELECTOR = "pool-selector-duplicate"
 RULE_MIG_CONFIG = "mig-config-unknown"
 RULE_MIG_CAPABLE = "mig-not-capable"
 RULE_PROFILE = "mig-profile-unknown"
@@ -32,12 +32,10 @@ RULE_NONE_WITH_MIG = "mig-strategy-none-with-mig"
 
 def check_pools(context: Context) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    seen_selectors: dict[tuple[object, ...], tuple[GPUNodePool, SourceLocation]] = {}
     for pool in context.state.pools:
         manifest = context.manifest_of("GPUNodePool", pool.metadata.name, pool.metadata.namespace or "")
         if manifest is None:
             continue
-        found.extend(_check_selector(pool, manifest, seen_selectors))
         if not catalogue().has_model(pool.spec.gpu.model):
             close = difflib.get_close_matches(pool.spec.gpu.model, catalogue().model_names, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -52,6 +50,7 @@ def check_pools(context: Context) -> list[Diagnostic]:
             continue
         found.extend(_check_mig(context, pool, manifest))
         found.extend(check_pool_device_plugin(context, pool, manifest))
+    found.extend(check_pool_selectors(context))
     found.extend(_check_unused_configs(context))
     # Two pools sharing one mig-parted entry report the same finding once.
     return list(dict.fromkeys(found))
@@ -92,25 +91,6 @@ def _at(
     manifest: Manifest, pointer: str, message: str, rule: str, severity: Severity = Severity.ERROR
 ) -> Diagnostic:
     return Diagnostic(manifest.position(pointer), severity, f"{manifest.ref}: {message}", rule)
-
-
-def _check_selector(
-    pool: GPUNodePool, manifest: Manifest, seen: dict[tuple[object, ...], tuple[GPUNodePool, SourceLocation]]
-) -> list[Diagnostic]:
-    key = pool.spec.node_selector.canonical()
-    if key in seen:
-        other, where = seen[key]
-        return [
-            _at(
-                manifest,
-                "/spec/nodeSelector",
-                f"selects the same nodes as GPUNodePool {other.metadata.name} ({where}); "
-                "a node can carry only one pool's configuration",
-                RULE_SELECTOR,
-            )
-        ]
-    seen[key] = (pool, manifest.position("/spec/nodeSelector"))
-    return []
 
 
 def _check_mig(context: Context, pool: GPUNodePool, manifest: Manifest) -> list[Diagnostic]:

@@ -27,9 +27,11 @@ from simulator.jobs import JobTable
 from simulator.metrics import JobState, ReplayRecorder
 from simulator.placement import FragmentationTracker, Placement, TieBreaker, make_policy
 from simulator.progress import Progress, no_progress
+from simulator.quotas import QuotaBook, QuotaSpec
 from simulator.requests import BoundJobs, never_fits, place_gang
 
 Device = tuple[int, int]
+RUNNING, COMPLETED = int(JobState.RUNNING), int(JobState.COMPLETED)  # plain ints: cheaper to store
 
 
 class ReplayObserver(Protocol):
@@ -52,9 +54,13 @@ class ReplayEngine:
         *,
         progress: Progress = no_progress,
         observer: ReplayObserver | None = None,
+        quotas: QuotaSpec | None = None,
     ) -> None:
+        if len(jobs) and bool(np.any(np.diff(jobs.arrival) < 0)):
+            jobs = jobs.sorted_by_arrival()  # job indexes below are positions in arrival order
         self.env = simpy.Environment()
         self.observer = observer
+        self.quotas = QuotaBook(quotas, jobs) if quotas is not None else None
         self.params = params
         self.ties = TieBreaker(rng)
         self.progress = progress
@@ -66,11 +72,11 @@ class ReplayEngine:
         self.policy = make_policy(params.policy, target)
         self.tracker = FragmentationTracker(self.state, target)
         self.speed = SpeedModel(self.state, params.sharing, jobs.kinds)
-        self.recorder = ReplayRecorder(jobs, spec.total_milli)
+        arrivals = jobs.arrival * params.time_scale
+        self.recorder = ReplayRecorder(jobs, spec.total_milli, arrivals)
         self._pods = jobs.pods.tolist()
         self._work = jobs.work.tolist()
         self._kind = jobs.kind.tolist()
-        self._team = jobs.team.tolist()
         self._priority = jobs.priority.tolist()
         # One waiting queue per Kueue queue: a blocked head only holds back its own queue.
         self.queues = [make_queue(params.queue, self._shape_of) for _ in range(max(1, len(jobs.queues)))]
@@ -90,7 +96,6 @@ class ReplayEngine:
         self._pace: dict[int, float] = {}
         self._since: dict[int, float] = {}
         self._waiting: dict[int, simpy.Process] = {}
-        arrivals = jobs.arrival * params.time_scale
         self._arrivals_s = arrivals.tolist()
         span = float(arrivals[-1] - arrivals[0]) if len(jobs) else 0.0
         self._sample_every = span / params.max_series_points if span > 0 else float("inf")
@@ -128,6 +133,8 @@ class ReplayEngine:
             res = self.jobs.resources[self.jobs.resource[job]]
             reason = never_fits(self.state.spec, self._empty, req, self._pods[job], res)
             self._never[key] = reason
+        if not reason and self.quotas is not None:
+            return self.quotas.never(job)
         return reason
 
     def _arrive(self, job: int) -> None:
@@ -159,17 +166,21 @@ class ReplayEngine:
         pods = self._pods[job]
         if req.gpus and not req.milli and self.state.whole_free_total[req.resource] < req.gpus * pods:
             return False
+        if self.quotas is not None and not self.quotas.admits(job):
+            return False
         before = self.state.allocated_milli
         placements = place_gang(self.state, self.policy, req, pods, self.ties)
         if placements is None:
             return False
         now = self.env.now
         held = self.state.allocated_milli - before
+        if self.quotas is not None:
+            self.quotas.charge(job)
         self.recorder.held_milli[job] = held
         self._placements[job] = placements
         self.recorder.start[job] = now
-        self.recorder.state[job] = JobState.RUNNING
-        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], held)
+        self.recorder.state[job] = RUNNING
+        self.recorder.allocation(now, self.state.allocated_milli)
         if self.observer is not None:
             self.observer.started(self, job, placements)
         if self._full_speed and all(self._full_speed[p.node] for p in placements):
@@ -197,9 +208,10 @@ class ReplayEngine:
             self.policy.placed(self.state, placement.node, req, -1)
         now = self.env.now
         self.recorder.finish[job] = now
-        self.recorder.state[job] = JobState.COMPLETED
-        released = -int(self.recorder.held_milli[job])
-        self.recorder.allocation(now, self.state.allocated_milli, self._team[job], released)
+        self.recorder.state[job] = COMPLETED
+        self.recorder.allocation(now, self.state.allocated_milli)
+        if self.quotas is not None:
+            self.quotas.charge(job, -1)
         if self.observer is not None:
             self.observer.finished(self, job)
         if self._pace and job in self._pace:

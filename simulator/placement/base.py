@@ -59,7 +59,7 @@ class PlacementPolicy(Protocol):
 def pick_best(scores: FloatArray, feasible: BoolArray, ties: TieBreaker) -> int:
     """The feasible node with the highest score (`scores` covers all nodes); ties at random."""
     masked = np.where(feasible, scores, -np.inf)
-    top = np.flatnonzero(masked >= masked.max() - TIE_TOLERANCE)
+    top = (masked >= masked.max() - TIE_TOLERANCE).nonzero()[0]
     if top.shape[0] == 1:
         return int(top[0])
     return int(top[ties.below(top.shape[0])])

@@ -4,7 +4,8 @@ Required columns: `job_id,arrival,duration` (seconds). Optional columns, with de
 `pods` (1), `gpus` per pod (1; 0 for CPU-only), `resource` (`nvidia.com/gpu`, or a MIG
 resource such as `nvidia.com/mig-3g.40gb`), `gpu_milli` (empty; 1..999 asks for that share of
 one GPU instead of whole devices), `cpu_milli` (0), `memory_mib` (0), `team` (`default`),
-`priority` (0), `kind` (`job`), `queue` (the team), `gpu_models` (allowed models joined by `|`; empty = any).
+`priority` (0), `kind` (`job`), `class` (the kind), `queue` (the team), `gpu_models` (allowed
+models joined by `|`; empty = any).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
     path = Path(path)
     names: list[str] = []
     resources, teams, queues, kinds = [GPU_RESOURCE], ["default"], ["default"], ["job"]
+    classes: list[str] = []
     models: list[str] = []
     rows: list[tuple[float, ...]] = []
     for line, row in read_rows(path, CSV_COLUMNS):
@@ -60,6 +62,7 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
                 _intern(teams, row.get("team", "").strip() or "default"),
                 _intern(queues, row.get("queue", "").strip() or row.get("team", "").strip() or "default"),
                 _intern(kinds, row.get("kind", "").strip() or "job"),
+                _intern(classes, row.get("class", "").strip() or row.get("kind", "").strip() or "job"),
                 mask,
             )
         )
@@ -82,11 +85,19 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
         "team",
         "queue",
         "kind",
+        "job_class",
         "model_mask",
     )
     for index, name in enumerate(order):
         cols[name][:] = data[:, index] if index < 2 else data[:, index].astype(np.int64)
     table = JobTable.from_columns(
-        cols, names=names, resources=resources, teams=teams, queues=queues, kinds=kinds, models=models
+        cols,
+        names=names,
+        resources=resources,
+        teams=teams,
+        queues=queues,
+        classes=classes,
+        kinds=kinds,
+        models=models,
     )
     return table.sorted_by_arrival()

@@ -52,4 +52,4 @@ def load_itp(path: str | Path, gpus_per_node: int = 8) -> JobTable:
     cols["work"][:] = data[:, 1]
     cols["pods"][:] = data[:, 2].astype(np.int64)
     cols["gpus"][:] = data[:, 3].astype(np.int64)
-    return JobTable.from_columns(cols, names=names, kinds=["training"]).sorted_by_arrival()
+    return JobTable.from_columns(cols, names=names, kinds=["training"], classes=["itp"]).sorted_by_arrival()

@@ -109,7 +109,8 @@ def load_openb_pods(path: str | Path) -> JobTable:
     cols = empty_columns(len(rows))
     data = np.array(rows, dtype=np.float64)
     cols["arrival"][:] = data[:, 0]
+    cols["job_class"][:] = data[:, 6].astype(np.int64)  # the QoS class
     cols["work"][:] = data[:, 1]
     for index, name in enumerate(("gpus", "milli", "cpu_milli", "memory_mib", "kind", "model_mask"), start=2):
         cols[name][:] = data[:, index].astype(np.int64)
-    return JobTable.from_columns(cols, names=names, kinds=kinds, models=models)
+    return JobTable.from_columns(cols, names=names, kinds=kinds, classes=kinds, models=models)

@@ -58,6 +58,7 @@ def generate_from_profile(
     resources: list[str] = [GPU_RESOURCE]
     teams: list[str] = []
     queues: list[str] = []
+    classes: list[str] = []
     kinds: list[str] = []
     models: list[str] = []
     parts: list[dict[str, np.ndarray]] = []
@@ -85,6 +86,7 @@ def generate_from_profile(
             (teams, job_class.team, "team"),
             (queues, job_class.queue or job_class.team, "queue"),
             (kinds, job_class.kind, "kind"),
+            (classes, job_class.name, "job_class"),
         )
         for values, name, column in labels:
             if name not in values:
@@ -100,6 +102,6 @@ def generate_from_profile(
         parts.append(cols)
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else empty_columns(0)
     table = JobTable.from_columns(
-        merged, resources=resources, teams=teams, queues=queues, kinds=kinds, models=models
+        merged, resources=resources, teams=teams, queues=queues, classes=classes, kinds=kinds, models=models
     )
     return table.sorted_by_arrival()

@@ -30,7 +30,7 @@ def traces() -> Path:
 def make_jobs(n: int, **columns: Any) -> JobTable:
     """`n` single-pod one-GPU jobs arriving at 0 with work 1, columns overridden by keyword
     (arrays or scalars); name lists (`resources`, `teams`, `kinds`, `models`) pass through."""
-    names = {k: columns.pop(k) for k in ("resources", "teams", "kinds", "models") if k in columns}
+    names = {k: columns.pop(k) for k in ("resources", "teams", "queues", "kinds", "models") if k in columns}
     cols = empty_columns(n)
     cols["gpus"][:] = 1
     cols["work"][:] = 1.0

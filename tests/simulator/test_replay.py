@@ -240,3 +240,38 @@ def test_input_errors_end_up_in_the_result() -> None:
     result = run(SimConfig(state, make_jobs(1), SimParameters(seed=5)))
     assert not result.ok and "MIG config 'nope'" in (result.error or "")
     assert result.seed == 5 and result.config["policy"] == "k8s-default"
+
+
+def test_gang_pods_stay_in_the_first_pods_rack() -> None:
+    """With racks of two nodes, every pod of a spreading gang lands in its first pod's rack."""
+    spec = from_desired_state(desired(pool("t", "A100-SXM4-80GB", 8, 8, topology={"nodesPerRack": 2})))
+    jobs = make_jobs(6, arrival=[float(i) for i in range(6)], work=100.0, pods=2, gpus=4)
+    checker = InvariantChecker()
+    placements: dict[int, list[int]] = {}
+
+    class Racks(InvariantChecker):
+        def started(self, engine: ReplayEngine, job: int, done: list[Placement]) -> None:
+            placements[job] = [int(spec.rack[p.node]) for p in done]
+            checker.started(engine, job, done)
+
+    ReplayEngine(spec, jobs, SimParameters(policy="k8s-default"), rng(5), observer=Racks()).run()
+    assert len(placements) == 6
+    assert all(len(set(racks)) == 1 for racks in placements.values())
+
+
+def test_jobs_out_of_arrival_order_are_replayed_in_time_order() -> None:
+    """A table whose rows are not sorted by arrival still starts each job at its own arrival."""
+    jobs = make_jobs(2, arrival=[5.0, 1.0], work=1.0)
+    engine = ReplayEngine(uniform(1, 1), jobs, SimParameters(), rng())
+    engine.run()
+    assert engine.jobs.arrival.tolist() == [1.0, 5.0]
+    assert engine.recorder.start.tolist() == [1.0, 5.0]
+
+
+def test_time_scale_compresses_arrivals_and_waits_are_measured_from_them() -> None:
+    """With time_scale 0.5 a job submitted at 10 arrives at 5; its wait counts from 5."""
+    jobs = make_jobs(2, arrival=[0.0, 10.0], work=[8.0, 1.0])
+    engine = ReplayEngine(uniform(1, 1), jobs, SimParameters(time_scale=0.5), rng())
+    summary = engine.run()
+    assert engine.recorder.start.tolist() == [0.0, 8.0]
+    assert summary["wait_s"]["mean"] == pytest.approx(1.5)  # (0 + 3) / 2

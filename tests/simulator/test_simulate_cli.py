@@ -91,3 +91,35 @@ def test_invalid_repository_exits_1(tmp_path: Path) -> None:
     done = runner.invoke(app, ["simulate", str(repo)])
     assert done.exit_code == 1
     assert "invalid repository" in done.output
+
+
+def test_json_is_byte_identical_across_processes() -> None:
+    """Two processes with different hash seeds print the same JSON for the same inputs and seed."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for hash_seed in ("1", "2"):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "simulate",
+                "desired_state",
+                "--policy",
+                "fgd",
+                "--queue",
+                "best-effort-fifo",
+                "--format",
+                "json",
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]

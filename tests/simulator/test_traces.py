@@ -102,6 +102,8 @@ def test_gpuctl_csv_reads_every_column(tmp_path: Path) -> None:
     assert (int(jobs.pods[1]), int(jobs.gpus[1]), int(jobs.model_mask[1])) == (2, 4, 0b11)
     assert int(jobs.milli[2]) == 250
     assert [jobs.teams[t] for t in jobs.team] == ["llm", "vision", "research"]
+    assert [jobs.classes[c] for c in jobs.job_class] == ["inference", "training", "notebook"]
+    assert [jobs.queues[q] for q in jobs.queue] == ["llm", "vision", "research"]
 
 
 def test_gpuctl_csv_rejects_fraction_of_mig_resource(tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ their devices for the whole simulated horizon.
 
 A pod's request is the sum over its containers of `requests`, each resource defaulting to its
 `limits` (as Kubernetes does). The team is the namespace's `gpuctl.dev/team` label, else the
-namespace. Each standing workload waits in a queue of its own, arrives at time 0 with the
-highest priority and works for the horizon: if the head state cannot hold it, it is counted
-unschedulable with the reason, like any job.
+namespace. A standing workload joins its Kueue queue (label `kueue.x-k8s.io/queue-name`, so it
+is charged against that queue's quota), else a queue of its own; it arrives at time 0, before
+every other job, with the highest priority, and works for the horizon. If a state cannot hold
+it, it is counted unschedulable with the reason, like any job.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from schemas.desired import DesiredState
 from simulator.jobs import JobTable, empty_columns
 
 TEAM_LABEL = "gpuctl.dev/team"
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 STANDING_KIND = "standing"
 STANDING_PRIORITY = 1 << 40
 _QUANTITY = re.compile(r"^([0-9.]+(?:[eE][-+]?[0-9]+)?)([a-zA-Z]*)$")
@@ -52,6 +54,7 @@ class StandingWorkload:
 
     source: str  # Kind/namespace/name[/group]
     team: str
+    queue: str | None  # the Kueue LocalQueue (label kueue.x-k8s.io/queue-name), if any
     pods: int
     resource: str
     gpus: int
@@ -72,7 +75,7 @@ def _pod_request(template: Any, source: str) -> dict[str, float]:
     return totals
 
 
-def _gang(source: str, team: str, pods: int, template: Any) -> StandingWorkload | None:
+def _gang(source: str, team: str, queue: str | None, pods: int, template: Any) -> StandingWorkload | None:
     request = _pod_request(template, source)
     gpu = sorted(name for name, count in request.items() if name.startswith("nvidia.com/") and count > 0)
     if pods <= 0 or not gpu:
@@ -82,6 +85,7 @@ def _gang(source: str, team: str, pods: int, template: Any) -> StandingWorkload 
     return StandingWorkload(
         source=source,
         team=team,
+        queue=queue,
         pods=pods,
         resource=gpu[0],
         gpus=round(request[gpu[0]]),
@@ -119,13 +123,15 @@ def standing_workloads(state: DesiredState) -> list[StandingWorkload]:
         namespace = ref.namespace or "default"
         team = teams.get(namespace, namespace)
         base = f"{ref.kind}/{namespace}/{ref.name}"
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        queue = str(labels[QUEUE_LABEL]) if labels.get(QUEUE_LABEL) else None
         if ref.kind == "RayCluster" and str(obj.get("apiVersion", "")).startswith("ray.io/"):
             for group in spec.get("workerGroupSpecs") or []:
                 where = f"{base}/{group.get('groupName', '?')}"
                 pods = _int(group.get("replicas"), 0, f"{where}: replicas") * _int(
                     group.get("numOfHosts"), 1, f"{where}: numOfHosts"
                 )
-                found.append(_gang(where, team, pods, group.get("template")))
+                found.append(_gang(where, team, queue, pods, group.get("template")))
         elif str(obj.get("apiVersion", "")).startswith("kubeflow.org/"):
             for key, replica_specs in spec.items():
                 if not key.endswith("ReplicaSpecs") or not isinstance(replica_specs, dict):
@@ -133,7 +139,7 @@ def standing_workloads(state: DesiredState) -> list[StandingWorkload]:
                 for replica_type, replica in replica_specs.items():
                     where = f"{base}/{replica_type}"
                     pods = _int((replica or {}).get("replicas"), 1, f"{where}: replicas")
-                    found.append(_gang(where, team, pods, (replica or {}).get("template")))
+                    found.append(_gang(where, team, queue, pods, (replica or {}).get("template")))
     return [w for w in found if w is not None]
 
 
@@ -142,9 +148,12 @@ def standing_table(workloads: list[StandingWorkload], horizon: float) -> JobTabl
     cols = empty_columns(len(workloads))
     resources: list[str] = []
     teams: list[str] = []
+    queues: list[str] = []
     for index, work in enumerate(workloads):
+        queue = work.queue or f"standing:{work.source}"
         resources += [work.resource] if work.resource not in resources else []
         teams += [work.team] if work.team not in teams else []
+        queues += [queue] if queue not in queues else []
         cols["work"][index] = horizon
         cols["pods"][index] = work.pods
         cols["gpus"][index] = work.gpus
@@ -152,14 +161,16 @@ def standing_table(workloads: list[StandingWorkload], horizon: float) -> JobTabl
         cols["cpu_milli"][index] = work.cpu_milli
         cols["memory_mib"][index] = work.memory_mib
         cols["team"][index] = teams.index(work.team)
-        cols["queue"][index] = index
+        cols["queue"][index] = queues.index(queue)
+        cols["job_class"][index] = index
     cols["priority"][:] = STANDING_PRIORITY
     return JobTable.from_columns(
         cols,
         names=[w.source for w in workloads],
         resources=resources,
         teams=teams,
-        queues=[f"standing:{w.source}" for w in workloads],
+        queues=queues,
+        classes=[w.source for w in workloads],
         kinds=[STANDING_KIND],
     )
 
@@ -177,6 +188,7 @@ def concat_tables(first: JobTable, second: JobTable) -> JobTable:
         ("resource", "resources"),
         ("team", "teams"),
         ("queue", "queues"),
+        ("job_class", "classes"),
         ("kind", "kinds"),
     ):
         union = list(getattr(first, attr))

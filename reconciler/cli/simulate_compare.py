@@ -111,13 +111,11 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
     from pydantic import ValidationError
 
     from simulator import SimParameters
-    from simulator.cluster import ModelError
     from simulator.compare import CompareInputs, compare
     from simulator.gate import GateError, check, parse_rule
     from simulator.placement import POLICY_NAMES
     from simulator.report import write_report
     from simulator.report.terminal import print_summary
-    from simulator.standing import StandingError
     from simulator.sweep.backends import BackendError, make_backend
 
     if policy not in POLICY_NAMES:
@@ -163,7 +161,7 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
     try:
         comparison = compare(inputs, make_backend(backend.value, address, workers))
         verdicts = check(rules, comparison)
-    except (ModelError, StandingError, BackendError, GateError) as err:
+    except (ValueError, BackendError) as err:  # ModelError, StandingError, GateError, quota values
         raise fail(COMMAND, str(err)) from err
     print_summary(comparison, verdicts)
     if out is not None:

@@ -98,7 +98,6 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
     from pydantic import ValidationError
 
     from simulator import SimParameters
-    from simulator.standing import StandingError
     from simulator.sweep.backends import BackendError, make_backend
     from simulator.sweep.grid import SweepError, parse_vary
     from simulator.sweep.run import sweep
@@ -142,7 +141,7 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
             horizon=params.horizon or default_horizon,
             workload_label=label,
         )
-    except (SweepError, StandingError, BackendError) as err:
+    except (ValueError, BackendError) as err:  # SweepError, StandingError, quota values
         raise fail(COMMAND, str(err)) from err
     _print_table(rows)
     if out is not None:

@@ -27,6 +27,7 @@ from simulator.compare.stats import Difference, paired
 from simulator.compare.warnings import structural_warnings
 from simulator.config import SimParameters
 from simulator.jobs import JobTable
+from simulator.quotas import quotas_from_state
 from simulator.result import _clean
 from simulator.rollout_cost import PoolDisruption, disruptions, rollout_outages
 from simulator.standing import StandingWorkload, standing_table, standing_workloads
@@ -38,7 +39,8 @@ COMPARE_SCHEMA = "gpuctl.dev/simulate-compare/v1"
 @dataclass
 class CompareInputs:
     """Two desired states and one workload. `standing` adds each side's standing workloads;
-    `rollout` makes the nodes the change drains unavailable at the start of the head's run."""
+    `rollout` makes the nodes the change drains unavailable at the start of the head's run.
+    Kueue quotas of each state always apply to that state's side."""
 
     base: DesiredState
     head: DesiredState
@@ -124,19 +126,27 @@ def _grouped(pairs: list[PairOutcome], figures: Any, names: list[str]) -> dict[s
 
 
 def compare(inputs: CompareInputs, backend: Backend) -> Comparison:
-    """Run every seed on both sides and compare. Raises `ModelError` if a state has no cluster."""
+    """Run every seed on both sides and compare. Raises `ModelError` if a state has no cluster,
+    `ValueError` if its standing workloads or Kueue quotas cannot be read. Each side's Kueue
+    ClusterQueues limit admission (`simulator.quotas`)."""
     base_spec, head_spec = from_desired_state(inputs.base), from_desired_state(inputs.head)
     horizon = inputs.horizon()
     standing = {
         "base": standing_workloads(inputs.base) if inputs.standing else [],
         "head": standing_workloads(inputs.head) if inputs.standing else [],
     }
-    base = Side(inputs.base_label, base_spec, standing_table(standing["base"], horizon))
+    base = Side(
+        inputs.base_label,
+        base_spec,
+        standing_table(standing["base"], horizon),
+        quotas=quotas_from_state(inputs.base),
+    )
     head = Side(
         inputs.head_label,
         head_spec,
         standing_table(standing["head"], horizon),
         rollout_outages(inputs.base, inputs.head) if inputs.rollout else [],
+        quotas_from_state(inputs.head),
     )
     tasks = [
         PairTask(

@@ -22,6 +22,7 @@ from simulator.config import SimParameters
 from simulator.engine.replay import ReplayEngine
 from simulator.jobs import FloatArray, JobTable
 from simulator.placement import Placement
+from simulator.quotas import QuotaSpec
 from simulator.rollout_cost import NodeOutage
 
 
@@ -96,10 +97,12 @@ class OutageReplayEngine(ReplayEngine):
         jobs: JobTable,
         params: SimParameters,
         rng: np.random.Generator,
+        *,
         outages: list[NodeOutage],
+        quotas: QuotaSpec | None = None,
     ) -> None:
         self.usage = PoolUsage.of(spec)
-        super().__init__(spec, jobs, params, rng, observer=self.usage)
+        super().__init__(spec, jobs, params, rng, observer=self.usage, quotas=quotas)
         index = {name: i for i, name in enumerate(spec.node_names)}
         self._outages = [(index[o.node], o.end_s) for o in outages if o.node in index]
         self._held: dict[int, list[tuple[int, PodRequest]]] = {}
@@ -147,7 +150,7 @@ class OutageReplayEngine(ReplayEngine):
     def waits_by_team(self) -> dict[str, FloatArray]:
         """Queue wait of every completed job, per team (after `run`)."""
         jobs = self.jobs
-        wait = self.recorder.start - jobs.arrival
+        wait = self.recorder.start - self.recorder.arrival
         done = ~np.isnan(self.recorder.finish)
         return {
             team: wait[done & (jobs.team == i)]

@@ -20,6 +20,7 @@ from simulator.compare.engine import OutageReplayEngine
 from simulator.config import SimParameters
 from simulator.experiment import INPUT_ERRORS
 from simulator.jobs import FloatArray, JobTable
+from simulator.quotas import QuotaSpec
 from simulator.result import RunResult
 from simulator.rollout_cost import NodeOutage
 from simulator.standing import concat_tables
@@ -34,6 +35,7 @@ class Side:
     spec: ClusterSpec
     standing: JobTable | None = None
     outages: list[NodeOutage] = field(default_factory=list)
+    quotas: QuotaSpec | None = None
 
 
 @dataclass
@@ -97,7 +99,7 @@ def run_side(
         result.workload = _workload_summary(jobs, workload_label)
         if len(jobs) == 0:
             raise ValueError("the workload has no jobs")
-        engine = OutageReplayEngine(side.spec, jobs, params, rng, side.outages)
+        engine = OutageReplayEngine(side.spec, jobs, params, rng, outages=side.outages, quotas=side.quotas)
         result.metrics = engine.run()
         end = engine.env.now
         outcome.pool_allocation_pct = engine.usage.allocation_pct(end - result.metrics["makespan_s"], end)

@@ -14,6 +14,7 @@ from simulator.compare.runner import Side, SideOutcome, run_side
 from simulator.compare.stats import Estimate, mean_interval
 from simulator.config import SimParameters
 from simulator.jobs import JobTable
+from simulator.quotas import quotas_from_state
 from simulator.standing import standing_table, standing_workloads
 from simulator.sweep.backends import Backend
 from simulator.sweep.grid import Axis, apply, combinations
@@ -80,9 +81,8 @@ def sweep(
             row.errors.append(str(err))
             continue
         found = standing_workloads(varied) if standing else []
-        side = Side(
-            ", ".join(f"{k}={v}" for k, v in combo.items()) or "base", spec, standing_table(found, horizon)
-        )
+        label = ", ".join(f"{k}={v}" for k, v in combo.items()) or "base"
+        side = Side(label, spec, standing_table(found, horizon), quotas=quotas_from_state(varied))
         for seed in range(params.seed, params.seed + seeds):
             tasks.append(
                 SweepTask(side, workload, combo_params.model_copy(update={"seed": seed}), workload_label)

@@ -111,7 +111,7 @@ def test_drained_node_takes_no_work_until_its_batch_ends() -> None:
     outages = [replace(o, end_s=1000.0) for o in rollout_outages(state, head) if o.node in a100]
     assert len(outages) == 4
     jobs = make_jobs(1, gpus=8, models=["A100-SXM4-80GB"], model_mask=1, work=10.0)
-    engine = OutageReplayEngine(spec, jobs, SimParameters(), np.random.default_rng(0), outages)
+    engine = OutageReplayEngine(spec, jobs, SimParameters(), np.random.default_rng(0), outages=outages)
     metrics = engine.run()
     assert engine.recorder.start[0] == 1000.0
     assert metrics["gpu_allocation"]["peak"] == pytest.approx(8 / spec.total_gpus)

@@ -131,3 +131,26 @@ def test_plain_simulate_form_still_works() -> None:
     done = runner.invoke(app, ["simulate", str(EXAMPLE), "--seeds", "1", "--format", "json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["summary"]["runs"] == 1
+
+
+@pytest.mark.slow
+def test_quota_cut_is_an_admission_limit(example_repo: tuple[Path, Commit], tmp_path: Path) -> None:
+    """Cutting the inference ClusterQueue's 3g quota to 1 leaves the 2-pod RayCluster group
+    unadmittable (a warning with Kueue's reason) and breaches a team wait rule."""
+    repo, commit = example_repo
+
+    def cut(text: str) -> str:
+        old = "{name: nvidia.com/mig-3g.40gb, nominalQuota: 32, borrowingLimit: 0}"
+        assert old in text
+        return text.replace(old, old.replace("32", "1"))
+
+    head = commit({"desired_state/quotas/cluster-queues.yaml": cut}, "inference: one 3g slice")
+    rule = ["--fail-if", "team.llm.queue_wait_p95 > +10%"]
+    code, out, err = _compare(repo, "HEAD~1", head, *FAST, *rule, "--out", str(tmp_path))
+    assert code == 1, out + err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (
+        "1 job cannot be scheduled after this change: needs 2 nvidia.com/mig-3g.40gb; ClusterQueue inference "
+        "can admit at most 1" in report["warnings"]
+    )
+    assert report["rollout"] == []

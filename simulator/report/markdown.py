@@ -78,10 +78,17 @@ def _rollout(comparison: Comparison) -> list[str]:
 
 
 def _standing(comparison: Comparison) -> list[str]:
+    """One line per standing workload, saying on which side(s) it is declared."""
+    base = {w.source: w for w in comparison.standing.get("base", [])}
+    head = {w.source: w for w in comparison.standing.get("head", [])}
     lines = []
-    for side, found in comparison.standing.items():
-        for w in found:
-            lines.append(f"- {side}: `{w.source}` (team {w.team}): {w.pods} pod(s) × {w.gpus} {w.resource}")
+    for source in [*base, *(s for s in head if s not in base)]:
+        ours, theirs = base.get(source), head.get(source)
+        sides = [("base and head", ours)] if ours == theirs else [("base", ours), ("head", theirs)]
+        for side, w in sides:
+            if w is not None:
+                what = f"{w.pods} pod(s) × {w.gpus} {w.resource}"
+                lines.append(f"- {side}: `{w.source}` (team {w.team}): {what}")
     return lines or ["None declared."]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,30 @@ def test_sweep_cli_bad_vary_exits_2() -> None:
     )
     assert done.exit_code == 2
     assert "no GPUNodePool 'gpu'" in done.stderr
+
+
+def test_removed_pool_is_warned_about_in_words() -> None:
+    """Dropping the T4 pool: the pool's removal and the notebooks' lost resource are both named."""
+    state = example_state()
+    head = replace(state, pools=[p for p in state.pools if p.metadata.name != "t4-notebooks"])
+    params = SimParameters(seed=1, horizon=6 * 3600.0)
+    comparison = compare(CompareInputs(state, head, state.workloads[0], params, 5), InlineBackend())
+    assert "pool t4-notebooks is removed by this change: 16 GPUs of capacity go away" in comparison.warnings
+    assert any(
+        w.startswith(
+            "team research requests nvidia.com/gpu.shared but no pool advertises it after this change"
+        )
+        for w in comparison.warnings
+    )
+    assert comparison.teams["research"]["unschedulable"].significant
+    assert comparison.pools["t4-notebooks"].head is None
+
+
+def test_sweep_reports_a_combination_whose_cluster_cannot_be_built() -> None:
+    """A MIG config the repository does not define fails its own row; the other rows still run."""
+    state = example_state()
+    axes = [parse_vary("pool.h100-inference.mig.config=all-balanced,no-such-layout")]
+    params = SimParameters(seed=1, horizon=3600.0)
+    rows = sweep(state, state.workloads[0], params, axes, seeds=2, backend=InlineBackend(), horizon=3600.0)
+    assert rows[0].errors == [] and rows[0].figures["gpu_allocation"].seeds == 2
+    assert "no-such-layout" in rows[1].errors[0]

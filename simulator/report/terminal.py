@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -14,9 +15,11 @@ from simulator.report.formatting import change, interval, is_worse, value, verdi
 def print_summary(comparison: Comparison, verdicts: list[Verdict], console: Console | None = None) -> None:
     console = console or Console()
     inputs = comparison.inputs
-    table = Table(title=f"{inputs['base']} → {inputs['head']} · {len(inputs['seeds'])} seeds")
+    table = Table(title=f"{inputs['base']} → {inputs['head']} · {len(inputs['seeds'])} seeds", box=box.SIMPLE)
     for column in ("figure", "base", "head", "change", "95 % interval", ""):
-        table.add_column(column, justify="left" if column in ("figure", "") else "right")
+        # figure names and arrows never wrap; numbers wrap on a narrow terminal
+        keep = column in ("figure", "")
+        table.add_column(column, justify="left" if keep else "right", no_wrap=keep)
     for name, diff in comparison.metrics.items():
         metric = METRICS[name]
         arrow = verdict(metric, diff)

@@ -47,7 +47,9 @@ def test_mmc_mean_wait_matches_erlang_c(gpus: int, load: float) -> None:
     these sizes is about 1–3 %, measured over several seeds)."""
     arrival_rate, service_rate = load * gpus, 1.0
     jobs = poisson_jobs(JOBS, arrival_rate, service_rate, seed=1)
-    engine = ReplayEngine(uniform(1, gpus), jobs, SimParameters(max_series_points=10), np.random.default_rng(1))
+    engine = ReplayEngine(
+        uniform(1, gpus), jobs, SimParameters(max_series_points=10), np.random.default_rng(1)
+    )
     engine.run()
     waits = (engine.recorder.start - jobs.arrival)[WARM_UP:]
     expected = erlang_c_mean_wait(gpus, arrival_rate, service_rate)

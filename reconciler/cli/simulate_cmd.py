@@ -128,6 +128,18 @@ def _print_text(results: list[RunResult], summary: dict[str, Any]) -> None:
     for key, stats in summary["figures"].items():
         table.add_row(key, *(f"{stats[k]:.4g}" for k in ("mean", "std", "min", "max")))
     console.print(table)
+    if first.mode == "replay" and first.ok:
+        classes = Table(
+            "class (seed " + str(first.seed) + ")", "completed", "wait p50 s", "wait p95 s", "JCT p50 s"
+        )
+        for name, figures in first.metrics["by_class"].items():
+            wait, jct = figures["wait_s"], figures["jct_s"]
+            cells = [
+                f"{x:.4g}" if isinstance(x, float) else "-"
+                for x in (wait.get("p50"), wait.get("p95"), jct.get("p50"))
+            ]
+            classes.add_row(name, str(wait["count"]), *cells)
+        console.print(classes)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from schemas.desired import DesiredState
 from schemas.kinds import WorkloadProfile
 from simulator.cluster.spec import ClusterSpec
 from simulator.jobs import JobTable
+from simulator.quotas import QuotaSpec
 
 
 class _Frozen(BaseModel):
@@ -69,3 +70,5 @@ class SimConfig:
     params: SimParameters
     cluster_label: str = ""
     workload_label: str = ""
+    # Kueue quotas for replay; by default those of `cluster` when it is a desired state.
+    quotas: QuotaSpec | None = None

@@ -7,6 +7,7 @@ is in `simulator.cluster`, `simulator.traces`, `simulator.inflate` and `simulato
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,9 @@ def run(config: SimConfig, progress: Progress = no_progress) -> RunResult:
         else:
             from simulator.engine.replay import ReplayEngine
 
-            quotas = quotas_from_state(config.cluster) if isinstance(config.cluster, DesiredState) else None
+            quotas = config.quotas
+            if quotas is None and isinstance(config.cluster, DesiredState):
+                quotas = quotas_from_state(config.cluster)
             engine = ReplayEngine(spec, jobs, params, rng, progress=progress, quotas=quotas)
             result.metrics = engine.run()
     except INPUT_ERRORS as exc:
@@ -99,8 +102,6 @@ def run_seeds(config: SimConfig, seeds: int, progress: Progress = no_progress) -
     results = []
     for offset in range(seeds):
         params = config.params.model_copy(update={"seed": config.params.seed + offset})
-        single = SimConfig(
-            config.cluster, config.workload, params, config.cluster_label, config.workload_label
-        )
+        single = dataclasses.replace(config, params=params)
         results.append(run(single, progress))
     return results

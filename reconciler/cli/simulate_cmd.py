@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from simulator import RunResult
     from simulator.cluster import ClusterSpec
     from simulator.jobs import JobTable
+    from simulator.quotas import QuotaSpec
 
 
 class Mode(StrEnum):
@@ -127,6 +128,18 @@ def _print_text(results: list[RunResult], summary: dict[str, Any]) -> None:
     for key, stats in summary["figures"].items():
         table.add_row(key, *(f"{stats[k]:.4g}" for k in ("mean", "std", "min", "max")))
     console.print(table)
+    if first.mode == "replay" and first.ok:
+        classes = Table(
+            "class (seed " + str(first.seed) + ")", "completed", "wait p50 s", "wait p95 s", "JCT p50 s"
+        )
+        for name, figures in first.metrics["by_class"].items():
+            wait, jct = figures["wait_s"], figures["jct_s"]
+            cells = [
+                f"{x:.4g}" if isinstance(x, float) else "-"
+                for x in (wait.get("p50"), wait.get("p95"), jct.get("p50"))
+            ]
+            classes.add_row(name, str(wait["count"]), *cells)
+        console.print(classes)
 
 
 @dataclass
@@ -135,6 +148,7 @@ class _Inputs:
     workload: JobTable | WorkloadProfile
     label: str
     default_seed: int
+    quotas: QuotaSpec | None = None
 
 
 def _pick_profile(state: DesiredState, name: str | None) -> WorkloadProfile:
@@ -152,6 +166,7 @@ def _resolve_inputs(
 ) -> _Inputs:
     """The cluster (node list or PATH's pools) and the workload (trace or PATH's profile)."""
     from simulator.cluster import from_desired_state, from_node_list
+    from simulator.quotas import quotas_from_state
     from simulator.traces import load_openb_nodes
 
     if path is None and nodes is None:
@@ -164,19 +179,23 @@ def _resolve_inputs(
     else:
         assert state is not None
         cluster = from_desired_state(state)
+    # The repository's Kueue quotas govern its own pools, not a trace's node list.
+    quotas = quotas_from_state(state) if state is not None and nodes is None else None
     if trace is not None:
         jobs = _load_trace(trace, trace_format, int(cluster.physical_gpus.max()))
-        return _Inputs(cluster, jobs, str(trace), 0)
+        return _Inputs(cluster, jobs, str(trace), 0, quotas)
     assert state is not None
     profile = _pick_profile(state, workload)
     ref = profile.spec.trace
     if ref is None:
-        return _Inputs(cluster, profile, f"WorkloadProfile/{profile.metadata.name}", profile.spec.seed)
+        label = f"WorkloadProfile/{profile.metadata.name}"
+        return _Inputs(cluster, profile, label, profile.spec.seed, quotas)
     if ref.nodes and nodes is None:
         cluster = from_node_list(load_openb_nodes(Path(state.root) / ref.nodes))
+        quotas = None
     file = Path(state.root) / ref.file
     jobs = _load_trace(file, TraceFormat(ref.format), int(cluster.physical_gpus.max()))
-    return _Inputs(cluster, jobs, str(file), profile.spec.seed)
+    return _Inputs(cluster, jobs, str(file), profile.spec.seed, quotas)
 
 
 def _emit(results: list[RunResult], out: Path | None, output: OutputFormat) -> None:
@@ -266,6 +285,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
             params.model_copy(update={"seed": params.seed + offset}),
             cluster_label=str(nodes or path),
             workload_label=inputs.label,
+            quotas=inputs.quotas,
         )
         try:
             results.append(run(config, bar))

@@ -123,3 +123,20 @@ def test_json_is_byte_identical_across_processes() -> None:
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_repository_quotas_govern_admission(tmp_path: Path) -> None:
+    """With the training ClusterQueue cut to 8 GPUs, the 16-GPU gangs of the example profile are
+    reported as never admissible, with the queue named."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "desired_state", repo)
+    queues = repo / "quotas" / "cluster-queues.yaml"
+    text = queues.read_text()
+    assert "{name: nvidia.com/gpu, nominalQuota: 32}" in text
+    queues.write_text(
+        text.replace("{name: nvidia.com/gpu, nominalQuota: 32}", "{name: nvidia.com/gpu, nominalQuota: 8}")
+    )
+    done = runner.invoke(app, ["simulate", str(repo), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    reasons = json.loads(done.stdout)["runs"][0]["metrics"]["jobs"]["unschedulable_reasons"]
+    assert list(reasons) == ["needs 16 nvidia.com/gpu; ClusterQueue training can admit at most 8"]

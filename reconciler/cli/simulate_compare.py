@@ -24,23 +24,21 @@ from reconciler.cli.simulate_inputs import (
     PolicyOption,
     QueueOption,
     SeedOption,
+    TimeScaleOption,
     TraceFormat,
     TraceFormatOption,
     TraceOption,
     WorkersOption,
     WorkloadOption,
+    build_params,
     fail,
     load_state,
-    load_trace,
-    parse_horizon,
-    pick_profile,
+    resolve_workload,
     state_label,
 )
 
 if TYPE_CHECKING:
     from schemas.desired import DesiredState
-    from schemas.kinds import WorkloadProfile
-    from simulator.jobs import JobTable
 
 COMMAND = "simulate"
 
@@ -86,6 +84,7 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
     workload: WorkloadOption = None,
     trace: TraceOption = None,
     trace_format: TraceFormatOption = TraceFormat.CSV,
+    time_scale: TimeScaleOption = 1.0,
     seeds: Annotated[int, typer.Option("--seeds", min=2, help="Seeds per side (≥ 2 for intervals).")] = 10,
     seed: SeedOption = None,
     horizon: HorizonOption = None,
@@ -108,53 +107,36 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = False,
 ) -> None:
     """Compare the base and the proposed desired state under the same workload and seeds."""
-    from pydantic import ValidationError
-
-    from simulator import SimParameters
     from simulator.compare import CompareInputs, compare
     from simulator.gate import GateError, check, parse_rule
-    from simulator.placement import POLICY_NAMES
     from simulator.report import write_report
     from simulator.report.terminal import print_summary
     from simulator.sweep.backends import BackendError, make_backend
 
-    if policy not in POLICY_NAMES:
-        raise fail(COMMAND, f"unknown --policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
     try:
         rules = [parse_rule(text) for text in fail_if or []]
     except GateError as err:
         raise fail(COMMAND, str(err)) from err
+    # Bad options fail before anything is loaded.
+    build_params(policy, queue, seed=0, horizon=horizon, time_scale=time_scale, command=COMMAND)
     base_state, head_state, base_label, head_label = _states(repo, base, head, subpath)
-    work: JobTable | WorkloadProfile
-    if trace is not None:
-        gpus = max((p.spec.gpu.per_node for p in head_state.pools), default=1)
-        jobs = load_trace(trace, trace_format, gpus, COMMAND)
-        work, label, default_seed = jobs, str(trace), 0
-    else:
-        profile = pick_profile([head_state, base_state], workload, COMMAND)
-        work, label, default_seed = profile, f"WorkloadProfile/{profile.metadata.name}", profile.spec.seed
-    try:
-        params = SimParameters.model_validate(
-            {
-                "policy": policy,
-                "queue": queue,
-                "seed": seed if seed is not None else default_seed,
-                "horizon": parse_horizon(horizon, COMMAND),
-            }
-        )
-    except ValidationError as err:
-        raise fail(
-            COMMAND, "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        ) from err
+    where = (repo / subpath if subpath else repo) if repo is not None else None
+    sides = [
+        (head_state, where or Path(head), head if repo is not None else None),
+        (base_state, where or Path(base), base if repo is not None else None),
+    ]
+    work = resolve_workload(sides, trace, trace_format, workload, COMMAND)
+    first = seed if seed is not None else work.default_seed
+    params = build_params(policy, queue, seed=first, horizon=horizon, time_scale=time_scale, command=COMMAND)
     inputs = CompareInputs(
         base_state,
         head_state,
-        work,
+        work.jobs,
         params,
         seeds,
         base_label=base_label,
         head_label=head_label,
-        workload_label=label,
+        workload_label=work.label,
         standing=not no_standing,
         rollout=not no_rollout,
     )

@@ -4,6 +4,8 @@ WorkloadProfile or a trace file), and the options both commands take."""
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +18,7 @@ from schemas.diagnostics import Severity
 if TYPE_CHECKING:
     from schemas.desired import DesiredState
     from schemas.kinds import WorkloadProfile
+    from simulator import SimParameters
     from simulator.jobs import JobTable
 
 EXIT_BREACHED = 1
@@ -91,6 +94,84 @@ def load_trace(path: Path, fmt: TraceFormat, gpus_per_node: int, command: str) -
         raise fail(command, str(err)) from err
 
 
+@dataclass
+class Workload:
+    """What to replay: a job table or a profile, its label, and the default first seed."""
+
+    jobs: JobTable | WorkloadProfile
+    label: str
+    default_seed: int
+
+
+def _revision_file(where: Path, revision: str, relative: str, into: Path) -> Path:
+    """The file `relative` (to `where`) as committed at `revision`, copied into `into`."""
+    import git
+
+    repo = git.Repo(where, search_parent_directories=True)
+    top = Path(repo.working_tree_dir or where).resolve()
+    inside = ((where.resolve() / relative).resolve()).relative_to(top).as_posix()
+    try:
+        blob = repo.commit(revision).tree / inside
+    except KeyError as err:
+        raise FileNotFoundError(f"{inside} is not in revision {revision}") from err
+    target = into / Path(inside).name
+    target.write_bytes(blob.data_stream.read())
+    return target
+
+
+def resolve_workload(
+    states: list[tuple[DesiredState, Path, str | None]],
+    trace: Path | None,
+    trace_format: TraceFormat,
+    workload: str | None,
+    command: str,
+) -> Workload:
+    """`--trace FILE`, else the chosen WorkloadProfile of the first state declaring profiles
+    (`states` = (state, where it was read, revision)). A profile naming a trace file reads it
+    from the same place (at the same revision); the trace's own node list is not used: the
+    cluster is the repository's."""
+    gpus = max((p.spec.gpu.per_node for state, _, _ in states for p in state.pools), default=1)
+    if trace is not None:
+        return Workload(load_trace(trace, trace_format, gpus, command), str(trace), 0)
+    profile = pick_profile([state for state, _, _ in states], workload, command)
+    label = f"WorkloadProfile/{profile.metadata.name}"
+    ref = profile.spec.trace
+    if ref is None:
+        return Workload(profile, label, profile.spec.seed)
+    owner, where, revision = next((s, w, r) for s, w, r in states if profile in s.workloads)
+    if revision is None:
+        return Workload(
+            load_trace(where / ref.file, TraceFormat(ref.format), gpus, command), label, profile.spec.seed
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            file = _revision_file(where, owner.revision or revision, ref.file, Path(scratch))
+        except (FileNotFoundError, ValueError) as err:
+            raise fail(command, f"{label}: trace {ref.file}: {err}") from err
+        return Workload(load_trace(file, TraceFormat(ref.format), gpus, command), label, profile.spec.seed)
+
+
+def build_params(
+    policy: str, queue: str, *, seed: int, horizon: str | None, time_scale: float, command: str
+) -> SimParameters:
+    """Validated run parameters; a bad value exits 2 naming its option."""
+    from pydantic import ValidationError
+
+    from simulator import SimParameters
+    from simulator.placement import POLICY_NAMES
+
+    if policy not in POLICY_NAMES:
+        raise fail(command, f"unknown --policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
+    fields = {"policy": policy, "queue": queue, "seed": seed, "horizon": parse_horizon(horizon, command)}
+    try:
+        return SimParameters.model_validate({**fields, "time_scale": time_scale})
+    except ValidationError as err:
+        problems = "; ".join(
+            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors()
+        )
+        raise fail(command, problems) from err
+
+
 def parse_horizon(text: str | None, command: str) -> float | None:
     if text is None:
         return None
@@ -134,4 +215,7 @@ NoStandingOption = Annotated[
 ]
 PathOption = Annotated[
     str, typer.Option("--path", help="Sub-path of the repository holding the desired state.")
+]
+TimeScaleOption = Annotated[
+    float, typer.Option("--time-scale", help="Multiply trace arrival times (< 1 compresses).")
 ]

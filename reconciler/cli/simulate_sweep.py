@@ -23,21 +23,19 @@ from reconciler.cli.simulate_inputs import (
     PolicyOption,
     QueueOption,
     SeedOption,
+    TimeScaleOption,
     TraceFormat,
     TraceFormatOption,
     TraceOption,
     WorkersOption,
     WorkloadOption,
+    build_params,
     fail,
     load_state,
-    load_trace,
-    parse_horizon,
-    pick_profile,
+    resolve_workload,
 )
 
 if TYPE_CHECKING:
-    from schemas.kinds import WorkloadProfile
-    from simulator.jobs import JobTable
     from simulator.sweep.run import SweepRow
 
 COMMAND = "simulate sweep"
@@ -83,6 +81,7 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
     workload: WorkloadOption = None,
     trace: TraceOption = None,
     trace_format: TraceFormatOption = TraceFormat.CSV,
+    time_scale: TimeScaleOption = 1.0,
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per combination.")] = 3,
     seed: SeedOption = None,
     horizon: HorizonOption = None,
@@ -95,9 +94,6 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
     no_standing: NoStandingOption = False,
 ) -> None:
     """Run every combination of the varied settings × seeds and tabulate the results."""
-    from pydantic import ValidationError
-
-    from simulator import SimParameters
     from simulator.sweep.backends import BackendError, make_backend
     from simulator.sweep.grid import SweepError, parse_vary
     from simulator.sweep.run import sweep
@@ -106,40 +102,23 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
         axes = [parse_vary(text) for text in vary]
     except SweepError as err:
         raise fail(COMMAND, str(err)) from err
-    state = load_state(repo / subpath if subpath else repo, rev, COMMAND)
-    work: JobTable | WorkloadProfile
-    if trace is not None:
-        gpus = max((p.spec.gpu.per_node for p in state.pools), default=1)
-        work = load_trace(trace, trace_format, gpus, COMMAND)
-        label, default_seed, default_horizon = str(trace), 0, float(work.arrival.max()) if len(work) else 0.0
-    else:
-        profile = pick_profile([state], workload, COMMAND)
-        work, label, default_seed = profile, f"WorkloadProfile/{profile.metadata.name}", profile.spec.seed
-        default_horizon = profile.spec.horizon
-    try:
-        params = SimParameters.model_validate(
-            {
-                "policy": policy,
-                "queue": queue,
-                "seed": seed if seed is not None else default_seed,
-                "horizon": parse_horizon(horizon, COMMAND),
-            }
-        )
-    except ValidationError as err:
-        raise fail(
-            COMMAND, "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        ) from err
+    # Bad options fail before anything is loaded.
+    build_params(policy, queue, seed=0, horizon=horizon, time_scale=time_scale, command=COMMAND)
+    where = repo / subpath if subpath else repo
+    state = load_state(where, rev, COMMAND)
+    work = resolve_workload([(state, where, rev)], trace, trace_format, workload, COMMAND)
+    first = seed if seed is not None else work.default_seed
+    params = build_params(policy, queue, seed=first, horizon=horizon, time_scale=time_scale, command=COMMAND)
     try:
         rows = sweep(
             state,
-            work,
+            work.jobs,
             params,
             axes,
             seeds=seeds,
             backend=make_backend(backend.value, address, workers),
             standing=not no_standing,
-            horizon=params.horizon or default_horizon,
-            workload_label=label,
+            workload_label=work.label,
         )
     except (ValueError, BackendError) as err:  # SweepError, StandingError, quota values
         raise fail(COMMAND, str(err)) from err
@@ -148,7 +127,7 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
         out.mkdir(parents=True, exist_ok=True)
         payload = {
             "schema": "gpuctl.dev/simulate-sweep/v1",
-            "workload": label,
+            "workload": work.label,
             "rows": [r.to_dict() for r in rows],
         }
         (out / "sweep.json").write_text(

@@ -21,7 +21,7 @@ from simulator.compare.metrics import (
     pool_figures,
     team_figures,
 )
-from simulator.compare.runner import PairOutcome, PairTask, Side, run_pair
+from simulator.compare.runner import PairOutcome, PairTask, Side, run_pair, workload_horizon
 from simulator.compare.series import SideSeries, side_series
 from simulator.compare.stats import Difference, paired
 from simulator.compare.warnings import structural_warnings
@@ -54,12 +54,7 @@ class CompareInputs:
     rollout: bool = True
 
     def horizon(self) -> float:
-        if self.params.horizon is not None:
-            return self.params.horizon
-        if isinstance(self.workload, WorkloadProfile):
-            return self.workload.spec.horizon
-        arrival = self.workload.arrival * self.params.time_scale
-        return float(arrival.max()) if len(self.workload) else 0.0
+        return workload_horizon(self.workload, self.params)
 
 
 @dataclass

@@ -67,6 +67,16 @@ class PairOutcome:
     head: SideOutcome
 
 
+def workload_horizon(workload: JobTable | WorkloadProfile, params: SimParameters) -> float:
+    """How long standing workloads run: `params.horizon`, else the profile's horizon, else the
+    trace's last (time-scaled) arrival."""
+    if params.horizon is not None:
+        return params.horizon
+    if isinstance(workload, WorkloadProfile):
+        return workload.spec.horizon
+    return float(workload.arrival.max()) * params.time_scale if len(workload) else 0.0
+
+
 def _requests(jobs: JobTable) -> dict[tuple[str, str], int]:
     """Jobs per (team, requested resource); a fractional request counts as `nvidia.com/gpu`."""
     counts: dict[tuple[str, str], int] = {}

@@ -10,7 +10,7 @@ from schemas.desired import DesiredState
 from schemas.kinds import WorkloadProfile
 from simulator.cluster import ModelError, from_desired_state
 from simulator.compare.metrics import cluster_figures
-from simulator.compare.runner import Side, SideOutcome, run_side
+from simulator.compare.runner import Side, SideOutcome, run_side, workload_horizon
 from simulator.compare.stats import Estimate, mean_interval
 from simulator.config import SimParameters
 from simulator.jobs import JobTable
@@ -64,10 +64,10 @@ def sweep(
     seeds: int,
     backend: Backend,
     standing: bool = True,
-    horizon: float,
     workload_label: str = "",
 ) -> list[SweepRow]:
     """Run every combination of `axes` with seeds params.seed … params.seed + seeds − 1."""
+    horizon = workload_horizon(workload, params)
     rows: list[SweepRow] = []
     tasks: list[SweepTask] = []
     owners: list[int] = []

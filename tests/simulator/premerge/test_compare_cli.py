@@ -154,3 +154,22 @@ def test_quota_cut_is_an_admission_limit(example_repo: tuple[Path, Commit], tmp_
         "can admit at most 1" in report["warnings"]
     )
     assert report["rollout"] == []
+
+
+@pytest.mark.slow
+def test_shared_itp_trace_with_more_training_nodes(example_repo: tuple[Path, Commit], traces: Path) -> None:
+    """The ElasticFlow ITP trace (compressed 20×) on two more A100 nodes: p95 wait falls, significantly."""
+    repo, commit = example_repo
+
+    def grow(text: str) -> str:
+        assert "  nodes: 4\n" in text
+        return text.replace("  nodes: 4\n", "  nodes: 6\n")
+
+    head = commit({"desired_state/pools/a100-training.yaml": grow}, "two more training nodes")
+    trace = traces / "elasticflow-itp" / "cluster10.csv"
+    args = ["--trace", str(trace), "--trace-format", "itp", "--time-scale", "0.05", "--no-standing"]
+    gate = ["--fail-if", "queue_wait_p95 < -10%", "--fail-if", "unschedulable > 0"]
+    code, out, err = _compare(repo, "HEAD~1", head, *args, "--seeds", "3", "--backend", "inline", *gate)
+    assert code == 1, out + err
+    assert "gate failed: --fail-if 'queue_wait_p95 < -10%'" in err
+    assert "unschedulable > 0" not in err

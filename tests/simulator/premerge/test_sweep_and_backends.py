@@ -36,7 +36,6 @@ def _sweep(backend: object) -> list[dict[str, object]]:
         axes,
         seeds=2,
         backend=backend,  # type: ignore[arg-type]
-        horizon=SHORT,
     )
     return [row.to_dict() for row in rows]
 
@@ -158,6 +157,6 @@ def test_sweep_reports_a_combination_whose_cluster_cannot_be_built() -> None:
     state = example_state()
     axes = [parse_vary("pool.h100-inference.mig.config=all-balanced,no-such-layout")]
     params = SimParameters(seed=1, horizon=3600.0)
-    rows = sweep(state, state.workloads[0], params, axes, seeds=2, backend=InlineBackend(), horizon=3600.0)
+    rows = sweep(state, state.workloads[0], params, axes, seeds=2, backend=InlineBackend())
     assert rows[0].errors == [] and rows[0].figures["gpu_allocation"].seeds == 2
     assert "no-such-layout" in rows[1].errors[0]

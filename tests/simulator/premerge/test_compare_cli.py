@@ -173,3 +173,36 @@ def test_shared_itp_trace_with_more_training_nodes(example_repo: tuple[Path, Com
     assert code == 1, out + err
     assert "gate failed: --fail-if 'queue_wait_p95 < -10%'" in err
     assert "unschedulable > 0" not in err
+
+
+def test_profile_trace_is_read_from_the_revision(example_repo: tuple[Path, Commit], tmp_path: Path) -> None:
+    """A WorkloadProfile naming a trace file replays that file as committed, even when the
+    working tree no longer has it."""
+    repo, commit = example_repo
+    rows = "".join(f"j{i},{i * 60},{600 + i},1,8,nvidia.com/gpu,,,,vision\n" for i in range(40))
+    trace = "job_id,arrival,duration,pods,gpus,resource,gpu_milli,cpu_milli,memory_mib,team\n" + rows
+    profile = (
+        "apiVersion: gpuctl.dev/v1alpha1\nkind: WorkloadProfile\nmetadata:\n  name: replay-trace\n"
+        "spec:\n  trace: {file: simulation/jobs.csv, format: csv}\n"
+    )
+    files = {"desired_state/simulation/jobs.csv": trace, "desired_state/simulation/replay.yaml": profile}
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    head = commit({name: lambda text: text for name in files}, "a trace to replay")
+    (repo / "desired_state/simulation/jobs.csv").unlink()
+    args = [
+        "--workload",
+        "replay-trace",
+        "--seeds",
+        "2",
+        "--no-standing",
+        "--backend",
+        "inline",
+        "--out",
+        str(tmp_path),
+    ]
+    code, out, err = _compare(repo, head, head, *args)
+    assert code == 0, out + err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["inputs"]["workload"] == "WorkloadProfile/replay-trace"
+    assert report["metrics"]["completed"]["base"] == 40

@@ -8,6 +8,7 @@ docs/simulate-compare.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +17,13 @@ from schemas.kinds import WorkloadProfile
 from simulator.cluster import from_desired_state
 from simulator.compare.metrics import (
     METRICS,
+    TEAM_METRICS,
     Figures,
     cluster_figures,
     pool_figures,
     team_figures,
 )
-from simulator.compare.runner import PairOutcome, PairTask, Side, run_pair, workload_horizon
+from simulator.compare.runner import PairOutcome, PairTask, Side, SideOutcome, run_pair, workload_horizon
 from simulator.compare.series import SideSeries, side_series
 from simulator.compare.stats import Difference, paired
 from simulator.compare.warnings import structural_warnings
@@ -109,7 +111,10 @@ def _differences(base: list[Figures], head: list[Figures], names: list[str]) -> 
     return {name: paired([b.get(name) for b in base], [h.get(name) for h in head]) for name in names}
 
 
-def _grouped(pairs: list[PairOutcome], figures: Any, names: list[str]) -> dict[str, dict[str, Difference]]:
+def _grouped(
+    pairs: list[PairOutcome], figures: Callable[[SideOutcome], dict[str, Figures]], names: list[str]
+) -> dict[str, dict[str, Difference]]:
+    """Differences per group (team or pool): `figures` reads each group's figures of one run."""
     base = [figures(p.base) for p in pairs]
     head = [figures(p.head) for p in pairs]
     groups = sorted({g for side in base + head for g in side})
@@ -177,7 +182,7 @@ def compare(inputs: CompareInputs, backend: Backend) -> Comparison:
         metrics=_differences(
             [cluster_figures(p.base) for p in pairs], [cluster_figures(p.head) for p in pairs], names
         ),
-        teams=_grouped(pairs, team_figures, ["queue_wait_p95", "jct_p50", "gpu_share", "unschedulable"]),
+        teams=_grouped(pairs, team_figures, list(TEAM_METRICS)),
         pools={
             pool: d["gpu_allocation"] for pool, d in _grouped(pairs, pool_figures, ["gpu_allocation"]).items()
         },

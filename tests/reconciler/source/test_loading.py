@@ -89,6 +89,20 @@ def test_billion_laughs_stops_at_the_bound() -> None:
     assert documents == [] and [d.rule for d in diagnostics] == ["yaml-alias-expansion"]
 
 
+def test_pathological_nesting_is_refused_by_the_parser() -> None:
+    """100,000 nested brackets are refused as too deep (by libyaml's own bound) without a crash."""
+    text = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    documents, diagnostics = parse_documents(text, Origin("x.yaml"), Limits())
+    assert documents == [] and [d.rule for d in diagnostics] == ["yaml-too-deep"]
+
+
+def test_depth_limit_above_the_interpreters_recursion_is_still_a_finding() -> None:
+    """A maxDepth raised beyond what Python can recurse yields yaml-too-deep, not a crash."""
+    text = "a: " + "[" * 990 + "]" * 990 + "\n"
+    documents, diagnostics = parse_documents(text, Origin("x.yaml"), Limits(maxDepth=5000))
+    assert documents == [] and [d.rule for d in diagnostics] == ["yaml-too-deep"]
+
+
 def test_positions_point_at_keys_and_items() -> None:
     """Every mapping key and sequence item gets its 1-based line and column."""
     text = "a:\n  b: 1\n  c:\n    - x\n    - y: 2\n"
@@ -124,6 +138,28 @@ def test_symlink_leaving_the_root_is_an_error(tmp_path: Path) -> None:
     result = load_directory(repo)
     assert places(result, "symlink-escapes-root") == [("leak.yaml", 1)]
     assert places(result, "duplicate-object") == []
+
+
+def test_hidden_files_and_directories_are_skipped(load_repo: RepoLoader) -> None:
+    """Tooling YAML such as .github/ workflows and .pre-commit-config.yaml is not desired state."""
+    result = load_repo(
+        {".github/workflows/ci.yaml": "on: push\n", ".pre-commit-config.yaml": "repos: []\n", F: CONFIGMAP},
+        base=False,
+    )
+    assert result.ok and result.diagnostics == []
+
+
+def test_list_documents_are_expanded_with_positions(load_repo: RepoLoader) -> None:
+    """A v1 List is loaded item by item; findings inside an item point at the item's lines."""
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a, namespace: n}\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: b, namespace: n}\n    dta: {}\n"
+    )
+    result = load_repo({F: text}, base=False)
+    assert places(result, "k8s-schema") == [(F, 10)]
+    fixed = load_repo({F: text.replace("    dta: {}\n", "")}, base=False)
+    assert fixed.state is not None and [m.ref.name for m in fixed.state.manifests] == ["a", "b"]
 
 
 def test_ignore_patterns_skip_files(load_repo: RepoLoader) -> None:

@@ -33,6 +33,9 @@ class SharingModel(_Frozen):
     sm_exponent_by_kind: dict[str, float] = Field(default_factory=lambda: {"inference": 0.5, "notebook": 0.3})
     timeslice_overhead: float = Field(default=0.05, ge=0, lt=1)
     timeslice_overhead_by_kind: dict[str, float] = Field(default_factory=lambda: {"inference": 0.2})
+    oom_on_oversubscription: bool = Field(
+        default=True, description="fail jobs whose stated GPU working set does not fit (see engine/memory.py)"
+    )
 
     def exponent(self, kind: str) -> float:
         return self.sm_exponent_by_kind.get(kind, self.sm_exponent)

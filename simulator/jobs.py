@@ -48,6 +48,7 @@ class JobTable:
     job_class: IntArray
     kind: IntArray
     model_mask: IntArray
+    gpu_memory_mib: IntArray  # working set per device, 0 when not stated
     names: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=lambda: [GPU_RESOURCE])
     teams: list[str] = field(default_factory=lambda: ["default"])
@@ -85,6 +86,7 @@ class JobTable:
             job_class=self.job_class[order],
             kind=self.kind[order],
             model_mask=self.model_mask[order],
+            gpu_memory_mib=self.gpu_memory_mib[order],
             names=names,
             resources=list(self.resources),
             teams=list(self.teams),
@@ -125,6 +127,7 @@ class JobTable:
             job_class=ints["job_class"],
             kind=ints["kind"],
             model_mask=ints["model_mask"],
+            gpu_memory_mib=ints["gpu_memory_mib"],
             names=names or [],
             resources=resources or [GPU_RESOURCE],
             teams=teams or ["default"],
@@ -151,6 +154,7 @@ _INT_COLUMNS = (
     "job_class",
     "kind",
     "model_mask",
+    "gpu_memory_mib",
 )
 
 
@@ -171,4 +175,5 @@ def empty_columns(n: int) -> dict[str, npt.NDArray[Any]]:
         "job_class": np.zeros(n, dtype=np.int64),
         "kind": np.zeros(n, dtype=np.int64),
         "model_mask": np.zeros(n, dtype=np.int64),
+        "gpu_memory_mib": np.zeros(n, dtype=np.int64),
     }

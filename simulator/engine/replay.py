@@ -18,8 +18,9 @@ import numpy as np
 import simpy
 
 from simulator.cluster.spec import ClusterSpec
-from simulator.cluster.state import ClusterState
+from simulator.cluster.state import ClusterState, PodRequest
 from simulator.config import SimParameters
+from simulator.engine.memory import DeviceMemory
 from simulator.engine.queues import make_queue
 from simulator.engine.sharing import SpeedModel
 from simulator.inflate import target_workload
@@ -61,6 +62,8 @@ class ReplayEngine:
         self.env = simpy.Environment()
         self.observer = observer
         self.quotas = QuotaBook(quotas, jobs) if quotas is not None else None
+        memory_stated = params.sharing.oom_on_oversubscription and bool(jobs.gpu_memory_mib.any())
+        self.memory = DeviceMemory(spec, jobs.gpu_memory_mib.tolist()) if memory_stated else None
         self.params = params
         self.ties = TieBreaker(rng)
         self.progress = progress
@@ -173,6 +176,12 @@ class ReplayEngine:
         if placements is None:
             return False
         now = self.env.now
+        failure = self.memory.take(job, placements) if self.memory is not None else ""
+        if failure:  # the job starts and dies at once: it frees what it took and leaves
+            self._release(placements, req)
+            self.recorder.start[job] = now
+            self.recorder.failed(job, now, failure)
+            return True
         held = self.state.allocated_milli - before
         if self.quotas is not None:
             self.quotas.charge(job)
@@ -200,12 +209,17 @@ class ReplayEngine:
         self.env.process(self._run_shared(job, devices))
         return True
 
-    def _finish(self, job: int) -> None:
-        req = self.bound.request(job)
-        placements = self._placements.pop(job)
+    def _release(self, placements: list[Placement], req: PodRequest) -> None:
         for placement in placements:
             self.state.release(placement.node, placement.devices, req)
             self.policy.placed(self.state, placement.node, req, -1)
+
+    def _finish(self, job: int) -> None:
+        req = self.bound.request(job)
+        placements = self._placements.pop(job)
+        self._release(placements, req)
+        if self.memory is not None:
+            self.memory.give_back(job)
         now = self.env.now
         self.recorder.finish[job] = now
         self.recorder.state[job] = COMPLETED

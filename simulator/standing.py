@@ -207,7 +207,8 @@ def concat_tables(first: JobTable, second: JobTable) -> JobTable:
         second_mask |= np.where((second.model_mask >> bit) & 1, 1 << models.index(model), 0)
     masks.append(second_mask)
     cols["model_mask"] = np.concatenate(masks)
-    for column in ("arrival", "work", "pods", "gpus", "milli", "cpu_milli", "memory_mib", "priority"):
-        cols[column] = np.concatenate([getattr(first, column), getattr(second, column)])
+    for column in empty_columns(0):  # every other column is plain numbers: stack them
+        if column not in cols:
+            cols[column] = np.concatenate([getattr(first, column), getattr(second, column)])
     names = [first.name(i) for i in range(len(first))] + [second.name(i) for i in range(len(second))]
     return JobTable.from_columns(cols, names=names, models=models, **lists)

@@ -21,6 +21,7 @@ from simulator.cluster.state import PodRequest
 from simulator.config import SimParameters
 from simulator.engine.replay import ReplayEngine
 from simulator.jobs import FloatArray, JobTable
+from simulator.metrics import JobState
 from simulator.placement import Placement
 from simulator.quotas import QuotaSpec
 from simulator.rollout_cost import NodeOutage
@@ -146,6 +147,12 @@ class OutageReplayEngine(ReplayEngine):
         if self._outages:
             self.env.process(self._rollout())
         return super().run()
+
+    def count_by_team(self, state: JobState) -> dict[str, int]:
+        """Jobs that ended in `state`, per team (after `run`)."""
+        jobs = self.jobs
+        ended = self.recorder.state == int(state)
+        return {team: int((ended & (jobs.team == i)).sum()) for i, team in enumerate(jobs.teams)}
 
     def waits_by_team(self) -> dict[str, FloatArray]:
         """Queue wait of every completed job, per team (after `run`)."""

@@ -34,6 +34,7 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("jct_p95", "s", "lower", "95th percentile job completion time"),
         MetricInfo("completed", "jobs", "higher", "jobs that ran to completion"),
         MetricInfo("unschedulable", "jobs", "lower", "jobs no node of the cluster can ever hold"),
+        MetricInfo("failed", "jobs", "lower", "jobs that failed at start (GPU memory, when modelled)"),
         MetricInfo("fragmentation", "%", "lower", "mean fragmented share of GPU capacity (FGD definition)"),
     )
 }
@@ -78,6 +79,7 @@ def cluster_figures(side: SideOutcome) -> Figures:
         "jct_p95": _get(m, "jct_s", "p95"),
         "completed": _get(m, "jobs", "completed"),
         "unschedulable": _get(m, "jobs", "unschedulable"),
+        "failed": _get(m, "jobs", "failed"),
         "fragmentation": float(np.mean(amount)) if amount else None,
     }
 
@@ -92,14 +94,12 @@ def team_figures(side: SideOutcome) -> dict[str, Figures]:
     teams = sorted({team for team, _ in side.requests} | set(by_team))
     result = {}
     for team in teams:
-        total = sum(n for (t, _), n in side.requests.items() if t == team)
-        completed = by_team.get(team, {}).get("jct_s", {}).get("count", 0)
         share = shares.get(team)
         result[team] = {
             "queue_wait_p95": _get(by_team, team, "wait_s", "p95"),
             "jct_p50": _get(by_team, team, "jct_s", "p50"),
             "gpu_share": 100.0 * share if share is not None else 0.0,
-            "unschedulable": float(total - completed),
+            "unschedulable": float(side.unschedulable_by_team.get(team, 0)),
         }
     return result
 

@@ -20,6 +20,7 @@ from simulator.compare.engine import OutageReplayEngine
 from simulator.config import SimParameters
 from simulator.experiment import INPUT_ERRORS
 from simulator.jobs import FloatArray, JobTable
+from simulator.metrics import JobState
 from simulator.quotas import QuotaSpec
 from simulator.result import RunResult
 from simulator.rollout_cost import NodeOutage
@@ -58,6 +59,7 @@ class SideOutcome:
     pool_allocation_pct: dict[str, float] = field(default_factory=dict)
     waits_by_team: dict[str, FloatArray] = field(default_factory=dict)
     requests: dict[tuple[str, str], int] = field(default_factory=dict)
+    unschedulable_by_team: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +117,7 @@ def run_side(
         outcome.pool_allocation_pct = engine.usage.allocation_pct(end - result.metrics["makespan_s"], end)
         outcome.waits_by_team = engine.waits_by_team()
         outcome.requests = _requests(jobs)
+        outcome.unschedulable_by_team = engine.count_by_team(JobState.UNSCHEDULABLE)
     except INPUT_ERRORS as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     return outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import render, sandbox_cmd, schema, validate
+from reconciler.cli import render, sandbox_cmd, schema, simulate_group, validate
 
 
 def _version() -> None:
@@ -27,5 +27,6 @@ def register(app: typer.Typer) -> None:
     render.register(app)
     sandbox_cmd.register(app)
     schema.register(app)
+    simulate_group.register(app)
     validate.register(app)
     app.command("version")(_version)

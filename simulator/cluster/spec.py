@@ -14,6 +14,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from simulator.errors import InputError
 from simulator.jobs import GPU_RESOURCE
 
 MILLI = 1000
@@ -27,7 +28,7 @@ class DeviceKind(IntEnum):
     MIG = 3
 
 
-class ModelError(ValueError):
+class ModelError(InputError):
     """The desired state describes a cluster that cannot be built (terminal: fix the input)."""
 
 

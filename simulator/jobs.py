@@ -24,7 +24,6 @@ WHOLE = 0  # `milli` value of a pod that asks for whole devices
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -64,9 +63,6 @@ class JobTable:
         """Whole-GPU equivalents each job asks for (pods × gpus, or pods × milli/1000)."""
         per_pod = np.where(self.milli > 0, self.milli / 1000.0, self.gpus.astype(np.float64))
         return per_pod * self.pods
-
-    def name(self, index: int) -> str:
-        return self.names[index] if self.names else f"job-{index}"
 
     def take(self, order: IntArray) -> JobTable:
         """The jobs at `order` (a permutation or a sample with repeats), names included."""

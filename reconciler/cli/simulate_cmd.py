@@ -254,9 +254,8 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     from pydantic import ValidationError
 
     from simulator import SimConfig, SimParameters, run
-    from simulator.cluster import ModelError
+    from simulator.errors import InputError
     from simulator.placement import POLICY_NAMES
-    from simulator.traces import TraceError
 
     if policy not in POLICY_NAMES:
         raise _fail(f"unknown --policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
@@ -271,7 +270,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
                 "time_scale": time_scale,
             }
         )
-    except (TraceError, ModelError) as err:
+    except InputError as err:
         raise _fail(str(err)) from err
     except ValidationError as err:
         raise _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from err

@@ -2,9 +2,10 @@
 default one per team), start as gangs when the placement policy finds room for every pod, run,
 and leave. After a departure every queue is offered the freed capacity, in a fixed order.
 
-SimPy drives time. One process feeds arrivals; a job on dedicated devices (whole GPUs, MIG
-instances, MPS replicas) finishes by a single timeout at its (constant) pace; a job on a
-time-sliced GPU runs as a process whose pace changes whenever a co-tenant starts or leaves:
+SimPy drives time. One process feeds arrivals; a job whose pace cannot change (whole GPUs,
+MPS replicas, MIG instances of unshared GPUs) finishes by a single timeout; a job on a
+time-sliced GPU or a MIG instance runs as a process whose pace changes whenever a co-tenant
+(or a sibling instance's job, through the power throttle) starts or leaves:
 the engine settles the work done so far and interrupts it, and the process waits again for
 its remaining work at the new pace (processor sharing, no time stepping).
 """
@@ -22,7 +23,7 @@ from simulator.cluster.state import ClusterState, PodRequest
 from simulator.config import SimParameters
 from simulator.engine.memory import DeviceMemory
 from simulator.engine.queues import make_queue
-from simulator.engine.sharing import SpeedModel
+from simulator.engine.sharing import Group, SpeedModel
 from simulator.inflate import target_workload
 from simulator.jobs import JobTable
 from simulator.metrics import JobState, ReplayRecorder
@@ -87,14 +88,15 @@ class ReplayEngine:
         self._never: dict[tuple[int, int], str] = {}
         # Nodes where every device runs a job at full speed whatever its neighbours do.
         self._full_speed = [
-            dedicated and bool(np.all(share[kind >= 0] == 1.0))
-            for dedicated, share, kind in zip(
-                self.state.dedicated_node, spec.sm_share, spec.device_kind, strict=True
+            dedicated and bool(np.all(share[kind >= 0] == 1.0)) and not self.speed.node_has_groups(node)
+            for node, (dedicated, share, kind) in enumerate(
+                zip(self.state.dedicated_node, spec.sm_share, spec.device_kind, strict=True)
             )
         ]
         self._placements: dict[int, list[Placement]] = {}
-        # Processor sharing on time-sliced GPUs: who runs there, and each job's progress.
-        self._tenants: dict[Device, set[int]] = {}
+        # Processor sharing in interference groups (time-sliced GPUs, busy MIG GPUs): who runs
+        # there, and each job's progress.
+        self._tenants: dict[Group, set[int]] = {}
         self._remaining: dict[int, float] = {}
         self._pace: dict[int, float] = {}
         self._since: dict[int, float] = {}
@@ -196,7 +198,7 @@ class ReplayEngine:
             self.env.timeout(self._work[job]).callbacks.append(lambda _event: self._finish(job))
             return True
         devices = [(p.node, slot) for p in placements for slot in p.devices]
-        shared = [d for d in devices if self.speed.is_timesliced(*d)]
+        shared = self._groups(devices)
         if not shared:
             pace = self.speed.speed(self._kind[job], devices)
             self.env.timeout(self._work[job] / pace).callbacks.append(lambda _event: self._finish(job))
@@ -230,8 +232,7 @@ class ReplayEngine:
             self.observer.finished(self, job)
         if self._pace and job in self._pace:
             devices = [(p.node, s) for p in placements for s in p.devices]
-            shared = [d for d in devices if self.speed.is_timesliced(*d)]
-            affected = self._leave(job, shared)
+            affected = self._leave(job, self._groups(devices))
             for table in (self._remaining, self._pace, self._since):
                 del table[job]
             self._repace(affected)
@@ -242,7 +243,12 @@ class ReplayEngine:
 
     # ------------------------------------------------------------------ processor sharing
 
-    def _join(self, job: int, shared: list[Device]) -> set[int]:
+    def _groups(self, devices: list[Device]) -> list[Group]:
+        """The interference groups of a job's devices, each once."""
+        groups = (self.speed.group(*device) for device in devices)
+        return list(dict.fromkeys(g for g in groups if g is not None))
+
+    def _join(self, job: int, shared: list[Group]) -> set[int]:
         affected: set[int] = set()
         for device in shared:
             tenants = self._tenants.setdefault(device, set())
@@ -250,7 +256,7 @@ class ReplayEngine:
             tenants.add(job)
         return affected
 
-    def _leave(self, job: int, shared: list[Device]) -> set[int]:
+    def _leave(self, job: int, shared: list[Group]) -> set[int]:
         affected: set[int] = set()
         for device in shared:
             tenants = self._tenants[device]

@@ -305,3 +305,24 @@ def test_mps_client_fails_above_its_memory_cap() -> None:
     jobs = make_jobs(2, work=10.0, gpu_memory_mib=[50 * 1024, 30 * 1024])
     summary = ReplayEngine(spec, jobs, SimParameters(), rng()).run()
     assert (summary["jobs"]["completed"], summary["jobs"]["failed"]) == (1, 1)
+
+
+def test_mig_power_throttle_while_every_instance_is_busy() -> None:
+    """On an all-balanced H100 (four instances), jobs run 5 % slower while all four instances are
+    busy and speed back up when one leaves."""
+    spec = from_desired_state(
+        desired(pool("inf", "H100-SXM5-80GB", 1, 1, mig={"config": "all-balanced", "strategy": "mixed"}))
+    )
+    resources = ["nvidia.com/mig-1g.10gb", "nvidia.com/mig-2g.20gb", "nvidia.com/mig-3g.40gb"]
+    jobs = make_jobs(4, work=[50.0, 100.0, 100.0, 100.0], resource=[0, 0, 1, 2], resources=resources)
+    engine = ReplayEngine(spec, jobs, SimParameters(), rng())
+    engine.run()
+    first = 50 / 0.95
+    assert engine.recorder.finish[0] == pytest.approx(first)
+    assert engine.recorder.finish[1:].tolist() == pytest.approx([first + 50.0] * 3)
+    unthrottled = SimParameters(
+        sharing=SimParameters().sharing.model_copy(update={"mig_power_throttle": 0.0})
+    )
+    calm = ReplayEngine(spec, jobs, unthrottled, rng())
+    calm.run()
+    assert calm.recorder.finish.tolist() == [50.0, 100.0, 100.0, 100.0]

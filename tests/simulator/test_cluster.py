@@ -110,13 +110,13 @@ def test_racks_follow_nodes_per_rack() -> None:
 
 
 def test_example_repository_builds(traces: Path) -> None:
-    """The example desired state builds: 80 GPUs over three pools."""
+    """The example desired state builds: 96 GPUs over three pools."""
     from reconciler.source import load_directory
 
     state = load_directory(REPO_ROOT / "desired_state").state
     assert state is not None
     spec = from_desired_state(state)
-    assert spec.describe()["gpus_by_model"] == {"A100-SXM4-80GB": 32, "H100-SXM5-80GB": 32, "T4": 16}
+    assert spec.describe()["gpus_by_model"] == {"A100-SXM4-80GB": 48, "H100-SXM5-80GB": 32, "T4": 16}
 
 
 def test_state_allocate_and_release_restore_every_aggregate(traces: Path) -> None:

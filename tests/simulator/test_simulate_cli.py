@@ -39,7 +39,7 @@ def test_example_repository_profile_replays() -> None:
     payload = json.loads(done.stdout)
     assert [r["seed"] for r in payload["runs"]] == [42, 43]
     first = payload["runs"][0]
-    assert first["cluster"]["gpus"] == 80 and first["error"] is None
+    assert first["cluster"]["gpus"] == 96 and first["error"] is None
     assert first["metrics"]["jobs"]["completed"] > 0
     assert (
         first["metrics"]["effective_utilisation"] <= first["metrics"]["gpu_allocation"]["time_weighted_mean"]
@@ -132,9 +132,9 @@ def test_repository_quotas_govern_admission(tmp_path: Path) -> None:
     shutil.copytree(REPO_ROOT / "desired_state", repo)
     queues = repo / "quotas" / "cluster-queues.yaml"
     text = queues.read_text()
-    assert "{name: nvidia.com/gpu, nominalQuota: 32}" in text
+    assert "{name: nvidia.com/gpu, nominalQuota: 48}" in text
     queues.write_text(
-        text.replace("{name: nvidia.com/gpu, nominalQuota: 32}", "{name: nvidia.com/gpu, nominalQuota: 8}")
+        text.replace("{name: nvidia.com/gpu, nominalQuota: 48}", "{name: nvidia.com/gpu, nominalQuota: 8}")
     )
     done = runner.invoke(app, ["simulate", str(repo), "--format", "json"])
     assert done.exit_code == 0, done.output

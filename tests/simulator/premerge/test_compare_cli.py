@@ -162,8 +162,8 @@ def test_shared_itp_trace_with_more_training_nodes(example_repo: tuple[Path, Com
     repo, commit = example_repo
 
     def grow(text: str) -> str:
-        assert "  nodes: 4\n" in text
-        return text.replace("  nodes: 4\n", "  nodes: 6\n")
+        assert "  nodes: 6\n" in text
+        return text.replace("  nodes: 6\n", "  nodes: 8\n")
 
     head = commit({"desired_state/pools/a100-training.yaml": grow}, "two more training nodes")
     trace = traces / "elasticflow-itp" / "cluster10.csv"

@@ -19,6 +19,9 @@ def _version() -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
+    from reconciler.cli import audit_cmd
+
+    audit_cmd.register(app)
     render.register(app)
     sandbox_cmd.register(app)
     schema.register(app)

@@ -90,7 +90,9 @@ def _raycluster(manifest: Manifest) -> list[Diagnostic]:
 
 
 def _replica_bounds(manifest: Manifest, base: str, group: dict[str, Any]) -> list[Diagnostic]:
-    low, high, replicas = group.get("minReplicas", 0), group.get("maxReplicas"), group.get("replicas")
+    low = group.get("minReplicas")
+    low = 0 if low is None else low
+    high, replicas = group.get("maxReplicas"), group.get("replicas")
     numbers = [v for v in (low, high, replicas) if v is not None]
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in numbers):
         return [

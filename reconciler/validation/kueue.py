@@ -98,16 +98,25 @@ def _resource_group(
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     covered = group.get("coveredResources") or []
+    if not isinstance(covered, list) or not all(isinstance(c, str) for c in covered):
+        return [
+            _diag(manifest, base + "/coveredResources", "coveredResources must be a list of names", RULE_SPEC)
+        ]
     if len(covered) > _MAX_COVERED:
         found.append(
             _diag(manifest, base + "/coveredResources", f"at most {_MAX_COVERED} coveredResources", RULE_SPEC)
         )
-    for f_index, flavor in enumerate(group.get("flavors") or []):
+    flavor_list = group.get("flavors") or []
+    if not isinstance(flavor_list, list):
+        return [*found, _diag(manifest, base + "/flavors", "flavors must be a list", RULE_SPEC)]
+    for f_index, flavor in enumerate(flavor_list):
         if not isinstance(flavor, dict):
             continue
         where = f"{base}/flavors/{f_index}"
         name = flavor.get("name")
-        if flavors and name not in flavors:
+        if not isinstance(name, str):
+            found.append(_diag(manifest, where, "every flavor needs a name (a ResourceFlavor)", RULE_SPEC))
+        elif flavors and name not in flavors:
             found.append(
                 _diag(
                     manifest,
@@ -117,7 +126,8 @@ def _resource_group(
                     RULE_REFERENCE,
                 )
             )
-        resources = [r for r in flavor.get("resources") or [] if isinstance(r, dict)]
+        listed = flavor.get("resources") or []
+        resources = [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
         names = [r.get("name") for r in resources]
         if sorted(map(str, names)) != sorted(map(str, covered)):
             found.append(

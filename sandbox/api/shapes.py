@@ -79,6 +79,7 @@ def check(rtype: ResourceType, obj: dict[str, Any]) -> None:
         c.map_of_str(obj.get("data"), "ConfigMap.data")
     elif rtype.kind == "PodDisruptionBudget":
         c.typed(spec.get("selector"), "PodDisruptionBudgetSpec.spec.selector", dict, "v1.LabelSelector")
+        _selector(c, rtype, obj, spec.get("selector") or {})
         _budget_numbers(rtype, obj, spec)
     elif rtype.kind == "CustomResourceDefinition":
         c.typed(
@@ -122,6 +123,50 @@ def _pod(c: _Checker, spec: dict[str, Any]) -> None:
     c.list_of_objects(spec.get("tolerations"), "PodSpec.spec.tolerations", "v1.Toleration")
     c.typed(spec.get("nodeName"), "PodSpec.spec.nodeName", str, "string")
     c.typed(spec.get("affinity"), "PodSpec.spec.affinity", dict, "v1.Affinity")
+
+
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _selector(c: _Checker, rtype: ResourceType, obj: dict[str, Any], selector: dict[str, Any]) -> None:
+    """A LabelSelector: typed fields, then valid operators and values (422)."""
+    c.map_of_str(selector.get("matchLabels"), "LabelSelector.spec.selector.matchLabels")
+    expressions = c.list_of_objects(
+        selector.get("matchExpressions"),
+        "LabelSelector.spec.selector.matchExpressions",
+        "v1.LabelSelectorRequirement",
+    )
+    causes = []
+    for index, expr in enumerate(expressions):
+        field = f"spec.selector.matchExpressions[{index}]"
+        values = expr.get("values") or []
+        if not isinstance(expr.get("key"), str) or not expr["key"]:
+            causes.append((f"{field}.key", "FieldValueRequired", "Required value"))
+        if expr.get("operator") not in _OPERATORS:
+            causes.append(
+                (
+                    f"{field}.operator",
+                    "FieldValueInvalid",
+                    f'Invalid value: "{expr.get("operator")}": not a valid selector operator',
+                )
+            )
+        elif not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            causes.append(
+                (f"{field}.values", "FieldValueInvalid", "Invalid value: must be a list of strings")
+            )
+        elif (expr["operator"] in ("In", "NotIn")) != bool(values):
+            why = (
+                "must be specified when `operator` is 'In' or 'NotIn'"
+                if not values
+                else "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+            )
+            causes.append(
+                (f"{field}.values", "FieldValueRequired" if not values else "FieldValueForbidden", why)
+            )
+    if causes:
+        raise errors.invalid(
+            rtype.kind, rtype.group, str((obj.get("metadata") or {}).get("name", "")), causes
+        )
 
 
 def _budget_numbers(rtype: ResourceType, obj: dict[str, Any], spec: dict[str, Any]) -> None:

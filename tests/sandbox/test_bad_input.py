@@ -105,3 +105,18 @@ def test_malformed_request_is_a_client_error(
     code, status = _call(cluster, method, path, body, content_type)
     assert code == expected, status
     assert status["kind"] == "Status" and status["status"] == "Failure" and status["message"]
+
+
+def test_pdb_selector_with_unknown_operator_is_422(cluster: Sandbox) -> None:
+    """A PDB selector with an operator Kubernetes does not know is 422 Invalid, naming the field."""
+    code, status = _call(
+        cluster,
+        "POST",
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+        {
+            "metadata": {"name": "s"},
+            "spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}},
+        },
+    )
+    assert code == 422
+    assert status["details"]["causes"][0]["field"] == "spec.selector.matchExpressions[0].operator"

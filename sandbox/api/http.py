@@ -21,14 +21,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from sandbox.api import discovery, errors, openapi, scale, tables
+from sandbox.api import errors, scale, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
+from sandbox.api.metapaths import RawDocument, meta_document
 from sandbox.api.objects import BUILTIN_GROUPS as _BUILTIN_GROUPS
 from sandbox.api.routing import route
 from sandbox.api.store import encode
-from sandbox.api.watch import stream
+from sandbox.api.watch import Render, raw_event, stream
 from sandbox.faults import Fault, Faults
 from sandbox.stats import RequestStats
 
@@ -117,7 +118,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if url.path not in _OPEN_PATHS and self.headers.get("Authorization") != f"Bearer {ctx.token}":
                 raise errors.unauthorized()
-            discovered = self._discovery(url.path)
+            discovered = meta_document(
+                ctx.api.registry, url.path, self.headers.get("Accept", ""), ctx.address
+            )
+            if isinstance(discovered, RawDocument):
+                ctx.stats.record(verb, dry_run, time.perf_counter() - started)
+                self._send_body(200, discovered.body, discovered.content_type)
+                return
             if discovered is not None:
                 code, body = 200, encode(discovered)
             else:
@@ -135,16 +142,18 @@ class _Handler(BaseHTTPRequestHandler):
                 self._inject_fault(ctx.faults, verb)
                 if verb == "watch":
                     ctx.stats.record(verb, False, None)
+                    as_table = tables.wants_table(self.headers.get("Accept", ""))
+                    render = self._table_events(req) if as_table else raw_event
                     watch_lines = stream(
-                        ctx.api.store, req, delay_s=ctx.faults.watch_delay, client_gone=self._client_gone
+                        ctx.api.store,
+                        req,
+                        delay_s=ctx.faults.watch_delay,
+                        client_gone=self._client_gone,
+                        render=render,
                     )
                     self._send_stream(watch_lines)
                     return
                 code, body = self._dispatch(ctx.api, method, verb, req, raw)
-        except _RawAnswer as answer:
-            ctx.stats.record(verb, dry_run, time.perf_counter() - started)
-            self._send_body(200, answer.body, answer.content_type)
-            return
         except ApiError as exc:
             code, body, headers = exc.code, encode(exc.status()), exc.headers
         except (_Dropped, OSError):
@@ -159,51 +168,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(code, body, headers)
         except OSError:
             self.close_connection = True
-
-    def _discovery(self, path: str) -> dict[str, Any] | None:
-        registry = self.server.context.api.registry
-        path = path.rstrip("/") or "/"
-        if path == "/version":
-            return discovery.version()
-        if path == "/api":
-            return discovery.core_versions(self.server.context.address)
-        if path == "/apis":
-            return discovery.api_groups(registry)
-        parts = [p for p in path.split("/") if p]
-        if parts[:2] == ["openapi", "v3"]:
-            return self._openapi(parts[2:], path)
-        if parts == ["openapi", "v2"]:
-            if openapi.V2_PROTOBUF in self.headers.get("Accept", ""):
-                raise _RawAnswer(openapi.v2_protobuf(), "application/octet-stream")  # as kube-openapi
-            return openapi.v2_json()
-        found: dict[str, Any] | None = None
-        if parts == ["api", "v1"]:
-            found = discovery.resource_list(registry, "", "v1")
-        elif len(parts) == 2 and parts[0] == "apis":
-            found = discovery.api_group(registry, parts[1])
-            if found is None:
-                raise errors.path_not_found(path)
-        elif len(parts) == 3 and parts[0] == "apis":
-            found = discovery.resource_list(registry, parts[1], parts[2])
-            if found is None:
-                raise errors.path_not_found(path)
-        elif parts and parts[0] not in ("api", "apis"):
-            raise errors.path_not_found(path)
-        return found
-
-    def _openapi(self, parts: list[str], path: str) -> dict[str, Any]:
-        registry = self.server.context.api.registry
-        if not parts:
-            return openapi.root(registry)
-        if parts[0] == "api" and len(parts) == 2:
-            found = openapi.group_version(registry, "", parts[1])
-        elif parts[0] == "apis" and len(parts) == 3:
-            found = openapi.group_version(registry, parts[1], parts[2])
-        else:
-            found = None
-        if found is None:
-            raise errors.path_not_found(path)
-        return found
 
     def _dispatch(self, api: Api, method: str, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
         if req.subresource == "scale":
@@ -257,6 +221,19 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "patch":
             return 200, encode(scale.patch_scale(api, req, self.headers.get("Content-Type", ""), raw))
         raise errors.method_not_allowed()
+
+    def _table_events(self, req: Request) -> Render:
+        """Watch events as one-row Tables (`kubectl get -w`); column definitions in the first only."""
+        first = [True]
+
+        def render(event_type: str, obj: dict[str, Any], encoded: bytes) -> bytes:
+            table = self._table(req, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+            if not first[0]:
+                table["columnDefinitions"] = []
+            first[0] = False
+            return encode({"type": event_type, "object": table}) + b"\n"
+
+        return render
 
     def _table(self, req: Request, items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
         include = req.params.get("includeObject", "Metadata")
@@ -345,15 +322,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-
-
-class _RawAnswer(Exception):
-    """A non-JSON answer (the protobuf OpenAPI v2 document)."""
-
-    def __init__(self, body: bytes, content_type: str) -> None:
-        super().__init__(content_type)
-        self.body = body
-        self.content_type = content_type
 
 
 class _Dropped(Exception):

@@ -204,3 +204,55 @@ def test_drain_with_gpu_pods_and_pdb(
     assert blocked.returncode != 0
     assert "disruption budget" in blocked.stderr
     assert len(core.list_namespaced_pod(namespace, label_selector="app=solo").items) == 1
+
+
+@pytest.mark.slow
+def test_drain_moves_deployment_pods_within_the_pdb(
+    kubectl: Kubectl, api_client: client.ApiClient, namespace: str, gpu_node: str
+) -> None:
+    """Draining a node whose GPU pods belong to a Deployment needs no --force: evicted pods are
+    replaced on another node, one at a time as the PDB allows, and the drain completes."""
+    core, apps, policy = (
+        client.CoreV1Api(api_client),
+        client.AppsV1Api(api_client),
+        client.PolicyV1Api(api_client),
+    )
+    other = "h100-0"
+    kubectl.run("cordon", other)
+    try:
+        pod = gpu_pod_manifest(
+            "x", namespace=namespace, labels={"app": "serve"}, node_selector={"gpuctl.dev/pool": "h100"}
+        )
+        apps.create_namespaced_deployment(
+            namespace,
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "serve"},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": {"app": "serve"}},
+                    "template": {"metadata": {"labels": {"app": "serve"}}, "spec": pod["spec"]},
+                },
+            },
+        )
+        policy.create_namespaced_pod_disruption_budget(
+            namespace,
+            {
+                "metadata": {"name": "serve"},
+                "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "serve"}}},
+            },
+        )
+
+        def placed_on(node: str) -> bool:
+            pods = core.list_namespaced_pod(namespace, label_selector="app=serve").items
+            return len(pods) == 2 and all(
+                p.status.phase == "Running" and p.spec.node_name == node for p in pods
+            )
+
+        wait_for(lambda: placed_on(gpu_node), timeout=60, what="pods on the node to drain")
+    finally:
+        kubectl.run("uncordon", other)
+    result = kubectl.run("drain", gpu_node, "--ignore-daemonsets", "--timeout=90s")
+    assert "evicted" in result.stdout
+    wait_for(lambda: placed_on(other), timeout=60, what="pods moved to the other node")

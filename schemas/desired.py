@@ -21,6 +21,9 @@ class Manifest:
     ref: ObjectRef
     # JSON pointer (e.g. "/spec/replicas") → where that value was written.
     positions: dict[str, SourceLocation] = field(default_factory=dict, compare=False)
+    # JSON pointer of a literal block scalar (`|`) → where its text starts, so YAML embedded in a
+    # ConfigMap value (mig-parted, device-plugin configs) is reported at its real line.
+    block_starts: dict[str, SourceLocation] = field(default_factory=dict, compare=False)
 
     def position(self, pointer: str) -> SourceLocation:
         """The place of `pointer`, or of its nearest written parent, or of the document."""

@@ -154,23 +154,38 @@ def builtin_names(model: str, cat: Catalogue | None = None) -> list[str]:
     return names
 
 
-def layouts_for_gpus(
+def matching_entries(
     config: Sequence[MigConfigEntry], model: str, gpu_count: int, cat: Catalogue | None = None
-) -> list[MigLayout | None]:
-    """Resolve a named config for each GPU index of a node: the first entry whose
-    device-filter and devices match wins; None where no entry matches (GPU left alone)."""
+) -> list[int | None]:
+    """For each GPU index of a node, the index of the first entry whose device-filter and
+    devices match it (mig-parted walks entries in order); None where no entry matches."""
     cat = cat or catalogue()
     ids = {d.upper() for d in cat.model(model).device_ids} if cat.has_model(model) else set()
-    result: list[MigLayout | None] = []
+    result: list[int | None] = []
     for index in range(gpu_count):
-        chosen: MigLayout | None = None
-        for entry in config:
+        chosen: int | None = None
+        for position, entry in enumerate(config):
             filters = {f.split(":", 1)[0].upper() for f in entry.filters}
             if filters and not filters & ids:
                 continue
             if entry.devices != "all" and index not in entry.devices:
                 continue
-            chosen = MigLayout(entry.mig_enabled, dict(entry.mig_devices or {}))
+            chosen = position
             break
         result.append(chosen)
+    return result
+
+
+def layouts_for_gpus(
+    config: Sequence[MigConfigEntry], model: str, gpu_count: int, cat: Catalogue | None = None
+) -> list[MigLayout | None]:
+    """Resolve a named config for each GPU index of a node: the first entry whose
+    device-filter and devices match wins; None where no entry matches (GPU left alone)."""
+    result: list[MigLayout | None] = []
+    for position in matching_entries(config, model, gpu_count, cat):
+        if position is None:
+            result.append(None)
+            continue
+        entry = config[position]
+        result.append(MigLayout(entry.mig_enabled, dict(entry.mig_devices or {})))
     return result

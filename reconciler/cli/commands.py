@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from reconciler.cli import render, schema, validate
+
 
 def _version() -> None:
     """Print the gpuctl version."""
@@ -17,4 +19,7 @@ def _version() -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
+    render.register(app)
+    schema.register(app)
+    validate.register(app)
     app.command("version")(_version)

@@ -1,0 +1,39 @@
+"""Shared by the commands that read a repository (`validate`, `render`): resolve PATH (and
+`--revision`) to a `LoadResult`, turning unreadable input into exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reconciler.source import LoadResult, SourceError, load_directory, load_revision
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def load_path(path: Path, revision: str | None) -> LoadResult:
+    """Load the directory `path`, or with `revision`, the tree of that revision of the Git
+    repository containing `path` (PATH is then the sub-path inside it)."""
+    try:
+        if revision is None:
+            return load_directory(path)
+        import git
+
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as err:
+            raise SourceError(f"{path}: not inside a Git repository (needed for --revision)") from err
+        top = Path(repo.working_tree_dir or path).resolve()
+        subpath = path.resolve().relative_to(top).as_posix()
+        return load_revision(top, revision, "" if subpath == "." else subpath)
+    except SourceError as err:
+        typer.echo(f"gpuctl: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from err
+
+
+def display_prefix(path: Path) -> str:
+    """What to put before repository-relative file names so that they open from the cwd."""
+    text = path.as_posix().rstrip("/")
+    return "" if text in ("", ".") else text + "/"

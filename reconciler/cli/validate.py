@@ -1,0 +1,61 @@
+"""`gpuctl validate PATH`: every finding of loading and validation, sorted, all at once.
+
+Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.loading import EXIT_INVALID, display_prefix, load_path
+from schemas.diagnostics import Severity
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def validate(
+    path: Annotated[
+        Path, typer.Argument(help="Repository directory (with --revision: a path inside a Git work tree).")
+    ],
+    revision: Annotated[
+        str | None,
+        typer.Option("--revision", "-r", help="Validate this Git revision's tree instead of the files."),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text (file:line:col lines) or json.")
+    ] = (OutputFormat.TEXT),
+) -> None:
+    """Check a desired-state repository: YAML, Kubernetes schemas, MIG layouts against the GPU,
+    device-plugin configs, references and quotas. Prints `file:line:col: severity: message \\[rule]`."""
+    result = load_path(path, revision)
+    prefix = display_prefix(path) if revision is None else ""
+    errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)
+    warnings = len(result.diagnostics) - errors
+    if output is OutputFormat.JSON:
+        payload = {
+            "valid": result.ok,
+            "revision": result.state.revision if result.state else revision,
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": [{**d.to_dict(), "file": prefix + d.location.file} for d in result.diagnostics],
+        }
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        for diagnostic in result.diagnostics:
+            typer.echo(f"{prefix}{diagnostic}")
+    verdict = "valid" if result.ok else "invalid"
+    typer.echo(f"{path}: {verdict} ({errors} errors, {warnings} warnings)", err=True)
+    if not result.ok:
+        raise typer.Exit(EXIT_INVALID)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import render, schema, validate
+from reconciler.cli import render, sandbox_cmd, schema, validate
 
 
 def _version() -> None:
@@ -20,6 +20,7 @@ def _version() -> None:
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
     render.register(app)
+    sandbox_cmd.register(app)
     schema.register(app)
     validate.register(app)
     app.command("version")(_version)

@@ -1,0 +1,92 @@
+"""`gpuctl sandbox`: run the embedded GPU cluster until interrupted.
+
+Loads the pools (and the GPU Operator's mig-parted and device-plugin configs) from a
+desired-state directory, starts the sandbox on loopback, writes a kubeconfig and prints the
+address. Exit codes: 0 after Ctrl-C/SIGTERM, 1 when the repository is invalid, 2 on a usage
+or I/O error (unreadable path, port in use).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
+from schemas.diagnostics import Severity
+
+
+def _spec_from(pools: Path | None) -> object:
+    from sandbox import SandboxSpec
+
+    if pools is None:
+        return SandboxSpec()
+    result = load_path(pools, None)
+    prefix = display_prefix(pools)
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    if result.state is None or errors:
+        for diagnostic in errors:
+            typer.echo(f"{prefix}{diagnostic}", err=True)
+        typer.echo(
+            f"gpuctl sandbox: {pools} is not a valid desired-state repository "
+            f"({len(errors)} error(s)); fix it or start without --pools",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    return SandboxSpec.from_state(result.state)
+
+
+def sandbox(
+    pools: Annotated[
+        Path | None,
+        typer.Option(
+            "--pools", help="Desired-state directory whose GPUNodePools become the sandbox's nodes."
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to bind; 0 picks a free one.", min=0, max=65535)
+    ] = 0,
+    kubeconfig_out: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig-out", help="Where to write the kubeconfig (default: a temporary file)."),
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed", help="Sandbox seconds per real second (60 = a minute per second).", min=0.001
+        ),
+    ] = 1.0,
+) -> None:
+    """Start an embedded Kubernetes API server that behaves like a GPU cluster (MIG manager,
+    device plugin, scheduler, kubelet) and serve until interrupted."""
+    import sandbox as sandbox_pkg
+    from sandbox import SandboxSpec
+
+    spec = _spec_from(pools)
+    assert isinstance(spec, SandboxSpec)
+    try:
+        cluster = sandbox_pkg.start(spec, speed=speed, host=host, port=port, kubeconfig_path=kubeconfig_out)
+    except OSError as err:
+        typer.echo(f"gpuctl sandbox: cannot serve on {host}:{port}: {err.strerror or err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from err
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    nodes = sum(pool.spec.nodes for pool in spec.pools)
+    typer.echo(f"sandbox cluster serving at {cluster.url} ({nodes} GPU node(s), speed ×{speed:g})")
+    typer.echo(f"kubeconfig: {cluster.kubeconfig_path}")
+    typer.echo(f"try: KUBECONFIG={cluster.kubeconfig_path} kubectl get nodes")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        cluster.stop()
+    typer.echo("sandbox stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sandbox")(sandbox)

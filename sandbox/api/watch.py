@@ -1,0 +1,115 @@
+"""Watch streams: the events after a resourceVersion, filtered like the API server does.
+
+A watch without a resourceVersion (or with "0") starts with ADDED events for the current
+objects; one from a version older than the retained history gets an ERROR event carrying a
+410 `Expired` Status. With label or field selectors an object that stops matching is sent
+as DELETED and one that starts matching as ADDED. BOOKMARK events are sent when asked for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.api import errors
+from sandbox.api.handlers import Request
+from sandbox.api.selectors import Matcher, field_matcher, label_matcher
+from sandbox.api.store import Store, encode
+
+BOOKMARK_INTERVAL_S = 1.0
+DEFAULT_TIMEOUT_S = 1800.0
+
+
+@dataclass
+class WatchFilter:
+    namespace: str
+    name: str
+    labels: Matcher | None
+    fields: Matcher | None
+
+    def matches(self, obj: dict[str, Any] | None) -> bool:
+        if obj is None:
+            return False
+        meta = obj["metadata"]
+        if self.namespace and meta.get("namespace", "") != self.namespace:
+            return False
+        if self.name and meta["name"] != self.name:
+            return False
+        return (self.labels is None or self.labels(obj)) and (self.fields is None or self.fields(obj))
+
+
+def _line(event_type: str, encoded: bytes) -> bytes:
+    return b'{"type":"' + event_type.encode() + b'","object":' + encoded + b"}\n"
+
+
+def stream(store: Store, req: Request, *, delay_s: float = 0.0) -> Iterator[bytes]:
+    """Yield watch event lines until the timeout, the store closing, or the consumer leaving.
+    `delay_s` holds every event back (fault injection: a slow watch)."""
+    resource = req.rtype.group_resource
+    flt = WatchFilter(
+        namespace=req.namespace,
+        name=req.name,
+        labels=label_matcher(req.params.get("labelSelector")),
+        fields=field_matcher(req.params.get("fieldSelector"), req.rtype.kind),
+    )
+    bookmarks = req.params.get("allowWatchBookmarks") in ("true", "1")
+    timeout = float(req.params.get("timeoutSeconds") or DEFAULT_TIMEOUT_S)
+    deadline = time.monotonic() + timeout
+    requested = req.params.get("resourceVersion", "")
+
+    if requested in ("", "0"):
+        items, cursor = store.list_objects(resource, req.namespace or None)
+        for obj in items:
+            if flt.matches(obj):
+                yield _line("ADDED", store.encoded(resource, obj))
+    else:
+        try:
+            cursor = int(requested)
+        except ValueError:
+            raise errors.bad_request(f"invalid resource version {requested!r}") from None
+        oldest = store.oldest_watchable_rv
+        if cursor < oldest:
+            gone = errors.expired(f"too old resource version: {cursor} ({oldest + 1})")
+            yield _line("ERROR", encode(gone.status()))
+            return
+    last_bookmark = time.monotonic()
+    while not store.closed:
+        now = time.monotonic()
+        if now >= deadline:
+            return
+        wait = min(deadline - now, BOOKMARK_INTERVAL_S)
+        if not store.wait_for_change(cursor, wait):
+            if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL_S:
+                last_bookmark = time.monotonic()
+                yield _line(
+                    "BOOKMARK",
+                    encode(
+                        {
+                            "kind": req.rtype.kind,
+                            "apiVersion": req.rtype.api_version,
+                            "metadata": {"resourceVersion": str(store.resource_version)},
+                        }
+                    ),
+                )
+            continue
+        events = store.events_after(cursor)
+        if events and delay_s > 0:
+            time.sleep(delay_s)
+        for event in events:
+            cursor = event.rv
+            if event.resource != resource:
+                continue
+            was, now_matches = flt.matches(event.old), flt.matches(event.obj)
+            if event.type == "DELETED":
+                if was or now_matches:
+                    yield _line("DELETED", event.encoded)
+            elif was and now_matches:
+                yield _line(event.type if event.type != "ADDED" else "MODIFIED", event.encoded)
+            elif now_matches:
+                yield _line("ADDED", event.encoded)
+            elif was:
+                yield _line("DELETED", event.encoded)
+        if not events:
+            cursor = store.resource_version

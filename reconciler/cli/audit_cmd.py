@@ -1,0 +1,211 @@
+"""`gpuctl audit log|verify|export` and `gpuctl status`: the command line over the audit log.
+
+Wiring and argument parsing only; reading is `reconciler.audit.query`, checking is
+`reconciler.audit.verification`, text rendering is `reconciler.cli.audit_render`.
+Exit codes: 0 success; 1 `verify` found a bad entry; 2 usage or I/O error (missing file…).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reconciler.audit.archive import JsonlExport
+from reconciler.audit.errors import AuditError
+from reconciler.audit.query import AuditReader, EntryFilter
+from reconciler.audit.verification import verify_chain
+from reconciler.cli import audit_render
+from schemas.durations import parse_duration
+
+DB_ENV_VAR = "GPUCTL_AUDIT_DB"
+DEFAULT_DB_NAME = "gpuctl-audit.db"
+EXIT_BAD_ENTRY = 1
+EXIT_USAGE_OR_IO = 2
+
+audit_app = typer.Typer(
+    help="Read, verify and export the append-only, hash-chained audit log.", no_args_is_help=True
+)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help=f"Audit database file (default: ${DB_ENV_VAR}, else ./{DEFAULT_DB_NAME})"),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `gpuctl audit …` and `gpuctl status` to the main app."""
+    app.add_typer(audit_app, name="audit")
+    app.command("status")(status)
+
+
+def resolve_db_path(db: Path | None) -> Path:
+    """`--db`, else `$GPUCTL_AUDIT_DB`, else `./gpuctl-audit.db`."""
+    if db is not None:
+        return db
+    return Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`24h`/`7d` (that long ago) or an ISO 8601 timestamp (UTC when no offset is given)."""
+    try:
+        return (now or datetime.now(UTC)) - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is neither a duration ago (like 24h, 7d, 90m) nor an ISO 8601 timestamp "
+            "(like 2026-11-28T12:00:00Z)",
+            param_hint="'--since'",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_object_ref(text: str) -> str:
+    """Check REF is `Kind/namespace/name` or `Kind/name` and return its canonical spelling."""
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise typer.BadParameter(
+            f"{text!r} is not an object reference; write Kind/namespace/name "
+            "(e.g. ConfigMap/gpu-operator/default-mig-parted-config) or Kind/name for cluster-scoped "
+            "objects (e.g. Node/gpu-node-1)",
+            param_hint="'--object'",
+        )
+    return text
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_USAGE_OR_IO)
+
+
+@audit_app.command("log")
+def audit_log(
+    db: DbOption = None,
+    since: Annotated[str | None, typer.Option(help="Only entries since T: 24h, 7d, or an ISO time")] = None,
+    object_ref: Annotated[
+        str | None, typer.Option("--object", help="Only changes of Kind/namespace/name or Kind/name")
+    ] = None,
+    revision: Annotated[
+        str | None, typer.Option(help="Only reconciles of this revision (sha prefix)")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Show audit entries, oldest first, filtered by time, object and revision."""
+    if output_format not in ("text", "json"):
+        raise typer.BadParameter(
+            f"{output_format!r} is not a format; use text or json", param_hint="'--format'"
+        )
+    where = EntryFilter(
+        since=parse_since(since) if since else None,
+        object_ref=parse_object_ref(object_ref) if object_ref else None,
+        revision=revision or None,
+    )
+    path = resolve_db_path(db)
+    try:
+        with AuditReader(path) as reader, reader.snapshot():
+            if output_format == "json":
+                _print_json_array(e.to_record() for e in reader.entries(where))
+                return
+            shown = 0
+            for entry in reader.entries(where):
+                typer.echo(audit_render.entry_line(entry))
+                shown += 1
+    except AuditError as exc:
+        raise _fail(str(exc)) from exc
+    if not shown:
+        typer.echo("no audit entries match", err=True)
+
+
+def _print_json_array(records: Iterator[dict[str, Any]]) -> None:
+    """Print a JSON array one record at a time, so a long log never sits in memory whole."""
+    separator = "[\n"
+    for record in records:
+        typer.echo(separator + json.dumps(record, ensure_ascii=False), nl=False)
+        separator = ",\n"
+    typer.echo("[]" if separator == "[\n" else "\n]")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: DbOption = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Verify this `audit export --jsonl` file instead of the db")
+    ] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="A head hash printed by an earlier verify; fail if no entry carries it any more"),
+    ] = None,
+) -> None:
+    """Check the hash chain; exit 1 naming the first changed, removed or reordered entry."""
+    path = jsonl if jsonl is not None else resolve_db_path(db)
+    try:
+        if jsonl is not None:
+            result = verify_chain(JsonlExport(jsonl), anchor=anchor)
+        else:
+            with AuditReader(path) as reader:
+                result = verify_chain(reader, anchor=anchor)
+    except AuditError as exc:
+        raise _fail(str(exc)) from exc
+    if result.problem is not None:
+        typer.echo(
+            f"audit log {path} FAILED verification after {result.count} good entries: "
+            f"{result.problem.message}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_BAD_ENTRY)
+    typer.echo(f"audit log {path} OK: {result.count} entries verified, head {result.head_hash}")
+
+
+@audit_app.command("export")
+def audit_export(
+    db: DbOption = None,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON Lines, one entry per line (required)")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
+) -> None:
+    """Export every entry with its chain hashes, one JSON object per line."""
+    if not jsonl:
+        raise typer.BadParameter("choose an export format; the only one is --jsonl", param_hint="'--jsonl'")
+    path = resolve_db_path(db)
+    try:
+        with AuditReader(path) as reader, reader.snapshot():
+            count = _write_jsonl((e.to_record() for e in reader.entries()), out)
+    except AuditError as exc:
+        raise _fail(str(exc)) from exc
+    except OSError as exc:
+        raise _fail(f"{out}: cannot write the export: {exc.strerror or exc}") from exc
+    if out is not None:
+        typer.echo(f"exported {count} entries to {out}", err=True)
+
+
+def _write_jsonl(records: Iterator[dict[str, Any]], out: Path | None) -> int:
+    count = 0
+    stream = out.open("w", encoding="utf-8") if out is not None else sys.stdout
+    try:
+        for record in records:
+            stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            count += 1
+    finally:
+        if out is not None:
+            stream.close()
+    return count
+
+
+def status(db: DbOption = None) -> None:
+    """Show the last applied revision, its result, and the last 10 reconciles."""
+    path = resolve_db_path(db)
+    try:
+        with AuditReader(path) as reader, reader.snapshot():
+            last_applied = reader.last_applied()
+            recent = reader.reconciles(limit=10)
+    except AuditError as exc:
+        raise _fail(str(exc)) from exc
+    audit_render.print_status(path, last_applied, recent)

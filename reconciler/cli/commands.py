@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import audit_cmd, render, sandbox_cmd, schema, validate
+from reconciler.cli import apply_cmd, audit_cmd, diff_cmd, render, sandbox_cmd, schema, validate
 
 
 def _version() -> None:
@@ -19,7 +19,9 @@ def _version() -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
+    apply_cmd.register(app)
     audit_cmd.register(app)
+    diff_cmd.register(app)
     render.register(app)
     sandbox_cmd.register(app)
     schema.register(app)

@@ -1,0 +1,1 @@
+"""Writing to the cluster: staged server-side apply, the inventory, pruning."""

@@ -1,0 +1,102 @@
+"""`gpuctl apply PATH`: one full reconcile pass (staged server-side apply, GPU node rollouts,
+optional prune), recorded in the audit log. A pass with nothing to do writes nothing.
+Exit codes: 0 applied (or nothing to do), 1 some change or rollout failed, 2 error."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from reconciler.cli.cluster_options import (
+    ContextOption,
+    KubeconfigOption,
+    SandboxOption,
+    connect,
+    fail,
+    load,
+    revision_of,
+)
+
+DB_ENV_VAR = "GPUCTL_AUDIT_DB"
+DEFAULT_DB_NAME = "gpuctl-audit.db"
+EXIT_FAILED = 1
+
+
+def apply(
+    path: Annotated[Path, typer.Argument(help="desired-state repository (directory)")],
+    *,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    sandbox: SandboxOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="report what would change; write nothing")
+    ] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="delete applied objects no longer in Git")] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="allow pruning everything when the revision is empty")
+    ] = False,
+    audit_db: Annotated[
+        Path | None,
+        typer.Option("--audit-db", help=f"audit log file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"),
+    ] = None,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", help="seconds between checks while waiting", min=0.01)
+    ] = 1.0,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="wait for the applied objects to become healthy (fails fast on Degraded)"
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="seconds --wait may take at most", min=0)
+    ] = 300.0,
+    output: Annotated[Literal["text", "json"], typer.Option("--format", help="report format")] = "text",
+) -> None:
+    """Reconcile the cluster to PATH once. Exit 0 done, 1 a change or rollout failed, 2 error."""
+    from reconciler.audit import AuditError, SqliteAuditLog
+    from reconciler.cli import apply_report
+    from reconciler.clock import SystemClock
+    from reconciler.pipeline import ReconcileOptions, reconcile
+    from schemas.results import ReconcileOutcome
+
+    state = load(path)
+    client = connect(kubeconfig, context, sandbox)
+    db = audit_db or Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
+    audit = None
+    try:
+        if not dry_run:
+            try:
+                audit = SqliteAuditLog(db)
+            except AuditError as exc:
+                raise fail(f"cannot open the audit log {db}: {exc}") from exc
+        options = ReconcileOptions(
+            dry_run=dry_run,
+            prune=prune,
+            allow_empty=allow_empty,
+            poll_interval=poll_interval,
+            health_timeout=timeout if wait else None,
+        )
+        result = reconcile(
+            state,
+            client,
+            clock=SystemClock(),
+            revision=revision_of(path, state),
+            audit=audit,
+            options=options,
+        )
+    finally:
+        client.close()
+        if audit is not None:
+            audit.close()
+    typer.echo(apply_report.render(result, output))
+    if result.outcome is ReconcileOutcome.FAILED:
+        typer.echo(f"error: {result.error}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("apply")(apply)

@@ -1,0 +1,75 @@
+"""Options shared by the commands that talk to a cluster (`diff`, `apply`), and the loading
+of a desired-state revision for them. Wiring only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from reconciler.cluster import KubeClusterClient
+    from schemas.desired import DesiredState
+    from schemas.results import RevisionInfo
+
+EXIT_ERROR = 2
+
+KubeconfigOption = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="kubeconfig file [default: $KUBECONFIG or ~/.kube/config]")
+]
+ContextOption = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use")]
+SandboxOption = Annotated[
+    str | None,
+    typer.Option("--sandbox", help="a gpuctl sandbox: its kubeconfig file or its http(s) URL"),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print `message` to stderr; the Exit to raise for exit code 2."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_ERROR)
+
+
+def connect(kubeconfig: Path | None, context: str | None, sandbox: str | None) -> KubeClusterClient:
+    from reconciler.cluster import ConnectionSpec, KubeClusterClient
+    from reconciler.errors import ReconcileError
+
+    spec = ConnectionSpec(str(kubeconfig) if kubeconfig else None, context, sandbox)
+    try:
+        return KubeClusterClient.connect(spec)
+    except ReconcileError as exc:
+        raise fail(str(exc)) from exc
+
+
+def load(path: Path) -> DesiredState:
+    """Load the repository at `path`. Exit 2 printing every
+    diagnostic when it is invalid (all-or-nothing: nothing is applied from a bad revision)."""
+    from reconciler.source import SourceError, load_directory
+
+    if not path.is_dir():
+        raise fail(f"{path} is not a directory")
+    try:
+        loaded = load_directory(path)
+    except SourceError as exc:
+        raise fail(str(exc)) from exc
+    for diagnostic in loaded.diagnostics:
+        typer.echo(str(diagnostic), err=True)
+    if not loaded.ok or loaded.state is None:
+        raise fail(f"{path} is not a valid desired-state repository; nothing was applied")
+    return loaded.state
+
+
+def revision_of(path: Path, state: DesiredState) -> RevisionInfo:
+    """The revision being applied: the Git commit holding `path`, or the loaded revision."""
+    from reconciler.source.revision import describe_directory
+    from schemas.results import RevisionInfo
+
+    if state.revision:
+        return RevisionInfo(sha=state.revision, path=state.root)
+    return describe_directory(path)
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()

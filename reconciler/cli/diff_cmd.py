@@ -1,0 +1,69 @@
+"""`gpuctl diff PATH`: what a reconcile would change, from server-side dry-runs against the
+live objects, normalised and filtered by the ignore rules of `gpuctl.yaml`.
+Exit codes (as `flux diff` and `argocd app diff`): 0 no changes, 1 changes, 2 error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from reconciler.cli.cluster_options import (
+    ContextOption,
+    KubeconfigOption,
+    SandboxOption,
+    connect,
+    fail,
+    is_terminal,
+    load,
+    revision_of,
+)
+
+EXIT_NO_CHANGES = 0
+EXIT_CHANGES = 1
+
+
+def diff(
+    path: Annotated[Path, typer.Argument(help="desired-state repository (directory)")],
+    *,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    sandbox: SandboxOption = None,
+    output: Annotated[
+        Literal["text", "json"], typer.Option("--format", help="unified YAML diff, or JSON with patches")
+    ] = "text",
+    prune: Annotated[
+        bool, typer.Option("--prune/--no-prune", help="also show what pruning would delete")
+    ] = True,
+) -> None:
+    """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error."""
+    from reconciler.cli import diff_render
+    from reconciler.clock import SystemClock
+    from reconciler.pipeline import ReconcileOptions, reconcile
+    from schemas.results import Action, ReconcileOutcome
+
+    state = load(path)
+    client = connect(kubeconfig, context, sandbox)
+    try:
+        result = reconcile(
+            state,
+            client,
+            clock=SystemClock(),
+            revision=revision_of(path, state),
+            options=ReconcileOptions(dry_run=True, prune=prune, allow_empty=True),
+        )
+    finally:
+        client.close()
+    if output == "json":
+        typer.echo(diff_render.as_json(result))
+    else:
+        diff_render.print_unified(diff_render.unified(result), colour=is_terminal())
+    failures = [e for e in result.changes.entries if e.action is Action.FAILED]
+    if result.outcome is ReconcileOutcome.FAILED and (result.error or failures):
+        raise fail(result.error or f"{len(failures)} objects could not be dry-run applied")
+    raise typer.Exit(EXIT_CHANGES if result.changed else EXIT_NO_CHANGES)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff)

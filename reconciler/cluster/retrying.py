@@ -1,0 +1,82 @@
+"""Retries with exponential backoff and full jitter for requests that may succeed later
+(429 Too Many Requests, 5xx, connection errors and timeouts), and the mapping of API
+error statuses to `TransientError` / `TerminalError` naming the object concerned.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from reconciler.errors import ConflictError, NotFoundError, TerminalError, TransientError
+from schemas.refs import ObjectRef
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """At most `attempts` tries; the n-th wait is uniform in [0, min(cap, base × 2^n)]."""
+
+    attempts: int = 5
+    base: float = 0.1
+    cap: float = 5.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.cap, self.base * (2**attempt)))
+
+
+class ApiStatusError(Exception):
+    """An HTTP error answer of the API server (status code and the Status message)."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+def classify(exc: ApiStatusError, ref: ObjectRef | None, verb: str) -> TransientError | TerminalError:
+    """Our error for an API error answer to `verb` on `ref`."""
+    text = f"{verb} failed: HTTP {exc.status}: {exc.message}"
+    if exc.status in RETRYABLE_STATUSES:
+        return TransientError(text, ref, delay=exc.retry_after or 1.0)
+    if exc.status == 404:
+        return NotFoundError(text, ref)
+    if exc.status == 409:
+        return ConflictError(text, ref)
+    return TerminalError(text, ref)
+
+
+def call_with_retries(
+    request: Callable[[], T],
+    *,
+    ref: ObjectRef | None,
+    verb: str,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    rng: random.Random,
+    connection_errors: tuple[type[BaseException], ...],
+) -> T:
+    """Run `request`, retrying transient failures; raise Transient/TerminalError when done."""
+    last: TransientError | None = None
+    for attempt in range(policy.attempts):
+        try:
+            return request()
+        except ApiStatusError as exc:
+            error = classify(exc, ref, verb)
+            if isinstance(error, TerminalError):
+                raise error from exc
+            last = error
+            wait = max(policy.delay(attempt, rng), exc.retry_after or 0.0)
+        except connection_errors as exc:
+            last = TransientError(f"{verb} failed: {type(exc).__name__}: {exc}", ref)
+            wait = policy.delay(attempt, rng)
+        if attempt + 1 < policy.attempts:
+            sleep(wait)
+    assert last is not None
+    raise last

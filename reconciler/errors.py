@@ -1,0 +1,44 @@
+"""Errors of the reconcile engine, split by what the caller should do next.
+
+A `TransientError` is worth retrying later (429, 5xx, timeouts, a conflict that may clear);
+a `TerminalError` will fail again until the desired state or the cluster changes (invalid
+object, forbidden, unknown kind). Both name the object they concern as `Kind/namespace/name`.
+This module imports nothing else of ours except `schemas.refs`.
+"""
+
+from __future__ import annotations
+
+from schemas.refs import ObjectRef
+
+
+class ReconcileError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    def __init__(self, message: str, ref: ObjectRef | None = None) -> None:
+        self.ref = ref
+        self.reason = message
+        super().__init__(f"{ref}: {message}" if ref is not None else message)
+
+
+class TransientError(ReconcileError):
+    """Retryable: the same request may succeed after `delay` seconds."""
+
+    def __init__(self, message: str, ref: ObjectRef | None = None, delay: float = 5.0) -> None:
+        super().__init__(message, ref)
+        self.delay = delay
+
+
+class TerminalError(ReconcileError):
+    """Not retryable without a change to the desired state or the cluster."""
+
+
+class NotFoundError(TerminalError):
+    """The object (or its namespace) does not exist."""
+
+
+class ConflictError(TerminalError):
+    """Server-side apply conflict with another field manager (when not forcing)."""
+
+
+class RolloutError(TerminalError):
+    """A GPU node rollout halted (MIG manager reported failed, or a step timed out)."""

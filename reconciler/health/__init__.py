@@ -1,0 +1,1 @@
+"""Health assessment: one assessor per kind and an aggregate with timeouts."""

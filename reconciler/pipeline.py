@@ -1,0 +1,242 @@
+"""One reconcile pass: plan → staged apply → node pool labels → GPU rollouts → prune → record.
+
+Called by `gpuctl apply`/`gpuctl diff` and by the daemon with a loaded, rendered revision;
+calls `reconciler.{apply, rollout, planning}` through the `ClusterClient`, `AuditSink` and
+`Clock` seams. The audit record is always closed (succeeded / failed / noop), also when the
+pass is interrupted, and every cluster write reaches the audit sink before the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Loaded before `reconciler.render`: `reconciler.validation` (imported by render) and
+# `reconciler.source` import each other, and only this order resolves the cycle.
+import reconciler.source  # noqa: F401
+from reconciler.apply.applier import Applier, Outcome
+from reconciler.apply.crds import wait_established
+from reconciler.apply.inventory_store import InventoryStore
+from reconciler.apply.pruning import PruneOptions, Pruner
+from reconciler.apply.recorder import ChangeRecorder
+from reconciler.apply.snapshot import take_snapshot
+from reconciler.errors import ReconcileError
+from reconciler.health.assess import HealthReport, wait_healthy
+from reconciler.planning.inventory import Inventory
+from reconciler.planning.order import CRDS, NODE_POOLS
+from reconciler.planning.pairing import Pair, plan
+from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
+from reconciler.render import render
+from reconciler.render.order import STAGE_NAMES
+from reconciler.rollout.runner import PoolRollout, RolloutRunner
+from reconciler.rollout.steps import node_ref
+from reconciler.rollout.targets import assign_nodes, partial_node, target_for
+from schemas.desired import DesiredState
+from schemas.kinds import GPUCTL_GROUP
+from schemas.refs import ObjectRef
+from schemas.results import Action, ChangeSet, HealthCode, ReconcileOutcome, RevisionInfo, Trigger
+
+
+@dataclass(frozen=True)
+class ReconcileOptions:
+    dry_run: bool = False
+    prune: bool = False
+    allow_empty: bool = False
+    allow_crd_prune: bool = False
+    trigger: Trigger = Trigger.MANUAL
+    poll_interval: float = 1.0
+    crd_timeout: float = 120.0
+    # Wait up to this long for the applied objects to become healthy (None: do not assess).
+    health_timeout: float | None = None
+
+
+@dataclass
+class ReconcileResult:
+    revision: RevisionInfo
+    outcome: ReconcileOutcome = ReconcileOutcome.NOOP
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    outcomes: list[Outcome] = field(default_factory=list)
+    rollouts: list[PoolRollout] = field(default_factory=list)
+    pending_rollouts: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+    reconcile_id: str | None = None
+    health: HealthReport | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes.changed()) or bool(self.pending_rollouts)
+
+
+def reconcile(
+    state: DesiredState,
+    client: ClusterClient,
+    *,
+    clock: Clock,
+    revision: RevisionInfo,
+    audit: AuditSink | None = None,
+    options: ReconcileOptions | None = None,
+) -> ReconcileResult:
+    """Run one pass over `state`: its rendered manifests, then its GPUNodePools."""
+    options = options or ReconcileOptions()
+    sink = None if options.dry_run else audit
+    reconcile_id = sink.begin(revision, options.trigger) if sink is not None else ""
+    recorder = ChangeRecorder(sink, reconcile_id)
+    result = ReconcileResult(revision, changes=recorder.changes, reconcile_id=reconcile_id or None)
+    try:
+        _Pass(state, client=client, clock=clock, options=options, recorder=recorder, result=result).run()
+    except ReconcileError as exc:
+        result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
+    except BaseException as exc:
+        if sink is not None:
+            sink.end(reconcile_id, ReconcileOutcome.FAILED, f"interrupted: {type(exc).__name__}: {exc}")
+        raise
+    else:
+        result.outcome = _outcome(result)
+    if sink is not None:
+        sink.end(reconcile_id, result.outcome, result.error)
+    return result
+
+
+def _outcome(result: ReconcileResult) -> ReconcileOutcome:
+    failed = any(e.action in (Action.FAILED, Action.ROLLOUT_FAILED) for e in result.changes.entries)
+    unhealthy = result.health is not None and (
+        result.health.timed_out or result.health.overall.code >= HealthCode.DEGRADED
+    )
+    if failed or unhealthy or any(r.failed for r in result.rollouts):
+        if result.error is None:
+            result.error = _failure_summary(result)
+        return ReconcileOutcome.FAILED
+    return ReconcileOutcome.SUCCEEDED if result.changes.changed() else ReconcileOutcome.NOOP
+
+
+def _failure_summary(result: ReconcileResult) -> str:
+    lines = [f"{e.ref}: {e.error}" for e in result.changes.entries if e.action is Action.FAILED]
+    for rollout in result.rollouts:
+        lines += [f"Node/{node}: {reason}" for node, reason in rollout.failed.items()]
+    if result.health is not None:
+        bad = [(r, s) for r, s in result.health.statuses.items() if s.code > HealthCode.PROGRESSING]
+        if result.health.timed_out:
+            bad += [(r, s) for r, s in result.health.statuses.items() if s.code is HealthCode.PROGRESSING]
+        lines += [f"{ref}: {status.code.name.lower()}: {status.message}" for ref, status in bad]
+    return "; ".join(lines[:10]) + (f" (+{len(lines) - 10} more)" if len(lines) > 10 else "")
+
+
+class _Pass:
+    """The stages of one pass, sharing the client, clock, options and recorder."""
+
+    def __init__(
+        self,
+        state: DesiredState,
+        *,
+        client: ClusterClient,
+        clock: Clock,
+        options: ReconcileOptions,
+        recorder: ChangeRecorder,
+        result: ReconcileResult,
+    ) -> None:
+        self.state = state
+        self.client = client
+        self.clock = clock
+        self.options = options
+        self.recorder = recorder
+        self.result = result
+
+    def run(self) -> None:
+        client, options = self.client, self.options
+        objects = [
+            (item.stage, _with_namespace(client, item.obj))
+            for item in render(self.state)
+            if item.ref.group != GPUCTL_GROUP and not _is_node(item.obj)
+        ]
+        store = InventoryStore(client, self.state.settings.namespace)
+        inventory = store.load()
+        kinds = {(str(o["apiVersion"]), str(o["kind"])) for _, o in objects}
+        kinds |= {(e.api_version, e.kind) for e in inventory.entries}
+        the_plan = plan(objects, take_snapshot(client, kinds), inventory)
+        applied = self.apply_stages(the_plan.stages)
+        tracked = inventory.union(Inventory.of(applied))
+        if not options.dry_run:
+            store.save(tracked, self.recorder)
+        runner = RolloutRunner(client, self.clock, self.recorder, poll_interval=options.poll_interval)
+        if options.dry_run:
+            self.result.pending_rollouts = runner.pending(self.state.pools, client.list_objects("v1", "Node"))
+        elif self.state.pools:
+            self.result.rollouts = runner.run(self.state.pools)
+        if options.prune:
+            prune_options = PruneOptions(allow_empty=options.allow_empty, allow_crds=options.allow_crd_prune)
+            pruner = Pruner(
+                client, self.recorder, client.list_namespace, prune_options, dry_run=options.dry_run
+            )
+            remaining = pruner.prune(the_plan, tracked, len(objects))
+            if not options.dry_run:
+                store.save(remaining, self.recorder)
+        if options.health_timeout is not None and not options.dry_run:
+            targets = {ObjectRef.of(o): str(o["apiVersion"]) for o in applied}
+            self.result.health = wait_healthy(
+                client, targets, self.clock, timeout=options.health_timeout, poll=options.poll_interval
+            )
+
+    def apply_stages(self, planned: list[tuple[str, list[Pair]]]) -> list[KubeObject]:
+        """Apply stage by stage (waiting for new CRDs); return the objects now applied."""
+        options = self.options
+        rules = self.state.settings.diff_ignore
+        stages = dict(planned)
+        new_namespaces = [p.ref.name for p in stages.get("namespaces", []) if p.live is None]
+        applier = Applier(
+            self.client,
+            self.recorder,
+            ignore_rules=rules,
+            dry_run=options.dry_run,
+            new_namespaces=new_namespaces,
+        )
+        applied: list[KubeObject] = []
+        for stage in STAGE_NAMES:
+            if stage == NODE_POOLS:
+                self.result.outcomes += _apply_node_labels(self.state, self.client, applier)
+            pairs = stages.get(stage, [])
+            outcomes = applier.apply_pairs(pairs)
+            self.result.outcomes += outcomes
+            for pair, outcome in zip(pairs, outcomes, strict=True):
+                exists = outcome.entry.action is not Action.FAILED or pair.live is not None
+                if pair.desired is not None and exists:
+                    applied.append(pair.desired)
+            if stage == CRDS and not options.dry_run and any(_wrote(o) for o in outcomes):
+                crds = [p.desired for p in pairs if p.desired is not None]
+                timeout, poll = options.crd_timeout, options.poll_interval
+                wait_established(self.client, crds, self.clock, timeout=timeout, poll=poll)
+        return applied
+
+
+def _apply_node_labels(state: DesiredState, client: ClusterClient, applier: Applier) -> list[Outcome]:
+    """Server-side apply each pool's non-disruptive labels and taints to its live nodes."""
+    if not state.pools:
+        return []
+    nodes = client.list_objects("v1", "Node")
+    assigned = assign_nodes(state.pools, nodes)
+    pairs = []
+    for pool in state.pools:
+        target = target_for(pool)
+        for node in assigned[pool.metadata.name]:
+            name = str(node["metadata"]["name"])
+            desired = partial_node(name, target)
+            if desired is not None:
+                pairs.append(Pair(node_ref(name), desired, node, "v1", NODE_POOLS))
+    return applier.apply_pairs(pairs)
+
+
+def _is_node(obj: KubeObject) -> bool:
+    """Nodes are never applied from manifests: pools describe them (and pruning never deletes them)."""
+    return obj.get("kind") == "Node" and obj.get("apiVersion") == "v1"
+
+
+def _wrote(outcome: Outcome) -> bool:
+    return outcome.entry.action in (Action.CREATED, Action.CONFIGURED)
+
+
+def _with_namespace(client: ClusterClient, obj: KubeObject) -> KubeObject:
+    """Namespaced objects written without a namespace go to `default`, as kubectl does."""
+    meta = obj.get("metadata") or {}
+    if meta.get("namespace") or not client.has_kind(str(obj["apiVersion"]), str(obj["kind"])):
+        return obj
+    if not client.is_namespaced(str(obj["apiVersion"]), str(obj["kind"])):
+        return obj
+    return {**obj, "metadata": {**meta, "namespace": "default"}}

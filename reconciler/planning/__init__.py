@@ -1,0 +1,1 @@
+"""Pure planning: apply order, pairing desired with live objects, normal forms, inventory."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import apply_cmd, audit_cmd, diff_cmd, render, sandbox_cmd, schema, validate
+from reconciler.cli import apply_cmd, audit_cmd, diff_cmd, render, run_cmd, sandbox_cmd, schema, validate
 
 
 def _version() -> None:
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
     audit_cmd.register(app)
     diff_cmd.register(app)
     render.register(app)
+    run_cmd.register(app)
     sandbox_cmd.register(app)
     schema.register(app)
     validate.register(app)

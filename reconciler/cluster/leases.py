@@ -4,9 +4,7 @@ and LeaseUnavailable (anything else, retried on the next round)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from reconciler.daemon.leases import LeaseConflict, LeaseRecord, LeaseUnavailable
@@ -15,19 +13,8 @@ _CONFLICT = (409,)
 _NOT_FOUND = 404
 
 
-def api_client(kubeconfig: Path | None = None, *, in_cluster: bool = False) -> client.ApiClient:
-    """An ApiClient for the service account (in a Pod) or for a kubeconfig file."""
-    if in_cluster:
-        configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return client.ApiClient(configuration)
-    path = str(kubeconfig) if kubeconfig else None
-    api: client.ApiClient = config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
-    return api
-
-
 class KubernetesLeaseStore:
-    """The Lease `namespace/name`."""
+    """The Lease `namespace/name`, through an ApiClient from `reconciler.cluster.connection`."""
 
     def __init__(self, api: client.ApiClient, namespace: str, name: str, *, timeout_s: float = 5.0) -> None:
         self._api = client.CoordinationV1Api(api)

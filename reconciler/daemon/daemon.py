@@ -113,12 +113,15 @@ class Daemon:
         assert self._watcher is not None
         return self._watcher.current()
 
-    def _submit_current(self, trigger: Trigger) -> None:
+    def request_reconcile(self, trigger: Trigger, **why: str) -> None:
+        """Ask for a reconcile of the current revision (start-up, new leader, drift)."""
         try:
             revision = self.current_revision()
         except (FetchError, TriggerError) as exc:
             log.error("cannot read the repository", error=str(exc), trigger=trigger.value)
             return
+        if why:
+            log.info("reconcile requested", trigger=trigger.value, **why)
         if self._poller is not None:
             self._poller.mark_seen(revision)
         self.submit(revision, trigger)
@@ -133,7 +136,7 @@ class Daemon:
     def _leadership_changed(self, leading: bool) -> None:
         self.metrics.leader.set(1 if leading else 0)
         if leading:  # a new leader reconciles at once, resuming any rollout in progress
-            self._submit_current(Trigger.STARTUP)
+            self.request_reconcile(Trigger.STARTUP)
 
     # --- endpoints ------------------------------------------------------------------------
     def healthy(self) -> bool:
@@ -168,7 +171,7 @@ class Daemon:
         if self.elector is not None:
             self.elector.start()  # the first reconcile is submitted when leadership is won
         else:
-            self._submit_current(Trigger.STARTUP)
+            self.request_reconcile(Trigger.STARTUP)
         log.info("daemon started", listen=f"http://{self.settings.listen}", repo=self.settings.repo,
                  branch=self.settings.branch, identity=self.settings.identity)
 

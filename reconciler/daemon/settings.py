@@ -46,6 +46,8 @@ class DaemonSettings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "gpuctl")
     poll_interval: Duration = 60.0
     resync_interval: Duration = 600.0
+    prune: bool = Field(False, description="Delete objects gpuctl applied that are no longer in Git.")
+    health_timeout: Duration = Field(0.0, description="Wait this long for applied objects' health (0: no).")
     backoff_base: Duration = 1.0
     backoff_cap: Duration = 300.0
     webhook_secret: SecretStr | None = None

@@ -55,7 +55,7 @@ class DaemonSettings(BaseSettings):
     webhook_rate_per_s: float = Field(5.0, gt=0)
     webhook_burst: int = Field(20, gt=0)
     leader_elect: bool = True
-    lease_namespace: str = "gpuctl"
+    lease_namespace: str = "gpuctl-system"
     lease_name: str = "gpuctl-leader"
     lease_duration: Duration = 15.0
     renew_deadline: Duration = 10.0

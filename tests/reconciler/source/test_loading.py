@@ -11,7 +11,7 @@ import pytest
 from reconciler.source import RevisionNotFoundError, SourceError, load_directory, load_revision
 from reconciler.source.yamldocs import Origin, parse_documents
 from schemas.kinds import Limits
-from tests.reconciler.conftest import RepoLoader, places, write_repo
+from tests.reconciler.repo_fixtures import RepoLoader, places, write_repo
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\ndata: {k: v}\n"
 
@@ -89,6 +89,20 @@ def test_billion_laughs_stops_at_the_bound() -> None:
     assert documents == [] and [d.rule for d in diagnostics] == ["yaml-alias-expansion"]
 
 
+def test_pathological_nesting_is_refused_by_the_parser() -> None:
+    """100,000 nested brackets are refused as too deep (by libyaml's own bound) without a crash."""
+    text = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    documents, diagnostics = parse_documents(text, Origin("x.yaml"), Limits())
+    assert documents == [] and [d.rule for d in diagnostics] == ["yaml-too-deep"]
+
+
+def test_depth_limit_above_the_interpreters_recursion_is_still_a_finding() -> None:
+    """A maxDepth raised beyond what Python can recurse yields yaml-too-deep, not a crash."""
+    text = "a: " + "[" * 990 + "]" * 990 + "\n"
+    documents, diagnostics = parse_documents(text, Origin("x.yaml"), Limits(maxDepth=5000))
+    assert documents == [] and [d.rule for d in diagnostics] == ["yaml-too-deep"]
+
+
 def test_positions_point_at_keys_and_items() -> None:
     """Every mapping key and sequence item gets its 1-based line and column."""
     text = "a:\n  b: 1\n  c:\n    - x\n    - y: 2\n"
@@ -97,6 +111,14 @@ def test_positions_point_at_keys_and_items() -> None:
     assert (doc.positions["/a/b"].line, doc.positions["/a/b"].col) == (2, 3)
     assert (doc.positions["/a/c/1"].line, doc.positions["/a/c/1"].col) == (5, 7)
     assert doc.positions["/a/c/1/y"].line == 5
+
+
+def test_empty_documents_are_skipped() -> None:
+    """Leading, trailing and repeated `---` separators and comment-only files yield no documents."""
+    text = "---\n# comment\n---\na: 1\n---\n---\nb: 2\n---\n"
+    documents, diagnostics = parse_documents(text, Origin("f.yaml"), Limits())
+    assert [d.data for d in documents] == [{"a": 1}, {"b": 2}] and diagnostics == []
+    assert parse_documents("# nothing\n", Origin("f.yaml"), Limits()) == ([], [])
 
 
 def test_merge_keys_and_yaml_1_1_scalars() -> None:
@@ -118,12 +140,41 @@ def test_symlink_leaving_the_root_is_an_error(tmp_path: Path) -> None:
     assert places(result, "duplicate-object") == []
 
 
+def test_hidden_files_and_directories_are_skipped(load_repo: RepoLoader) -> None:
+    """Tooling YAML such as .github/ workflows and .pre-commit-config.yaml is not desired state."""
+    result = load_repo(
+        {".github/workflows/ci.yaml": "on: push\n", ".pre-commit-config.yaml": "repos: []\n", F: CONFIGMAP},
+        base=False,
+    )
+    assert result.ok and result.diagnostics == []
+
+
+def test_list_documents_are_expanded_with_positions(load_repo: RepoLoader) -> None:
+    """A v1 List is loaded item by item; findings inside an item point at the item's lines."""
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a, namespace: n}\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: b, namespace: n}\n    dta: {}\n"
+    )
+    result = load_repo({F: text}, base=False)
+    assert places(result, "k8s-schema") == [(F, 10)]
+    fixed = load_repo({F: text.replace("    dta: {}\n", "")}, base=False)
+    assert fixed.state is not None and [m.ref.name for m in fixed.state.manifests] == ["a", "b"]
+
+
 def test_ignore_patterns_skip_files(load_repo: RepoLoader) -> None:
     """Files matching gpuctl.yaml `ignore` globs are not loaded."""
     result = load_repo(
         {"gpuctl.yaml": "ignore: ['drafts/*']\n", "drafts/broken.yaml": "a: [\n", F: CONFIGMAP}, base=False
     )
     assert result.ok and result.diagnostics == []
+
+
+def test_empty_repository_warns(tmp_path: Path) -> None:
+    """A directory without documents is valid but says so (a mistyped PATH is easy to miss)."""
+    write_repo(tmp_path, {"notes.txt": "hello\n", "empty.yaml": "# nothing yet\n"})
+    result = load_directory(tmp_path)
+    assert result.ok and places(result, "repository-empty") == [(".", 1)]
 
 
 def test_missing_directory_raises_source_error(tmp_path: Path) -> None:

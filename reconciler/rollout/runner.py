@@ -1,8 +1,8 @@
 """Rollouts of disruptive GPU node changes, pool by pool, at most `maxUnavailable` nodes of a
 pool at a time (nodes left cordoned by a failure count against that budget).
 
-Each pass lists the Nodes once, steps every node in flight as far as it can go, starts new
-nodes while the budget allows, and sleeps one poll interval only when nothing moved. Nodes
+Each pass reads the nodes in flight, steps each as far as it can go, starts new nodes while
+the budget allows, and sleeps one poll interval only when nothing moved. Nodes
 already in flight (annotated by an earlier, interrupted gpuctl) are resumed first. A
 `failed` node halts its pool (`onFailure: halt`) or not (`continue`).
 
@@ -16,10 +16,13 @@ from typing import Any
 
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.protocols import Clock, ClusterClient
-from reconciler.rollout.progress import Phase, Progress
-from reconciler.rollout.steps import NodeStepper, StepState
+from reconciler.rollout.progress import Phase, Progress, clear_patch
+from reconciler.rollout.steps import NodeStepper, StepState, node_ref
 from reconciler.rollout.targets import NodeTarget, assign_nodes, needs_rollout, target_for
 from schemas.kinds import GPUNodePool
+from schemas.results import Action, ChangeEntry
+
+GET_LIMIT = 16
 
 
 @dataclass
@@ -78,7 +81,8 @@ class RolloutRunner:
         nodes = {_name(n): n for n in self.client.list_objects("v1", "Node")}
         assigned = assign_nodes(pools, list(nodes.values()))
         rollouts: list[tuple[PoolRollout, NodeStepper]] = []
-        restarted = False
+        members_anywhere = {_name(n) for group in assigned.values() for n in group}
+        restarted = self._release_orphans([n for name, n in nodes.items() if name not in members_anywhere])
         for pool in pools:
             target = target_for(pool)
             members = assigned[pool.metadata.name]
@@ -99,8 +103,36 @@ class RolloutRunner:
                 break
             if not progressed:
                 self.clock.sleep(self.poll_interval)
-            nodes = {_name(n): n for n in self.client.list_objects("v1", "Node")}
+            nodes = self._refresh([name for r, _ in rollouts for name in r.in_flight])
         return [r for r, _ in rollouts]
+
+    def _refresh(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """The current state of the nodes in flight: one GET each while they are few (cheaper
+        than listing a large cluster's nodes on every poll), one LIST otherwise."""
+        if len(names) > GET_LIMIT:
+            return {_name(n): n for n in self.client.list_objects("v1", "Node")}
+        fresh = (self.client.get("v1", "Node", name) for name in names)
+        return {_name(node): node for node in fresh if node is not None}
+
+    def _release_orphans(self, outside: list[dict[str, Any]]) -> bool:
+        """Nodes left mid-rollout by a pool that no longer selects them (the pool was removed
+        or its selector changed): end that rollout, and uncordon them if gpuctl cordoned them.
+        Their labels are not touched. True when it wrote."""
+        wrote = False
+        for node in outside:
+            progress = Progress.of(node)
+            if progress.phase is None and not progress.cordoned_by_gpuctl:
+                continue
+            name = _name(node)
+            patch = clear_patch()
+            if progress.cordoned_by_gpuctl:
+                patch["spec"] = {"unschedulable": None}
+            self.client.patch_node(name, patch)
+            action = Action.UNCORDONED if progress.cordoned_by_gpuctl else Action.CONFIGURED
+            message = "no GPUNodePool selects this node any more; its rollout is abandoned"
+            self.recorder.record(ChangeEntry(node_ref(name), action, message=message))
+            wrote = True
+        return wrote
 
     def _classify(
         self, rollout: PoolRollout, stepper: NodeStepper, node: dict[str, Any], target: NodeTarget
@@ -142,7 +174,7 @@ class RolloutRunner:
                 rollout.halted |= stepper.rollout.on_failure == "halt"
         while rollout.queue and not rollout.halted and not rollout.blocked:
             name = rollout.queue.pop(0)
-            node = nodes.get(name)
+            node = self.client.get("v1", "Node", name)  # fresh, right before cordoning it
             if node is None:
                 continue
             rollout.in_flight.append(name)

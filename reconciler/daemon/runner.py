@@ -6,7 +6,9 @@ Interruption uses the engine's `Clock` seam: the engine only sleeps between writ
 for CRDs, MIG managers, health), so a clock whose `sleep` raises `PassInterrupted` once the
 stop check is true ends the pass right after its current write. The engine closes the
 audit record ("interrupted") and keeps rollout progress on the Nodes, so the next pass, of
-this or a newer revision, resumes the rollout where it stopped.
+this or a newer revision, resumes the rollout where it stopped. Writes are fenced apart:
+once this replica may not write (lost Lease, shutdown), `FencedClient` lets the write in
+flight complete and refuses the next, even in a run of writes with no sleep between them.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ import structlog
 
 from reconciler.clock import SystemClock
 from reconciler.daemon.daemon import RepoLocation
-from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem
+from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
-from reconciler.protocols import AuditSink, Clock, ClusterClient
+from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
 from reconciler.render import render
 from reconciler.source import SourceError, load_directory, load_revision
 from reconciler.source.errors import TransientSourceError
@@ -65,6 +67,56 @@ class StoppableClock:
             self._inner.sleep(min(left, _SLEEP_SLICE_S))
 
 
+class FencedClient:
+    """A `ClusterClient` that refuses to start a write once `may_write()` is false (the Lease
+    was lost, or the daemon is shutting down): the write in flight completes, the next one
+    raises PassInterrupted. Reads and dry runs pass through."""
+
+    def __init__(self, inner: ClusterClient, may_write: WriteCheck) -> None:
+        self._inner = inner
+        self._may_write = may_write
+
+    def _fence(self) -> None:
+        if not self._may_write():
+            raise PassInterrupted
+
+    def has_kind(self, api_version: str, kind: str) -> bool:
+        return self._inner.has_kind(api_version, kind)
+
+    def is_namespaced(self, api_version: str, kind: str) -> bool:
+        return self._inner.is_namespaced(api_version, kind)
+
+    def list_objects(
+        self, api_version: str, kind: str, *, namespace: str | None = None,
+        label_selector: str | None = None, field_selector: str | None = None,
+    ) -> list[KubeObject]:
+        return self._inner.list_objects(api_version, kind, namespace=namespace,
+                                        label_selector=label_selector, field_selector=field_selector)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> KubeObject | None:
+        return self._inner.get(api_version, kind, name, namespace)
+
+    def list_namespace(self, namespace: str) -> list[KubeObject]:
+        return self._inner.list_namespace(namespace)
+
+    def apply(self, obj: KubeObject, *, dry_run: bool = False) -> KubeObject:
+        if not dry_run:
+            self._fence()
+        return self._inner.apply(obj, dry_run=dry_run)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str = "") -> bool:
+        self._fence()
+        return self._inner.delete(api_version, kind, name, namespace)
+
+    def patch_node(self, name: str, patch: KubeObject) -> KubeObject:
+        self._fence()
+        return self._inner.patch_node(name, patch)
+
+    def evict(self, namespace: str, name: str) -> bool:
+        self._fence()
+        return self._inner.evict(namespace, name)
+
+
 @dataclass(frozen=True)
 class RunnerOptions:
     prune: bool = False
@@ -89,7 +141,9 @@ class PipelineRunner:
     on_managed: ManagedObjects | None = None
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def reconcile(self, item: WorkItem, should_stop: StopCheck) -> ReconcileReport:
+    def reconcile(
+        self, item: WorkItem, should_stop: StopCheck, may_write: WriteCheck = lambda: True
+    ) -> ReconcileReport:
         try:
             loaded, info = self._load(item.revision)
         except TransientSourceError as exc:
@@ -107,7 +161,8 @@ class PipelineRunner:
             health_timeout=self.options.health_timeout,
         )
         try:
-            result = reconcile(loaded.state, self.client, clock=StoppableClock(self.clock, should_stop),
+            clock = StoppableClock(self.clock, lambda: should_stop() or not may_write())
+            result = reconcile(loaded.state, FencedClient(self.client, may_write), clock=clock,
                                revision=info, audit=self.audit, options=options)
         except PassInterrupted:
             failed = ReconcileOutcome.FAILED

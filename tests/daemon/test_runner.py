@@ -103,3 +103,24 @@ def test_newer_revision_interrupts_a_rollout_that_the_next_pass_finishes(engine)
     assert {n["metadata"]["labels"]["nvidia.com/mig.config"] for n in nodes} == {"inference-small"}
     assert not any(n["spec"].get("unschedulable") for n in nodes)
     assert final.rollout_nodes["h100-inference"]["done"] >= 1
+
+
+@pytest.mark.slow
+def test_writes_stop_at_once_when_writing_is_no_longer_allowed(engine):
+    """Once may_write turns false the pass makes no further write and reports interrupted;
+    the audit record of the pass is closed, not left open."""
+    repo, client, audit, tmp_path = engine
+    runner = PipelineRunner(RepoLocation(tmp_path / "repo", "", False), client, audit)
+
+    def writes() -> int:
+        return sum(client.requests.get(m, 0) for m in ("PATCH", "POST", "PUT", "DELETE"))
+
+    before = writes()
+    report = runner.reconcile(WorkItem(repo.head.commit.hexsha, Trigger.STARTUP), lambda: False,
+                              lambda: writes() - before < 3)
+    assert report.interrupted
+    assert writes() - before == 3
+    with AuditReader(tmp_path / "audit.db") as reader:
+        (last,) = reader.reconciles(1)
+    assert last.outcome == "failed" and "interrupted" in (last.error or "")
+    assert last.changes == 3

@@ -80,7 +80,9 @@ def assemble(settings: DaemonSettings) -> Iterator[Assembled]:
 
         def runner_factory(location: RepoLocation) -> PipelineRunner:
             options = RunnerOptions(prune=settings.prune, health_timeout=settings.health_timeout or None)
-            return PipelineRunner(location, client, audit, options, on_managed=drift.follow)
+            # `daemon` is bound below, after this factory has run: keep the lambda.
+            return PipelineRunner(location, client, audit, options, on_managed=drift.follow,
+                                  on_rollout=lambda states: daemon.metrics.set_rollout(states))  # noqa: PLW0108
 
         events = EventsSink(KubeEventRecorder(api, settings.identity))
         daemon = Daemon(settings, runner_factory, lease_store=lease_store, sinks=[events])

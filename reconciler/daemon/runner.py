@@ -24,6 +24,7 @@ import structlog
 from reconciler.clock import SystemClock
 from reconciler.daemon.daemon import RepoLocation
 from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
+from reconciler.daemon.rollout_view import rollout_states
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
@@ -32,7 +33,7 @@ from reconciler.source import SourceError, load_directory, load_revision
 from reconciler.source.errors import TransientSourceError
 from reconciler.source.loader import LoadResult
 from reconciler.source.revision import describe_directory
-from schemas.kinds import GPUCTL_GROUP
+from schemas.kinds import GPUCTL_GROUP, GPUNodePool
 from schemas.refs import ObjectRef
 from schemas.results import ChangeSet, ReconcileOutcome, RevisionInfo
 
@@ -47,16 +48,21 @@ class PassInterrupted(BaseException):
 
 
 class StoppableClock:
-    """A `Clock` whose sleeps end early, raising PassInterrupted, once `should_stop()` is true."""
+    """A `Clock` whose sleeps end early, raising PassInterrupted, once `should_stop()` is true.
+    `on_wait` is called at the start of each sleep (the engine sleeps only while it waits)."""
 
-    def __init__(self, inner: Clock, should_stop: StopCheck) -> None:
+    def __init__(
+        self, inner: Clock, should_stop: StopCheck, on_wait: Callable[[], object] = lambda: None
+    ) -> None:
         self._inner = inner
         self._should_stop = should_stop
+        self._on_wait = on_wait
 
     def now(self) -> float:
         return self._inner.now()
 
     def sleep(self, seconds: float) -> None:
+        self._on_wait()
         deadline = time.monotonic() + seconds
         while True:
             if self._should_stop():
@@ -126,6 +132,7 @@ class RunnerOptions:
 
 
 ManagedObjects = Callable[[set[tuple[str, str]], set[ObjectRef]], None]
+RolloutStates = Callable[[dict[str, dict[str, int]]], None]
 
 
 @dataclass
@@ -139,6 +146,8 @@ class PipelineRunner:
     clock: Clock = field(default_factory=SystemClock)
     # Told the kinds and objects of every loaded revision (the drift watcher follows them).
     on_managed: ManagedObjects | None = None
+    # Told each pool's nodes by rollout state while a pass waits, and at its end.
+    on_rollout: RolloutStates | None = None
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reconcile(
@@ -161,15 +170,31 @@ class PipelineRunner:
             health_timeout=self.options.health_timeout,
         )
         try:
-            clock = StoppableClock(self.clock, lambda: should_stop() or not may_write())
+            pools = loaded.state.pools
+            clock = StoppableClock(self.clock, lambda: should_stop() or not may_write(),
+                                   on_wait=lambda: self._rollout_states(pools))
             result = reconcile(loaded.state, FencedClient(self.client, may_write), clock=clock,
                                revision=info, audit=self.audit, options=options)
         except PassInterrupted:
+            self._rollout_states(loaded.state.pools)
             failed = ReconcileOutcome.FAILED
             return ReconcileReport(item.revision, failed, error="interrupted", interrupted=True)
         except ReconcileError as exc:  # transient or not, the cluster may change: retry with back-off
             return ReconcileReport(item.revision, ReconcileOutcome.FAILED, error=str(exc), retryable=True)
-        return _report(item.revision, result)
+        return _report(item.revision, result, self._rollout_states(loaded.state.pools))
+
+    def _rollout_states(self, pools: list[GPUNodePool]) -> dict[str, dict[str, int]]:
+        """Each pool's nodes by rollout state, read from the live Nodes; reported to on_rollout."""
+        if not pools:
+            return {}
+        try:
+            states = rollout_states(pools, self.client.list_objects("v1", "Node"))
+        except ReconcileError as exc:
+            log.warning("cannot read rollout progress", error=str(exc))
+            return {}
+        if self.on_rollout is not None:
+            self.on_rollout(states)
+        return states
 
     def _load(self, revision: str) -> tuple[LoadResult, RevisionInfo]:
         loc = self.location
@@ -205,12 +230,9 @@ def _commit_info(loc: RepoLocation, revision: str) -> RevisionInfo:
                         message=message, path=loc.subpath)
 
 
-def _report(revision: str, result: ReconcileResult) -> ReconcileReport:
-    rollout_nodes = {
-        r.pool: {"queued": len(r.queue), "in-progress": len(r.in_flight), "done": len(r.rolled),
-                 "failed": len(r.failed)}
-        for r in result.rollouts
-    }
+def _report(
+    revision: str, result: ReconcileResult, rollout_nodes: dict[str, dict[str, int]]
+) -> ReconcileReport:
     return ReconcileReport(
         revision=revision,
         outcome=result.outcome,

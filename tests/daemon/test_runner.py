@@ -89,12 +89,16 @@ def test_working_tree_mode_applies_uncommitted_edits(engine):
 def test_newer_revision_interrupts_a_rollout_that_the_next_pass_finishes(engine):
     """Stopping during a rollout wait ends the pass early; the next pass completes the rollout."""
     repo, client, audit, tmp_path = engine
-    runner = PipelineRunner(RepoLocation(tmp_path / "repo", "", False), client, audit)
+    pictures: list[dict[str, dict[str, int]]] = []
+    runner = PipelineRunner(RepoLocation(tmp_path / "repo", "", False), client, audit,
+                            on_rollout=pictures.append)
     runner.reconcile(WorkItem(repo.head.commit.hexsha, Trigger.STARTUP), lambda: False)
     layout = commit(repo, POOL, "config: all-balanced", "config: inference-small", "new layout")
     started = time.monotonic()
     report = runner.reconcile(WorkItem(layout, Trigger.COMMIT), lambda: time.monotonic() - started > 1.0)
     assert report.interrupted and not report.retryable
+    # While the pass waited, the live picture showed the pool's nodes mid-rollout.
+    assert any(p["h100-inference"]["draining"] + p["h100-inference"]["configuring"] >= 1 for p in pictures)
     newer = commit(repo, QUOTA, 'pods: "64"', 'pods: "65"', "unrelated change")
     final = runner.reconcile(WorkItem(newer, Trigger.COMMIT), lambda: False)
     assert final.outcome is ReconcileOutcome.SUCCEEDED, final.error
@@ -102,7 +106,8 @@ def test_newer_revision_interrupts_a_rollout_that_the_next_pass_finishes(engine)
              if n["metadata"]["labels"].get("gpuctl.dev/pool") == "h100-inference"]
     assert {n["metadata"]["labels"]["nvidia.com/mig.config"] for n in nodes} == {"inference-small"}
     assert not any(n["spec"].get("unschedulable") for n in nodes)
-    assert final.rollout_nodes["h100-inference"]["done"] >= 1
+    assert final.rollout_nodes["h100-inference"] == {
+        "pending": 0, "draining": 0, "configuring": 0, "failed": 0, "done": 4}
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from schemas.kinds import WorkloadProfile
 from simulator.cluster.spec import ClusterSpec
 from simulator.compare.engine import OutageReplayEngine
 from simulator.config import SimParameters
-from simulator.experiment import INPUT_ERRORS
+from simulator.errors import InputError
 from simulator.jobs import FloatArray, JobTable
 from simulator.metrics import JobState
 from simulator.quotas import QuotaSpec
@@ -118,7 +118,7 @@ def run_side(
         outcome.waits_by_team = engine.waits_by_team()
         outcome.requests = _requests(jobs)
         outcome.unschedulable_by_team = engine.count_by_team(JobState.UNSCHEDULABLE)
-    except INPUT_ERRORS as exc:
+    except InputError as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     return outcome
 

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# As in reconciler.pipeline: `reconciler.source` must load before the rollout modules, which
-# reach `reconciler.validation` (and it `reconciler.source`) through their imports.
-import reconciler.source  # noqa: F401
 from reconciler.rollout.progress import Progress
 from reconciler.rollout.targets import (
     PoolOverlapError,

@@ -24,6 +24,7 @@ log = structlog.get_logger("gpuctl.triggers.local")
 WORKTREE_PREFIX = "worktree:"
 # watchfiles groups a burst and yields `_STEP_MS` after the last change of the burst.
 _STEP_MS = 30
+_RECHECK_MS = 5000
 _IGNORED_DIRS = frozenset({".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".venv", "node_modules"})
 
 
@@ -100,9 +101,14 @@ class LocalRepoWatcher:
         return rel[0] in {"refs", "packed-refs", "HEAD"}
 
     def _watch(self) -> None:
-        for _changes in watch(self._watched, watch_filter=self._relevant, step=_STEP_MS,
-                              stop_event=self._stop, raise_interrupt=False):
-            self.check()
+        # In commit mode the watch also wakes every `_RECHECK_MS` without events and re-reads
+        # the branch head (cheap), so a ref change made while the watch was being set up, or
+        # one the file system did not report, is still noticed.
+        for changes in watch(self._watched, watch_filter=self._relevant, step=_STEP_MS,
+                             stop_event=self._stop, raise_interrupt=False,
+                             yield_on_timeout=not self.working_tree, rust_timeout=_RECHECK_MS):
+            if changes or not self.working_tree:
+                self.check()
 
     def check(self) -> None:
         """Submit the current revision if it differs from the last one submitted."""

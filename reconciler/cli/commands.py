@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import render, sandbox_cmd, schema, simulate_group, validate
+from reconciler.cli import (
+    apply_cmd,
+    audit_cmd,
+    diff_cmd,
+    render,
+    run_cmd,
+    sandbox_cmd,
+    schema,
+    simulate_group,
+    validate,
+)
 
 
 def _version() -> None:
@@ -19,12 +29,11 @@ def _version() -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
-    from reconciler.cli import apply_cmd, audit_cmd, diff_cmd
-
     apply_cmd.register(app)
     audit_cmd.register(app)
     diff_cmd.register(app)
     render.register(app)
+    run_cmd.register(app)
     sandbox_cmd.register(app)
     schema.register(app)
     simulate_group.register(app)

@@ -1,0 +1,91 @@
+"""Puts a daemon together against a real cluster (or the sandbox it starts when none is
+configured): the cluster client, the audit log, the Lease store, the engine runner and the
+Kubernetes Events sink. Used by `gpuctl run`, the end-to-end tests and the benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from reconciler.audit import SqliteAuditLog
+from reconciler.cluster import ConnectionSpec, KubeClusterClient
+from reconciler.cluster.connection import api_client_for
+from reconciler.cluster.events import KubeEventRecorder
+from reconciler.cluster.leases import KubernetesLeaseStore
+from reconciler.cluster.watches import DriftWatcher
+from reconciler.daemon.daemon import Daemon, RepoLocation
+from reconciler.daemon.events import EventsSink
+from reconciler.daemon.runner import PipelineRunner, RunnerOptions
+from reconciler.daemon.settings import DaemonSettings
+from schemas.results import Trigger
+
+log = structlog.get_logger("gpuctl.daemon")
+
+
+@dataclass
+class Assembled:
+    daemon: Daemon
+    client: KubeClusterClient
+    # The sandbox this process started (None when a cluster was configured).
+    sandbox: Any = None
+
+
+def _start_sandbox(settings: DaemonSettings, stack: ExitStack) -> Any:
+    """Start the embedded cluster with the followed repository's pools as its nodes."""
+    import sandbox
+    from reconciler.source import load_directory
+
+    spec = sandbox.SandboxSpec()
+    repo = Path(settings.repo) / settings.path
+    if not settings.is_remote and repo.is_dir():
+        loaded = load_directory(repo)
+        if loaded.state is not None:
+            spec = sandbox.SandboxSpec.from_state(loaded.state)
+    cluster = stack.enter_context(sandbox.start(spec))
+    log.info("sandbox started", url=cluster.url, kubeconfig=str(cluster.kubeconfig_path))
+    return cluster
+
+
+@contextmanager
+def assemble(settings: DaemonSettings) -> Iterator[Assembled]:
+    """A ready (not yet started) daemon; everything it opened is closed on exit."""
+    with ExitStack() as stack:
+        cluster = None
+        if settings.no_cluster_configured or settings.sandbox:
+            if settings.no_cluster_configured:
+                log.info("no cluster configured: starting the embedded sandbox")
+            cluster = _start_sandbox(settings, stack)
+            spec = ConnectionSpec(sandbox=str(cluster.kubeconfig_path))
+        else:
+            # In a Pod without a kubeconfig, ConnectionSpec() uses the service account.
+            spec = ConnectionSpec(kubeconfig=str(settings.kubeconfig) if settings.kubeconfig else None)
+        client = KubeClusterClient.connect(spec)
+        stack.callback(client.close)
+        api = api_client_for(spec)
+        stack.callback(api.close)
+        if cluster is not None:  # the Lease's namespace, which deploy/ creates in a real cluster
+            client.apply({"apiVersion": "v1", "kind": "Namespace",
+                          "metadata": {"name": settings.lease_namespace}})
+        audit = SqliteAuditLog(settings.audit_db)
+        stack.callback(audit.close)
+        lease_store = KubernetesLeaseStore(api, settings.lease_namespace, settings.lease_name)
+        # Bound late: drift is only reported after the daemon's first pass has run.
+        drift = DriftWatcher(api, lambda ref: daemon.request_reconcile(Trigger.DRIFT, ref=str(ref)))
+        stack.callback(drift.stop)
+
+        def runner_factory(location: RepoLocation) -> PipelineRunner:
+            options = RunnerOptions(prune=settings.prune, health_timeout=settings.health_timeout or None)
+            # `daemon` is bound below, after this factory has run: keep the lambda.
+            return PipelineRunner(location, client, audit, options, on_managed=drift.follow,
+                                  on_rollout=lambda states: daemon.metrics.set_rollout(states))  # noqa: PLW0108
+
+        events = EventsSink(KubeEventRecorder(api, settings.identity))
+        daemon = Daemon(settings, runner_factory, lease_store=lease_store, sinks=[events])
+        stack.callback(daemon.stop)
+        yield Assembled(daemon, client, cluster)
+

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import apply_cmd, audit_cmd, diff_cmd, render, run_cmd, sandbox_cmd, schema, validate
+from reconciler.cli import (
+    apply_cmd,
+    audit_cmd,
+    diff_cmd,
+    render,
+    run_cmd,
+    sandbox_cmd,
+    schema,
+    simulate_cmd,
+    validate,
+)
 
 
 def _version() -> None:
@@ -26,5 +36,6 @@ def register(app: typer.Typer) -> None:
     run_cmd.register(app)
     sandbox_cmd.register(app)
     schema.register(app)
+    simulate_cmd.register(app)
     validate.register(app)
     app.command("version")(_version)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from reconciler.source import LoadResult, SourceError, load_directory, load_revision
+from reconciler.source import LoadResult, SourceError, load_directory, load_path_at_revision
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -19,15 +19,7 @@ def load_path(path: Path, revision: str | None) -> LoadResult:
     try:
         if revision is None:
             return load_directory(path)
-        import git
-
-        try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as err:
-            raise SourceError(f"{path}: not inside a Git repository (needed for --revision)") from err
-        top = Path(repo.working_tree_dir or path).resolve()
-        subpath = path.resolve().relative_to(top).as_posix()
-        return load_revision(top, revision, "" if subpath == "." else subpath)
+        return load_path_at_revision(path, revision)
     except SourceError as err:
         typer.echo(f"gpuctl: {err}", err=True)
         raise typer.Exit(EXIT_USAGE) from err

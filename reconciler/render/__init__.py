@@ -20,17 +20,24 @@ from reconciler.validation.context import Context
 from reconciler.validation.deviceplugin import is_device_plugin_configmap
 from reconciler.validation.migparted import cluster_policy_config_name, is_mig_parted_configmap
 from schemas.advertised import node_resources
-from schemas.catalogue import catalogue
 from schemas.desired import DesiredState
 from schemas.diagnostics import SourceLocation
 from schemas.durations import format_duration
 from schemas.kinds import API_VERSION, GPUNodePool
+from schemas.nodelabels import DEVICE_PLUGIN_CONFIG_LABEL, DISRUPTIVE_LABELS, MIG_CONFIG_LABEL, pool_labels
 from schemas.refs import ObjectRef
 
-MIG_CONFIG_LABEL = "nvidia.com/mig.config"
-DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
-DISRUPTIVE_LABELS = (MIG_CONFIG_LABEL, DEVICE_PLUGIN_CONFIG_LABEL)
 NODE_POOL_PATCH = "NodePoolPatch"
+__all__ = [
+    "DEVICE_PLUGIN_CONFIG_LABEL",
+    "DISRUPTIVE_LABELS",
+    "MIG_CONFIG_LABEL",
+    "NODE_POOL_PATCH",
+    "RenderedObject",
+    "pool_labels",
+    "pool_patch",
+    "render",
+]
 
 
 @dataclass(frozen=True)
@@ -67,17 +74,6 @@ def render(state: DesiredState) -> list[RenderedObject]:
         keyed.append((rank, ref, RenderedObject(STAGES[rank[0]].name, ref, patch, source)))
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [item[2] for item in keyed]
-
-
-def pool_labels(pool: GPUNodePool) -> dict[str, str]:
-    """The labels every node of `pool` must carry."""
-    labels = dict(pool.spec.labels)
-    model = pool.spec.gpu.model
-    if catalogue().has_model(model) and catalogue().is_mig_capable(model):
-        labels[MIG_CONFIG_LABEL] = pool.spec.mig.config
-    if pool.spec.device_plugin is not None:
-        labels[DEVICE_PLUGIN_CONFIG_LABEL] = pool.spec.device_plugin.config
-    return labels
 
 
 def pool_patch(pool: GPUNodePool, state: DesiredState) -> dict[str, Any]:

@@ -2,7 +2,13 @@
 a validated `DesiredState` with every finding (`LoadResult`)."""
 
 from reconciler.source.errors import RevisionNotFoundError, SourceError, TransientSourceError
-from reconciler.source.loader import LoadResult, load_directory, load_files, load_revision
+from reconciler.source.loader import (
+    LoadResult,
+    load_directory,
+    load_files,
+    load_path_at_revision,
+    load_revision,
+)
 
 __all__ = [
     "LoadResult",
@@ -11,5 +17,6 @@ __all__ = [
     "TransientSourceError",
     "load_directory",
     "load_files",
+    "load_path_at_revision",
     "load_revision",
 ]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.source.yamldocs import YamlDocument
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
 from schemas.desired import Manifest
-from schemas.diagnostics import Diagnostic, Severity
+from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 from schemas.kinds import GPUCTL_GROUP, GPUNodePool, WorkloadProfile
 from schemas.refs import ObjectRef
 
@@ -24,6 +24,8 @@ RULE_MISSING_FIELD = "document-missing-field"
 RULE_GPUCTL_KIND = "gpuctl-unknown-kind"
 RULE_GPUCTL_SCHEMA = "gpuctl-schema"
 RULE_SETTINGS_PLACE = "settings-misplaced"
+RULE_KUSTOMIZATION = "kustomization-unsupported"
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 
 GPUCTL_KINDS: dict[str, type[BaseModel]] = {"GPUNodePool": GPUNodePool, "WorkloadProfile": WorkloadProfile}
 SUPPORTED_GPUCTL_VERSIONS = ("gpuctl.dev/v1alpha1",)
@@ -49,6 +51,16 @@ def classify(doc: YamlDocument) -> tuple[Classified, list[Diagnostic]]:
                 Severity.ERROR,
                 f"a document must be a mapping (a Kubernetes object), not a {kind}",
                 RULE_NOT_MAPPING,
+            )
+        ]
+    if str(data.get("apiVersion", "")).startswith(KUSTOMIZE_GROUP + "/"):
+        return Classified(), [
+            Diagnostic(
+                doc.positions.get("/kind", doc.location),
+                Severity.ERROR,
+                "gpuctl applies plain manifests and does not build kustomizations; commit the built "
+                "output (kustomize build) or list this file under ignore in gpuctl.yaml",
+                RULE_KUSTOMIZATION,
             )
         ]
     missing = _missing_basics(data)
@@ -77,7 +89,7 @@ def _missing_basics(data: dict[str, Any]) -> list[str]:
     return missing
 
 
-def _where_missing(doc: YamlDocument, field: str) -> Any:
+def _where_missing(doc: YamlDocument, field: str) -> SourceLocation:
     if field == "metadata.name":
         return doc.positions.get("/metadata", doc.location)
     return doc.location

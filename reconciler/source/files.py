@@ -124,6 +124,19 @@ def git_tree_files(repo_path: Path, revision: str, subpath: str = "") -> tuple[s
     return commit.hexsha, sorted(_walk_tree(tree, prefix), key=lambda f: f.path)
 
 
+def containing_repository(path: Path) -> tuple[Path, str]:
+    """The work tree root of the Git repository holding `path`, and `path` relative to it."""
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.NoSuchPathError, git.InvalidGitRepositoryError) as err:
+        raise SourceError(f"{path}: not inside a Git repository") from err
+    top = Path(repo.working_tree_dir or path).resolve()
+    relative = path.resolve().relative_to(top).as_posix()
+    return top, "" if relative == "." else relative
+
+
 def _walk_tree(tree: Any, prefix: str) -> Iterator[RepoFile]:
     symlink_mode = 0o120000
     for item in tree.traverse():

@@ -16,7 +16,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from reconciler.source.documents import classify
-from reconciler.source.files import SETTINGS_FILES, RepoFile, directory_files, git_tree_files
+from reconciler.source.files import (
+    SETTINGS_FILES,
+    RepoFile,
+    containing_repository,
+    directory_files,
+    git_tree_files,
+)
 from reconciler.source.yamldocs import RULE_DOCUMENTS, Origin, YamlDocument, parse_documents
 from reconciler.validation import validate_state
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
@@ -28,6 +34,7 @@ RULE_FILE_SIZE = "file-too-large"
 RULE_NOT_UTF8 = "file-not-utf8"
 RULE_SYMLINK = "symlink-escapes-root"
 RULE_SETTINGS = "settings-invalid"
+RULE_EMPTY = "repository-empty"
 
 
 @dataclass
@@ -63,6 +70,15 @@ def load_revision(
     return load_files(files, root=root, revision=sha, settings_override=settings_override)
 
 
+def load_path_at_revision(
+    path: Path, revision: str, *, settings_override: RepoSettings | None = None
+) -> LoadResult:
+    """Load `revision` of the Git repository containing `path`, restricted to `path`'s sub-path
+    (what `gpuctl validate PATH --revision REV` means)."""
+    top, subpath = containing_repository(path)
+    return load_revision(top, revision, subpath, settings_override=settings_override)
+
+
 def load_files(
     files: list[RepoFile], *, root: str, revision: str | None, settings_override: RepoSettings | None = None
 ) -> LoadResult:
@@ -73,6 +89,15 @@ def load_files(
     if settings is None:
         settings = _read_settings(by_path, diagnostics)
     documents = _parse_files(files, settings, diagnostics)
+    if not documents and not diagnostics:
+        diagnostics.append(
+            Diagnostic(
+                SourceLocation(".", 1, 1),
+                Severity.WARNING,
+                "no Kubernetes or gpuctl documents found (no *.yaml/*.yml files with content)",
+                RULE_EMPTY,
+            )
+        )
     state = DesiredState(root=root, revision=revision, settings=settings)
     for doc in documents:
         classified, found = classify(doc)

@@ -88,7 +88,7 @@ def parse_documents(
     lines: list[str] | None = None
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
-            if node is None:
+            if node is None or _is_empty(node):
                 continue
             if len(documents) >= budget:
                 diagnostics.append(
@@ -120,6 +120,11 @@ def parse_documents(
     except yaml.YAMLError as err:  # reader errors (control characters) carry no problem_mark
         diagnostics.append(_diag(origin, None, f"YAML error: {err}", RULE_SYNTAX))
     return documents, diagnostics
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    """An empty document (`---` followed by nothing), which kubectl skips as well."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL and node.value == ""
 
 
 class _Converter:

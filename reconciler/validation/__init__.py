@@ -15,11 +15,14 @@ from reconciler.validation.capacity import check_capacity
 from reconciler.validation.clusterpolicy import check_cluster_policy
 from reconciler.validation.context import Context
 from reconciler.validation.crds import check_crds
+from reconciler.validation.custom_resources import check_custom_resources
 from reconciler.validation.deviceplugin import check_device_plugin
+from reconciler.validation.flavors import check_flavors
 from reconciler.validation.identity import check_identity
 from reconciler.validation.kubernetes_schema import check_kubernetes_schemas
 from reconciler.validation.kueue import check_kueue
 from reconciler.validation.migparted import check_mig_parted
+from reconciler.validation.names import check_names
 from reconciler.validation.pools import check_pools
 from reconciler.validation.secrets import check_secrets
 from schemas.desired import DesiredState
@@ -31,7 +34,9 @@ Rule = Callable[[Context], list[Diagnostic]]
 
 RULE_FAMILIES: tuple[Rule, ...] = (
     check_identity,
+    check_names,
     check_kubernetes_schemas,
+    check_custom_resources,
     check_crds,
     check_kueue,
     check_secrets,
@@ -40,6 +45,7 @@ RULE_FAMILIES: tuple[Rule, ...] = (
     check_cluster_policy,
     check_pools,
     check_capacity,
+    check_flavors,
 )
 
 

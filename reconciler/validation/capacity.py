@@ -32,8 +32,19 @@ def advertised(context: Context) -> set[str]:
     return names
 
 
+def _configs_broken(context: Context) -> bool:
+    """True when a GPU Operator config the pools rely on failed to parse: what pools advertise
+    is then unknown, and the parse errors already say what to fix."""
+    if context.mig_parted_manifest is not None and context.mig_parted is None:
+        return True
+    keys = {p.spec.device_plugin.config for p in context.state.pools if p.spec.device_plugin}
+    plugin_map = context.device_plugin_manifest
+    written = set(plugin_map.obj.get("data") or {}) if plugin_map else set()
+    return any(key in written and key not in context.device_plugin for key in keys)
+
+
 def check_capacity(context: Context) -> list[Diagnostic]:
-    if not context.state.pools:
+    if not context.state.pools or _configs_broken(context):
         return []
     names = advertised(context)
     summary = ", ".join(sorted(names)) or "nothing"
@@ -92,12 +103,14 @@ def gpu_requests(obj: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
         if key in _CONTAINER_LISTS and isinstance(value, list):
             for index, container in enumerate(value):
                 resources = container.get("resources") if isinstance(container, dict) else None
+                seen: set[str] = set()  # a resource in both limits and requests counts once
                 for part in ("limits", "requests"):
                     amounts = resources.get(part) if isinstance(resources, dict) else None
                     for resource in amounts if isinstance(amounts, dict) else {}:
-                        if str(resource).startswith("nvidia.com/"):
-                            token = escape_pointer_token(str(resource))
-                            yield f"{here}/{index}/resources/{part}/{token}", str(resource)
+                        name = str(resource)
+                        if name.startswith("nvidia.com/") and name not in seen:
+                            seen.add(name)
+                            yield f"{here}/{index}/resources/{part}/{escape_pointer_token(name)}", name
         else:
             yield from gpu_requests(value, here)
 

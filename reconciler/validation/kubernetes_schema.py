@@ -14,19 +14,20 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler.source.yamldocs import escape_pointer_token
 from reconciler.validation.context import Context
-from schemas.desired import Manifest
+from reconciler.validation.schema_errors import schema_error_diagnostics
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
+
+if TYPE_CHECKING:  # jsonschema is imported on first use, to keep start-up fast
+    from jsonschema.protocols import Validator
 
 RULE_SCHEMA = "k8s-schema"
 RULE_UNKNOWN_KIND = "k8s-unknown-kind"
 RULE_VERSION = "kubernetes-version-unsupported"
 _DIR_NAME = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-local-strict$")
 _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
-_MAX_VALUE_TEXT = 60
 SETTINGS_LOCATION = SourceLocation("gpuctl.yaml", 1, 1)
 
 
@@ -69,7 +70,7 @@ class SchemaStore:
         self.directory = directory
         self._files = {p.name for p in directory.iterdir()}
         self._api_versions = {name.split("-", 1)[1] for name in self._files if "-" in name}
-        self._validators: dict[tuple[str, str], Any] = {}
+        self._validators: dict[tuple[str, str], Validator | None] = {}
         self._registry: Any = None
         self._definitions: dict[str, Any] = {}
 
@@ -81,13 +82,13 @@ class SchemaStore:
     def knows_api_version(self, api_version: str) -> bool:
         return f"{self.file_key(api_version)}.json" in self._api_versions
 
-    def validator(self, api_version: str, kind: str) -> Any | None:
+    def validator(self, api_version: str, kind: str) -> Validator | None:
         key = (api_version, kind)
         if key not in self._validators:
             self._validators[key] = self._compile(api_version, kind)
         return self._validators[key]
 
-    def _compile(self, api_version: str, kind: str) -> Any | None:
+    def _compile(self, api_version: str, kind: str) -> Validator | None:
         import jsonschema
         from referencing import Registry, Resource
 
@@ -178,49 +179,9 @@ def check_kubernetes_schemas(context: Context) -> list[Diagnostic]:
                 )
             continue
         for error in validator.iter_errors(manifest.obj):
-            found.extend(_diagnostics(manifest, error, label))
-    return found
-
-
-def _pointer(path: Any) -> str:
-    return "".join(f"/{escape_pointer_token(str(step))}" for step in path)
-
-
-def _dotted(path: Any) -> str:
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else ("." if text else "") + str(step)
-    return text or "document"
-
-
-def _diagnostics(manifest: Manifest, error: Any, label: str) -> list[Diagnostic]:
-    path = list(error.absolute_path)
-    subject = f"{manifest.ref} (Kubernetes {label} schema)"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        return [
-            Diagnostic(
-                manifest.position(_pointer([*path, key])),
-                Severity.ERROR,
-                f"{subject}: unknown field {_dotted([*path, key])}",
-                RULE_SCHEMA,
+            found.extend(
+                schema_error_diagnostics(
+                    manifest, error, f"{manifest.ref} (Kubernetes {label} schema)", RULE_SCHEMA
+                )
             )
-            for key in error.instance
-            if key not in allowed
-        ]
-    if error.validator == "required":
-        message = f"{subject}: {_dotted(path)}: {error.message}"
-    elif error.validator == "type":
-        wanted = error.validator_value
-        wanted_text = " or ".join(t for t in ([wanted] if isinstance(wanted, str) else wanted) if t != "null")
-        message = f"{subject}: {_dotted(path)} must be {wanted_text}, not {_short(error.instance)}"
-    elif error.validator == "enum":
-        message = f"{subject}: {_dotted(path)} is {_short(error.instance)}; allowed: {error.validator_value}"
-    else:
-        message = f"{subject}: {_dotted(path)}: {error.message[:200]}"
-    return [Diagnostic(manifest.position(_pointer(path)), Severity.ERROR, message, RULE_SCHEMA)]
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_VALUE_TEXT else text[: _MAX_VALUE_TEXT - 3] + "..."
+    return found

@@ -1,7 +1,7 @@
-"""Rules for GPUNodePools: references resolve (GPU model, MIG config, device-plugin key), the
-MIG geometry of every GPU fits its model (exact placement solver), the MIG strategy agrees
-with the layout and the device-plugin config, MPS is not used where the plugin refuses it,
-and no two pools select the same nodes.
+"""Rules for GPUNodePools: the GPU model and MIG config resolve, the MIG geometry of every
+GPU fits its model (exact placement solver), the MIG strategy agrees with the layout, and no
+two pools select the same nodes (`selectors`). The pool's device-plugin config is checked
+in `pool_device_plugin`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import difflib
 from collections.abc import Callable
 
 from reconciler.validation.context import Context
-from reconciler.validation.deviceplugin import MPS_MAX_REPLICAS_BEFORE_7_5
-from schemas.advertised import pool_layouts
+from reconciler.validation.pool_device_plugin import check_pool_device_plugin
+from reconciler.validation.selectors import check_pool_selectors
 from schemas.catalogue import catalogue
 from schemas.desired import Manifest
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
@@ -20,7 +20,6 @@ from schemas.migconfig import MigLayout, builtin_layout, builtin_names, matching
 from schemas.placement import fit_profiles
 
 RULE_MODEL = "pool-gpu-model-unknown"
-RULE_SELECTOR = "pool-selector-duplicate"
 RULE_MIG_CONFIG = "mig-config-unknown"
 RULE_MIG_CAPABLE = "mig-not-capable"
 RULE_PROFILE = "mig-profile-unknown"
@@ -29,21 +28,14 @@ RULE_FIT = "mig-layout-fit"
 RULE_NO_MATCH = "mig-config-no-match"
 RULE_SINGLE = "mig-single-strategy"
 RULE_NONE_WITH_MIG = "mig-strategy-none-with-mig"
-RULE_STRATEGY_MISMATCH = "mig-strategy-mismatch"
-RULE_PLUGIN_KEY = "device-plugin-config-unknown"
-RULE_MPS_MIG = "device-plugin-mps-mig"
-RULE_MPS_MIXED = "device-plugin-mps-mixed"
-RULE_MPS_REPLICAS = "device-plugin-mps-replicas"
 
 
 def check_pools(context: Context) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    seen_selectors: dict[tuple[object, ...], tuple[GPUNodePool, SourceLocation]] = {}
     for pool in context.state.pools:
         manifest = context.manifest_of("GPUNodePool", pool.metadata.name, pool.metadata.namespace or "")
         if manifest is None:
             continue
-        found.extend(_check_selector(pool, manifest, seen_selectors))
         if not catalogue().has_model(pool.spec.gpu.model):
             close = difflib.get_close_matches(pool.spec.gpu.model, catalogue().model_names, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -57,7 +49,8 @@ def check_pools(context: Context) -> list[Diagnostic]:
             )
             continue
         found.extend(_check_mig(context, pool, manifest))
-        found.extend(_check_device_plugin(context, pool, manifest))
+        found.extend(check_pool_device_plugin(context, pool, manifest))
+    found.extend(check_pool_selectors(context))
     found.extend(_check_unused_configs(context))
     # Two pools sharing one mig-parted entry report the same finding once.
     return list(dict.fromkeys(found))
@@ -77,12 +70,20 @@ def _check_unused_configs(context: Context) -> list[Diagnostic]:
         for position, entry in enumerate(entries):
             models = sorted({m for f in entry.filters for m in catalogue().model_for_device_id(f)})
             layout = MigLayout(entry.mig_enabled, dict(entry.mig_devices or {}))
+            # One finding per place and rule, naming every model of the filter it fails on.
+            by_place: dict[tuple[SourceLocation, str], list[tuple[str, Diagnostic]]] = {}
             for model in models:
                 if not catalogue().is_mig_capable(model):
                     continue
                 subject = f"MIG config {name!r} on {model} (matched by its device-filter)"
                 base = f"/mig-configs/{name}/{position}"
-                found.extend(_check_geometry(source.embedded.position, base, layout, model, subject))
+                for finding in _check_geometry(source.embedded.position, base, layout, model, subject):
+                    by_place.setdefault((finding.location, finding.rule), []).append((model, finding))
+            for (location, rule), group in by_place.items():
+                first = group[0][1]
+                also = [model for model, _ in group[1:]]
+                suffix = f" (also fails on {', '.join(also)})" if also else ""
+                found.append(Diagnostic(location, first.severity, first.message + suffix, rule))
     return found
 
 
@@ -90,25 +91,6 @@ def _at(
     manifest: Manifest, pointer: str, message: str, rule: str, severity: Severity = Severity.ERROR
 ) -> Diagnostic:
     return Diagnostic(manifest.position(pointer), severity, f"{manifest.ref}: {message}", rule)
-
-
-def _check_selector(
-    pool: GPUNodePool, manifest: Manifest, seen: dict[tuple[object, ...], tuple[GPUNodePool, SourceLocation]]
-) -> list[Diagnostic]:
-    key = pool.spec.node_selector.canonical()
-    if key in seen:
-        other, where = seen[key]
-        return [
-            _at(
-                manifest,
-                "/spec/nodeSelector",
-                f"selects the same nodes as GPUNodePool {other.metadata.name} ({where}); "
-                "a node can carry only one pool's configuration",
-                RULE_SELECTOR,
-            )
-        ]
-    seen[key] = (pool, manifest.position("/spec/nodeSelector"))
-    return []
 
 
 def _check_mig(context: Context, pool: GPUNodePool, manifest: Manifest) -> list[Diagnostic]:
@@ -282,79 +264,3 @@ def _check_strategy(
             )
         ]
     return []
-
-
-def _check_device_plugin(context: Context, pool: GPUNodePool, manifest: Manifest) -> list[Diagnostic]:
-    if pool.spec.device_plugin is None:
-        return []
-    key = pool.spec.device_plugin.config
-    plugin_map = context.device_plugin_manifest
-    known = sorted((plugin_map.obj.get("data") or {}) if plugin_map else {})
-    if key not in known:
-        where = (
-            f"the device-plugin ConfigMap {plugin_map.ref}" if plugin_map else "no device-plugin ConfigMap"
-        )
-        return [
-            _at(
-                manifest,
-                "/spec/devicePlugin/config",
-                f"device-plugin config {key!r} is not a key of {where} "
-                f"(keys: {', '.join(known) or 'none'}); the config manager would fail on these nodes",
-                RULE_PLUGIN_KEY,
-            )
-        ]
-    source = context.device_plugin.get(key)
-    if source is None:
-        return []
-    config = source.config
-    found: list[Diagnostic] = []
-    flag_strategy = config.flags.mig_strategy if config.flags else None
-    if flag_strategy is not None and flag_strategy != pool.spec.mig.strategy:
-        found.append(
-            _at(
-                manifest,
-                "/spec/devicePlugin/config",
-                f"device-plugin config {key!r} sets migStrategy {flag_strategy} but the pool's "
-                f"spec.mig.strategy is {pool.spec.mig.strategy}",
-                RULE_STRATEGY_MISMATCH,
-            )
-        )
-    if config.sharing_strategy != "mps":
-        return found
-    if pool.spec.mig.strategy == "mixed":
-        found.append(
-            _at(
-                manifest,
-                "/spec/devicePlugin/config",
-                f"device-plugin config {key!r} uses MPS, which cannot run with the mixed MIG strategy",
-                RULE_MPS_MIXED,
-            )
-        )
-    mig_parted = context.mig_parted.config if context.mig_parted else None
-    layouts = pool_layouts(pool, mig_parted) or []
-    if any(layout is not None and layout.enabled for layout in layouts):
-        found.append(
-            _at(
-                manifest,
-                "/spec/devicePlugin/config",
-                f"device-plugin config {key!r} uses MPS, which is not supported on MIG-enabled GPUs "
-                f"(MIG config {pool.spec.mig.config!r})",
-                RULE_MPS_MIG,
-            )
-        )
-    capability = tuple(int(x) for x in catalogue().model(pool.spec.gpu.model).compute_capability.split("."))
-    mps = config.sharing.mps if config.sharing else None
-    if capability < (7, 5) and mps is not None:
-        for resource in mps.resources:
-            if resource.replicas > MPS_MAX_REPLICAS_BEFORE_7_5:
-                found.append(
-                    _at(
-                        manifest,
-                        "/spec/devicePlugin/config",
-                        f"{pool.spec.gpu.model} (compute capability {'.'.join(map(str, capability))}) "
-                        f"allows at most {MPS_MAX_REPLICAS_BEFORE_7_5} MPS clients; config {key!r} "
-                        f"asks for {resource.replicas}",
-                        RULE_MPS_REPLICAS,
-                    )
-                )
-    return found

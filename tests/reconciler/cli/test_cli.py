@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from tests.reconciler.conftest import BASE_REPO, MIG_PARTED, write_repo
+from tests.reconciler.repo_fixtures import BASE_REPO, MIG_PARTED, write_repo
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "desired_state"
@@ -28,7 +28,7 @@ def test_example_repository_validates_with_exit_0() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "valid (0 errors" in done.stderr
+    assert "valid (0 errors, 0 warnings)" in done.stderr
 
 
 def test_invalid_repository_exits_1_with_sorted_lines(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from reconciler.source import RevisionNotFoundError, SourceError, load_directory, load_revision
 from reconciler.source.yamldocs import Origin, parse_documents
 from schemas.kinds import Limits
-from tests.reconciler.conftest import RepoLoader, places, write_repo
+from tests.reconciler.repo_fixtures import RepoLoader, places, write_repo
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\ndata: {k: v}\n"
 
@@ -99,6 +99,14 @@ def test_positions_point_at_keys_and_items() -> None:
     assert doc.positions["/a/c/1/y"].line == 5
 
 
+def test_empty_documents_are_skipped() -> None:
+    """Leading, trailing and repeated `---` separators and comment-only files yield no documents."""
+    text = "---\n# comment\n---\na: 1\n---\n---\nb: 2\n---\n"
+    documents, diagnostics = parse_documents(text, Origin("f.yaml"), Limits())
+    assert [d.data for d in documents] == [{"a": 1}, {"b": 2}] and diagnostics == []
+    assert parse_documents("# nothing\n", Origin("f.yaml"), Limits()) == ([], [])
+
+
 def test_merge_keys_and_yaml_1_1_scalars() -> None:
     """`<<` merges (explicit keys win); yes/on are booleans, timestamps stay strings."""
     text = "base: &b {x: 1, y: 2}\nobj:\n  <<: *b\n  y: 3\n  on: yes\n  when: 2024-01-01\n"
@@ -124,6 +132,13 @@ def test_ignore_patterns_skip_files(load_repo: RepoLoader) -> None:
         {"gpuctl.yaml": "ignore: ['drafts/*']\n", "drafts/broken.yaml": "a: [\n", F: CONFIGMAP}, base=False
     )
     assert result.ok and result.diagnostics == []
+
+
+def test_empty_repository_warns(tmp_path: Path) -> None:
+    """A directory without documents is valid but says so (a mistyped PATH is easy to miss)."""
+    write_repo(tmp_path, {"notes.txt": "hello\n", "empty.yaml": "# nothing yet\n"})
+    result = load_directory(tmp_path)
+    assert result.ok and places(result, "repository-empty") == [(".", 1)]
 
 
 def test_missing_directory_raises_source_error(tmp_path: Path) -> None:

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from schemas.diagnostics import Severity
-from tests.reconciler.conftest import BASE_REPO, DEVICE_PLUGIN, MIG_PARTED, RepoLoader, findings, places, pool
+from tests.reconciler.repo_fixtures import (
+    BASE_REPO,
+    DEVICE_PLUGIN,
+    MIG_PARTED,
+    RepoLoader,
+    findings,
+    places,
+    pool,
+)
 
 MIG = "gpu-operator/mig-parted.yaml"
 PLUGIN = "gpu-operator/device-plugin.yaml"
@@ -152,6 +160,18 @@ CASES = [
         id="same-selector",
     ),
     pytest.param(
+        "pool-selector-overlap",
+        {
+            "pools/a100b.yaml": pool("a100b", "A100-SXM4-80GB", plugin="whole").replace(
+                "      pool: a100b\n",
+                "      zone: b\n    matchExpressions:\n"
+                "      - {key: pool, operator: In, values: [a100, x]}\n",
+            )
+        },
+        ("pools/a100b.yaml", 6),
+        id="expression-admits-the-other-pools-label",
+    ),
+    pytest.param(
         "device-plugin-unknown-key",
         {
             PLUGIN: DEVICE_PLUGIN.replace(
@@ -293,6 +313,16 @@ CASES = [
         id="job-asks-for-a100-40gb-profile",
     ),
     pytest.param(
+        "kueue-flavor-matches-no-pool",
+        {
+            "quotas/flavor.yaml": "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ResourceFlavor\n"
+            "metadata: {name: h100}\n"
+            "spec:\n  nodeLabels:\n    nvidia.com/gpu.product: NVIDIA-H100-SXM5-80GB\n"
+        },
+        ("quotas/flavor.yaml", 5),
+        id="product-label-spelt-differently",
+    ),
+    pytest.param(
         "quota-resource-not-advertised",
         {
             "quotas/q.yaml": "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: a}\nspec:\n"
@@ -375,3 +405,82 @@ def test_built_in_layouts_apply_without_a_repository_configmap(load_repo: RepoLo
     )
     assert result.ok, "\n".join(map(str, result.diagnostics))
     assert result.state is not None and result.state.mig_parted is None
+
+
+def test_unused_config_is_checked_once_per_place_against_filtered_models(load_repo: RepoLoader) -> None:
+    """A config no pool uses is checked on every model its device-filter names, reported once."""
+    extra = (
+        "      spare:\n"
+        '        - device-filter: ["0x233010DE", "0x20B210DE"]\n'
+        "          devices: all\n"
+        "          mig-enabled: true\n"
+        "          mig-devices:\n"
+        '            "4g.40gb": 2\n'
+    )
+    result = load_repo({MIG: MIG_PARTED + extra})
+    [finding] = findings(result, "mig-profile-count")
+    assert (finding.location.file, finding.location.line) == (MIG, 25)
+    assert "A100-SXM4-80GB" in finding.message and "H100-SXM5-80GB" in finding.message
+
+
+def test_container_resource_in_limits_and_requests_warns_once(load_repo: RepoLoader) -> None:
+    """A container naming an unadvertised resource in both limits and requests gets one warning."""
+    job = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n"
+        "    - name: c\n      image: i\n      resources:\n"
+        "        limits: {nvidia.com/mig-7g.80gb: 1}\n        requests: {nvidia.com/mig-7g.80gb: 1}\n"
+    )
+    result = load_repo({"apps/pod.yaml": job})
+    assert places(result, "workload-resource-not-advertised") == [("apps/pod.yaml", 9)]
+    assert result.ok
+
+
+def test_capacity_warnings_wait_for_a_parsable_device_plugin_config(load_repo: RepoLoader) -> None:
+    """When a pool's device-plugin config fails to parse, no advertised-resource warnings cascade."""
+    broken = DEVICE_PLUGIN.replace(
+        "            replicas: 4", "            replicas: 4\n            selector: {}"
+    )
+    quota = (
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: a}\n"
+        "spec: {hard: {requests.nvidia.com/gpu.shared: 4}}\n"
+    )
+    result = load_repo({PLUGIN: broken, "quotas/q.yaml": quota})
+    assert findings(result, "device-plugin-unknown-key")
+    assert findings(result, "quota-resource-not-advertised") == []
+    assert findings(
+        load_repo({"quotas/q.yaml": quota.replace("gpu.shared", "gpu.sharedd")}),
+        "quota-resource-not-advertised",
+    )
+
+
+def test_overlap_witness_is_sound() -> None:
+    """A witness matches both selectors; conflicting labels or disjoint In sets give none."""
+    from reconciler.validation.selectors import overlap_witness
+    from schemas.kinds import LabelSelector
+
+    def sel(raw: dict[str, object]) -> LabelSelector:
+        return LabelSelector.model_validate(raw)
+
+    a = sel({"matchLabels": {"pool": "a"}})
+    assert overlap_witness(a, sel({"matchLabels": {"pool": "b"}})) is None
+    assert overlap_witness(a, sel({"matchLabels": {"zone": "z"}})) == {"pool": "a", "zone": "z"}
+    b = sel({"matchExpressions": [{"key": "gpu", "operator": "In", "values": ["t4", "l4"]}]})
+    c = sel({"matchExpressions": [{"key": "gpu", "operator": "In", "values": ["a100"]}]})
+    assert overlap_witness(b, c) is None
+    assert (
+        overlap_witness(a, sel({"matchExpressions": [{"key": "pool", "operator": "NotIn", "values": ["a"]}]}))
+        is None
+    )
+
+
+def test_flavor_matching_gfd_product_label_passes(load_repo: RepoLoader) -> None:
+    """Flavors naming the product label GFD writes (plain, and -SHARED without renaming) match."""
+    flavors = (
+        "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ResourceFlavor\nmetadata: {name: h100}\n"
+        "spec: {nodeLabels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3, pool: h100}}\n---\n"
+        "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ResourceFlavor\nmetadata: {name: t4}\n"
+        "spec: {nodeLabels: {nvidia.com/gpu.product: Tesla-T4-SHARED}}\n"
+    )
+    plugin = DEVICE_PLUGIN.replace("renameByDefault: true", "renameByDefault: false")
+    result = load_repo({"quotas/flavors.yaml": flavors, PLUGIN: plugin})
+    assert findings(result, "kueue-flavor-matches-no-pool") == [], "\n".join(map(str, result.diagnostics))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reconciler.conftest import RepoLoader, places
+from tests.reconciler.repo_fixtures import RepoLoader, places
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -95,10 +95,51 @@ spec:
       duration: {distribution: fixed, value: 1h}
 """
 
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer, minimum: 1}
+                port: {x-kubernetes-int-or-string: true}
+                extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: a}
+spec:
+  size: 2
+  port: http
+  extra: {anything: goes}
+"""
+
 W = "workloads/w.yaml"
 
 CASES = [
     pytest.param("document-not-mapping", {W: "- a\n- b\n"}, (W, 1), id="list-document"),
+    pytest.param(
+        "kustomization-unsupported",
+        {
+            "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources: [a.yaml]\n"
+        },
+        ("kustomization.yaml", 2),
+        id="kustomization-file",
+    ),
     pytest.param(
         "document-missing-field",
         {W: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: x\n"},
@@ -137,6 +178,41 @@ CASES = [
         {W: DEPLOYMENT.replace("selector:\n", "replicas: two\n  selector:\n")},
         (W, 7),
         id="replicas-not-integer",
+    ),
+    pytest.param("crd-schema", {W: CRD.replace("  size: 2", "  size: 0")}, (W, 27), id="cr-below-minimum"),
+    pytest.param(
+        "crd-schema",
+        {W: CRD.replace("  size: 2", "  size: 2\n  colour: red")},
+        (W, 28),
+        id="cr-unknown-field",
+    ),
+    pytest.param(
+        "k8s-name-invalid",
+        {W: DEPLOYMENT.replace("name: web\n", "name: Web_App\n", 1)},
+        (W, 4),
+        id="uppercase-underscore-name",
+    ),
+    pytest.param(
+        "k8s-name-invalid",
+        {W: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team.a\n"},
+        (W, 4),
+        id="dotted-namespace-name",
+    ),
+    pytest.param(
+        "k8s-label-invalid",
+        {
+            W: DEPLOYMENT.replace("labels: {app: web}}", "labels: {app: web}}", 1).replace(
+                "  namespace: team-a\n", "  namespace: team-a\n  labels:\n    team: a b\n", 1
+            )
+        },
+        (W, 7),
+        id="label-value-with-space",
+    ),
+    pytest.param(
+        "k8s-label-invalid",
+        {W: DEPLOYMENT.replace("  namespace: team-a\n", "  namespace: team-a\n  labels:\n    -bad: x\n", 1)},
+        (W, 7),
+        id="label-key-starts-with-dash",
     ),
     pytest.param(
         "k8s-unknown-kind",
@@ -290,7 +366,7 @@ def test_manifest_rule_reports_its_id_at_file_and_line(
     assert place in places(result, rule), "\n".join(map(str, result.diagnostics))
 
 
-@pytest.mark.parametrize("text", [DEPLOYMENT, RAYCLUSTER, PYTORCHJOB, CLUSTER_QUEUE, WORKLOAD])
+@pytest.mark.parametrize("text", [DEPLOYMENT, RAYCLUSTER, PYTORCHJOB, CLUSTER_QUEUE, WORKLOAD, CRD])
 def test_well_formed_fixtures_pass(load_repo: RepoLoader, text: str) -> None:
     """The unbroken versions of the fixtures above load without any finding."""
     result = load_repo({W: text})

@@ -30,6 +30,8 @@ def test_every_rule_has_a_fixture_case() -> None:
     assert callable(test_loading.test_symlink_leaving_the_root_is_an_error)
     assert callable(test_loading.test_git_symlink_leaving_the_root_is_an_error)
     covered.add("symlink-escapes-root")
+    assert callable(test_loading.test_empty_repository_warns)
+    covered.add("repository-empty")
     missing = declared_rules() - covered
     assert not missing, f"rules without a fixture test: {sorted(missing)}"
 
@@ -38,3 +40,12 @@ def test_rule_ids_are_kebab_case() -> None:
     """Rule ids are stable lowercase kebab-case words, as printed in brackets."""
     for rule in declared_rules():
         assert rule == rule.lower() and " " not in rule and "_" not in rule, rule
+
+
+def test_readme_lists_every_rule() -> None:
+    """The README's rule table names every rule id, so users can look up what they see."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    missing = {rule for rule in declared_rules() if f"`{rule}`" not in readme}
+    assert not missing, f"rules missing from README.md: {sorted(missing)}"

@@ -1,0 +1,288 @@
+"""`gpuctl simulate [PATH]`: replay a workload against the cluster a desired state describes
+(or a trace's own node list) with the capacity simulator, over one or more seeds.
+
+Exit codes: 0 every run succeeded; 1 invalid repository or a run failed on its input;
+2 usage or I/O error (bad option combination, unreadable or malformed trace file).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
+from schemas.diagnostics import Severity
+
+if TYPE_CHECKING:
+    from schemas.desired import DesiredState
+    from schemas.kinds import WorkloadProfile
+    from simulator import RunResult
+    from simulator.cluster import ClusterSpec
+    from simulator.jobs import JobTable
+    from simulator.quotas import QuotaSpec
+
+
+class Mode(StrEnum):
+    REPLAY = "replay"
+    INFLATE = "inflate"
+
+
+class TraceFormat(StrEnum):
+    OPENB = "openb"
+    ITP = "itp"
+    CSV = "csv"
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.echo(f"gpuctl simulate: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _load_state(path: Path) -> DesiredState:
+    result = load_path(path, None)
+    if result.state is None:
+        prefix = display_prefix(path)
+        for diagnostic in result.diagnostics:
+            if diagnostic.severity is Severity.ERROR:
+                typer.echo(f"{prefix}{diagnostic}", err=True)
+        raise _fail(f"{path}: invalid repository; nothing simulated (run gpuctl validate)", EXIT_INVALID)
+    return result.state
+
+
+def _load_trace(path: Path, fmt: TraceFormat, gpus_per_node: int) -> JobTable:
+    from simulator.traces import load_gpuctl_csv, load_itp, load_openb_pods
+
+    if fmt is TraceFormat.OPENB:
+        return load_openb_pods(path)
+    if fmt is TraceFormat.ITP:
+        return load_itp(path, gpus_per_node=max(1, gpus_per_node))
+    return load_gpuctl_csv(path)
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr that only appears once a run has lasted a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __call__(self, done: float, total: float) -> None:
+        if self._bar is None:
+            if time.monotonic() - self.started < 1.0:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _print_text(results: list[RunResult], summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    first = results[0]
+    cluster, work = first.cluster, first.workload
+    console.print(f"[bold]{first.mode}[/bold] · policy {first.policy} · seeds {summary['seeds']}")
+    if cluster:
+        models = ", ".join(f"{m} {n}" for m, n in cluster["gpus_by_model"].items())
+        console.print(f"cluster: {cluster['nodes']} nodes, {cluster['gpus']} GPUs ({models})")
+    if work:
+        console.print(
+            f"workload: {work['source']}: {work['jobs']} jobs, {work['pods']} pods, "
+            f"{work['gpu_requested']:.1f} GPUs requested"
+        )
+    for result in results:
+        if not result.ok:
+            console.print(f"[red]seed {result.seed}: error: {result.error}[/red]")
+    if not summary["figures"]:
+        return
+    table = Table("figure", "mean", "std", "min", "max")
+    for key, stats in summary["figures"].items():
+        table.add_row(key, *(f"{stats[k]:.4g}" for k in ("mean", "std", "min", "max")))
+    console.print(table)
+
+
+@dataclass
+class _Inputs:
+    cluster: ClusterSpec
+    workload: JobTable | WorkloadProfile
+    label: str
+    default_seed: int
+    quotas: QuotaSpec | None = None
+
+
+def _pick_profile(state: DesiredState, name: str | None) -> WorkloadProfile:
+    names = [w.metadata.name for w in state.workloads]
+    if name is None and len(names) != 1:
+        raise _fail(f"choose a profile with --workload (the repository has: {', '.join(names) or 'none'})")
+    for profile in state.workloads:
+        if profile.metadata.name == (name or names[0]):
+            return profile
+    raise _fail(f"no WorkloadProfile {name!r} (the repository has: {', '.join(names) or 'none'})")
+
+
+def _resolve_inputs(
+    path: Path | None, nodes: Path | None, trace: Path | None, trace_format: TraceFormat, workload: str | None
+) -> _Inputs:
+    """The cluster (node list or PATH's pools) and the workload (trace or PATH's profile)."""
+    from simulator.cluster import from_desired_state, from_node_list
+    from simulator.quotas import quotas_from_state
+    from simulator.traces import load_openb_nodes
+
+    if path is None and nodes is None:
+        raise _fail("give a desired-state PATH, or --nodes with an openb node list")
+    if trace is None and path is None:
+        raise _fail("give --trace FILE, or a PATH whose WorkloadProfile to simulate")
+    state = _load_state(path) if path is not None else None
+    if nodes is not None:
+        cluster = from_node_list(load_openb_nodes(nodes))
+    else:
+        assert state is not None
+        cluster = from_desired_state(state)
+    # The repository's Kueue quotas govern its own pools, not a trace's node list.
+    quotas = quotas_from_state(state) if state is not None and nodes is None else None
+    if trace is not None:
+        jobs = _load_trace(trace, trace_format, int(cluster.physical_gpus.max()))
+        return _Inputs(cluster, jobs, str(trace), 0, quotas)
+    assert state is not None
+    profile = _pick_profile(state, workload)
+    ref = profile.spec.trace
+    if ref is None:
+        label = f"WorkloadProfile/{profile.metadata.name}"
+        return _Inputs(cluster, profile, label, profile.spec.seed, quotas)
+    if ref.nodes and nodes is None:
+        cluster = from_node_list(load_openb_nodes(Path(state.root) / ref.nodes))
+        quotas = None
+    file = Path(state.root) / ref.file
+    jobs = _load_trace(file, TraceFormat(ref.format), int(cluster.physical_gpus.max()))
+    return _Inputs(cluster, jobs, str(file), profile.spec.seed, quotas)
+
+
+def _emit(results: list[RunResult], out: Path | None, output: OutputFormat) -> None:
+    from simulator.summary import across_seeds
+
+    summary = across_seeds(results)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            (out / f"{result.mode}-{result.policy}-seed{result.seed}.json").write_text(result.to_json())
+        (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    if output is OutputFormat.JSON:
+        payload = {"summary": summary, "runs": [json.loads(r.to_json()) for r in results]}
+        typer.echo(json.dumps(payload, indent=1, sort_keys=True))
+    else:
+        _print_text(results, summary)
+
+
+def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Desired-state repository (the cluster, and its WorkloadProfiles)."),
+    ] = None,
+    workload: Annotated[
+        str | None, typer.Option("--workload", "-w", help="WorkloadProfile name in the repository.")
+    ] = None,
+    trace: Annotated[
+        Path | None, typer.Option("--trace", help="A job trace file instead of a profile.")
+    ] = None,
+    trace_format: Annotated[TraceFormat, typer.Option("--trace-format", help="openb, itp or csv.")] = (
+        TraceFormat.CSV
+    ),
+    nodes: Annotated[
+        Path | None,
+        typer.Option("--nodes", help="An openb node list as the cluster (instead of PATH's pools)."),
+    ] = None,
+    mode: Annotated[Mode, typer.Option("--mode", help="replay (time, queues) or inflate (FGD protocol).")] = (
+        Mode.REPLAY
+    ),
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Placement policy.")] = "k8s-default",
+    queue: Annotated[str, typer.Option("--queue", help="fifo, priority or best-effort-fifo.")] = "fifo",
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Number of seeds (seed, seed+1, ...).")] = 1,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="First seed (default: the profile's, else 0).")
+    ] = None,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", help="Multiply trace arrival times (< 1 compresses).")
+    ] = 1.0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write each run's JSON and summary.json here.")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json.")] = OutputFormat.TEXT,
+) -> None:
+    """Predict GPU allocation, queueing delay, job completion time and fragmentation for a
+    workload on the cluster a desired state describes, before anyone merges it."""
+    from pydantic import ValidationError
+
+    from simulator import SimConfig, SimParameters, run
+    from simulator.cluster import ModelError
+    from simulator.placement import POLICY_NAMES
+    from simulator.traces import TraceError
+
+    if policy not in POLICY_NAMES:
+        raise _fail(f"unknown --policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
+    try:
+        inputs = _resolve_inputs(path, nodes, trace, trace_format, workload)
+        params = SimParameters.model_validate(
+            {
+                "mode": mode.value,
+                "policy": policy,
+                "queue": queue,
+                "seed": seed if seed is not None else inputs.default_seed,
+                "time_scale": time_scale,
+            }
+        )
+    except (TraceError, ModelError) as err:
+        raise _fail(str(err)) from err
+    except ValidationError as err:
+        raise _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from err
+
+    results = []
+    for offset in range(seeds):
+        bar = _ProgressBar(f"{mode.value} {policy} seed {params.seed + offset}")
+        config = SimConfig(
+            inputs.cluster,
+            inputs.workload,
+            params.model_copy(update={"seed": params.seed + offset}),
+            cluster_label=str(nodes or path),
+            workload_label=inputs.label,
+            quotas=inputs.quotas,
+        )
+        try:
+            results.append(run(config, bar))
+        finally:
+            bar.close()
+    _emit(results, out, output)
+    if any(not r.ok for r in results):
+        raise typer.Exit(EXIT_INVALID)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate_command)

@@ -1,0 +1,144 @@
+"""`inflate` mode: the FGD evaluation protocol (ATC'23; steps in the shared traces README).
+
+Pods are drawn uniformly with replacement from the workload until their summed GPU request
+reaches `inflate_target` × cluster GPU capacity, shuffled, and offered one at a time; a pod
+that fits nowhere fails, pods never leave. After every `inflate_step` of capacity has
+arrived, the GPU allocation ratio and the fragmentation are recorded. There is no time, so
+no SimPy: a plain loop over the offered pods.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.cluster.spec import ClusterSpec
+from simulator.cluster.state import ClusterState
+from simulator.config import SimParameters
+from simulator.jobs import FloatArray, IntArray, JobTable
+from simulator.placement import FragmentationTracker, TargetWorkload, TieBreaker, make_policy
+from simulator.progress import Progress, no_progress
+from simulator.requests import BoundJobs, place_gang
+
+
+@dataclass
+class InflateOutcome:
+    """The curve (one point per step of arrived capacity) and the pod counts."""
+
+    arrived_pct: list[float] = field(default_factory=list)
+    allocated_pct: list[float] = field(default_factory=list)
+    fragmentation_amount_pct: list[float] = field(default_factory=list)
+    fragmentation_rate_pct: list[float] = field(default_factory=list)
+    offered: int = 0
+    placed: int = 0
+    failed: int = 0
+    failed_gpu: float = 0.0
+
+    def unallocated_at(self, arrived_pct: float) -> float:
+        """Unallocated GPU % at the recorded point nearest to `arrived_pct`."""
+        index = int(np.argmin(np.abs(np.asarray(self.arrived_pct) - arrived_pct)))
+        return 100.0 - self.allocated_pct[index]
+
+
+def target_workload(jobs: JobTable, state: ClusterState) -> TargetWorkload:
+    """The typical pod shapes of `jobs` (the FGD target workload)."""
+    bound = BoundJobs(jobs, state)
+    shapes = list(
+        zip(
+            jobs.cpu_milli.tolist(),
+            jobs.gpus.tolist(),
+            jobs.milli.tolist(),
+            bound.model_mask.tolist(),
+            strict=True,
+        )
+    )
+    return TargetWorkload.from_shapes(shapes)
+
+
+def offer_order(request: FloatArray, goal: float, rng: np.random.Generator) -> IntArray:
+    """Job indexes drawn uniformly with replacement until their summed GPU request reaches
+    `goal`, then shuffled (protocol step 2)."""
+    chosen: list[int] = []
+    total = 0.0
+    batch = max(16, int(goal / max(float(request.mean()), 1e-9) * 1.1))
+    while total < goal:
+        draws = rng.integers(request.shape[0], size=batch)
+        cumulative = total + np.cumsum(request[draws])
+        stop = int(np.searchsorted(cumulative, goal, side="left"))
+        if stop < batch:
+            chosen.extend(draws[: stop + 1].tolist())
+            break
+        chosen.extend(draws.tolist())
+        total = float(cumulative[-1])
+    order = np.asarray(chosen, dtype=np.int64)
+    rng.shuffle(order)
+    return order
+
+
+class _Recorder:
+    """Writes a curve point each time arrived GPU crosses the next step of capacity."""
+
+    def __init__(self, state: ClusterState, tracker: FragmentationTracker, params: SimParameters) -> None:
+        self.state = state
+        self.tracker = tracker
+        self.step = params.inflate_step
+        capacity = float(state.spec.total_gpus)
+        steps = math.floor(params.inflate_target / params.inflate_step + 1e-9)
+        self.thresholds = [k * params.inflate_step * capacity for k in range(steps + 1)]
+        self.next_mark = 0
+        self.outcome = InflateOutcome()
+
+    def record_until(self, arrived: float) -> None:
+        outcome, state = self.outcome, self.state
+        while self.next_mark < len(self.thresholds) and self.thresholds[self.next_mark] <= arrived + 1e-9:
+            amount, rate = self.tracker.totals()
+            outcome.arrived_pct.append(round(100.0 * self.next_mark * self.step, 6))
+            outcome.allocated_pct.append(100.0 * state.allocated_milli / state.spec.total_milli)
+            outcome.fragmentation_amount_pct.append(100.0 * amount)
+            outcome.fragmentation_rate_pct.append(100.0 * rate)
+            self.next_mark += 1
+
+
+def inflate(
+    spec: ClusterSpec,
+    jobs: JobTable,
+    params: SimParameters,
+    rng: np.random.Generator,
+    progress: Progress = no_progress,
+) -> InflateOutcome:
+    """Run the protocol once with `rng` and return the recorded curve."""
+    if spec.total_gpus <= 0:
+        raise ValueError("the cluster has no GPUs; inflate measures GPU allocation")
+    request = jobs.gpu_request()
+    if not (request > 0).any():
+        raise ValueError("no job asks for a GPU; inflate cannot reach any arrived GPU capacity")
+    state = ClusterState(spec)
+    target = target_workload(jobs, state)
+    policy = make_policy(params.policy, target)
+    recorder = _Recorder(state, FragmentationTracker(state, target), params)
+    outcome = recorder.outcome
+    goal = params.inflate_target * spec.total_gpus
+    order = offer_order(request, goal, rng)
+    ties = TieBreaker(rng)
+
+    bound = BoundJobs(jobs, state)
+    pods = jobs.pods.tolist()
+    requests = request.tolist()
+    arrived = 0.0
+    recorder.record_until(0.0)
+    for position, index in enumerate(order.tolist()):
+        outcome.offered += 1
+        if place_gang(state, policy, bound.request(index), pods[index], ties) is None:
+            outcome.failed += 1
+            outcome.failed_gpu += requests[index]
+        else:
+            outcome.placed += 1
+        arrived += requests[index]
+        recorder.record_until(arrived)
+        if position % 512 == 0:
+            progress(arrived, goal)
+    recorder.record_until(goal)
+    progress(goal, goal)
+    return outcome

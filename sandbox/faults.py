@@ -52,6 +52,10 @@ class Faults:
         self.verbs = set()
         self.mig_fail_nodes = set()
 
+    def watch_delay(self) -> float:
+        """The current watch delay (read by running watch streams on every batch)."""
+        return self.watch_delay_seconds
+
     def pick(self, verb: str) -> Fault | None:
         """The fault to inject into one request of `verb`, if any."""
         if self.verbs and verb not in self.verbs:

@@ -86,7 +86,9 @@ class Sandbox:
         server_tls = self.certificate.server_context(Path(self._tempdir.name)) if self.certificate else None
         self._server = SandboxHTTPServer((host, port), self._context, server_tls)
         bound_host, bound_port = str(self._server.server_address[0]), int(self._server.server_address[1])
-        self.url = f"{'https' if tls else 'http'}://{bound_host}:{bound_port}"
+        # A wildcard bind is reached through loopback (also what the certificate names).
+        client_host = "127.0.0.1" if bound_host in ("0.0.0.0", "::") else bound_host
+        self.url = f"{'https' if tls else 'http'}://{client_host}:{bound_port}"
         self._context.address = f"{bound_host}:{bound_port}"
         if kubeconfig_path is None:
             kubeconfig_path = Path(self._tempdir.name) / "kubeconfig"

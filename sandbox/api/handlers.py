@@ -6,58 +6,28 @@ parsed `Request`; the GPU controllers call them too, so their writes look like a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import json
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from sandbox.api import errors
 from sandbox.api.errors import ApiError
+from sandbox.api.listing import list_page
 from sandbox.api.objects import bump_generation, check_type_meta, initialise, validate
 from sandbox.api.patches import APPLY_PATCH_YAML, apply_patch
+from sandbox.api.requests import AdmissionHook, Request
 from sandbox.api.resources import Registry, ResourceType
-from sandbox.api.selectors import field_matcher, label_matcher
 from sandbox.api.ssa import record_update, server_side_apply
 from sandbox.api.store import Store
 from sandbox.clock import SandboxClock
 
+__all__ = ["AdmissionHook", "Api", "Request"]  # Request is re-exported: callers build requests here
+
 # Kinds whose DELETE answers with the object rather than a Status (as the API server does).
 _RETURNS_OBJECT = frozenset({"pods", "services", "serviceaccounts", "resourcequotas"})
 _CORE_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-@dataclass
-class Request:
-    """A parsed API request on one resource type."""
-
-    rtype: ResourceType
-    namespace: str = ""
-    name: str = ""
-    subresource: str = ""
-    params: dict[str, str] = field(default_factory=dict)
-    user_agent: str = ""
-
-    @property
-    def dry_run(self) -> bool:
-        return self.params.get("dryRun") == "All"
-
-    @property
-    def manager(self) -> str:
-        return self.params.get("fieldManager") or (self.user_agent.split("/", 1)[0] or "unknown")
-
-
-class AdmissionHook(Protocol):
-    """Sees every write: `admit` may change or reject the new object, `committed` runs after."""
-
-    def admit(self, rtype: ResourceType, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None: ...
-
-    def committed(
-        self, rtype: ResourceType, old: dict[str, Any] | None, new: dict[str, Any] | None
-    ) -> None: ...
 
 
 class Api:
@@ -78,39 +48,7 @@ class Api:
 
     def list(self, req: Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The list envelope (without items) and the matching items of this page."""
-        labels = label_matcher(req.params.get("labelSelector"))
-        fields = field_matcher(req.params.get("fieldSelector"), req.rtype.kind)
-        items, rv = self.store.list_objects(req.rtype.group_resource, req.namespace or None)
-        start_after = ""
-        token = req.params.get("continue")
-        if token:
-            rv, start_after = self._decode_continue(token)
-            items = [o for o in items if _sort_key(o) > start_after]
-        if labels or fields:
-            items = [o for o in items if (labels is None or labels(o)) and (fields is None or fields(o))]
-        meta: dict[str, Any] = {"resourceVersion": str(rv)}
-        limit = int(req.params.get("limit") or 0)
-        if limit > 0 and len(items) > limit:
-            page = items[:limit]
-            meta["continue"] = _encode_continue(rv, _sort_key(page[-1]))
-            if not (labels or fields):  # as upstream: unknown when a selector filters
-                meta["remainingItemCount"] = len(items) - limit
-            items = page
-        envelope = {"kind": req.rtype.list_kind_name(), "apiVersion": req.rtype.api_version, "metadata": meta}
-        return envelope, items
-
-    def _decode_continue(self, token: str) -> tuple[int, str]:
-        try:
-            data = json.loads(base64.urlsafe_b64decode(token.encode()))
-            rv, start = int(data["rv"]), str(data["start"])
-        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-            raise errors.bad_request(f"continue key is not valid: {exc}") from exc
-        if rv < self.store.oldest_watchable_rv:
-            raise errors.expired(
-                "The provided continue parameter is too old to display a consistent list result. You can "
-                "start a new list without the continue parameter."
-            )
-        return rv, start
+        return list_page(self.store, req)
 
     # ------------------------------------------------------------------ writes
     def create(self, req: Request, body: Any) -> dict[str, Any]:
@@ -164,6 +102,13 @@ class Api:
         custom = rtype.group not in _builtin_groups()
         if content_type == APPLY_PATCH_YAML:
             return self._apply(req, raw)
+        if "force" in req.params:
+            raise errors.invalid(
+                "PatchOptions",
+                "meta.k8s.io",
+                "",
+                [("force", "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch")],
+            )
         try:
             patch = json.loads(raw or b"null")
         except ValueError as exc:
@@ -251,6 +196,13 @@ class Api:
                 )
             if pre.get("resourceVersion") and pre["resourceVersion"] != obj["metadata"]["resourceVersion"]:
                 raise errors.conflict(rtype.plural, rtype.group, req.name, errors.STALE_VERSION)
+            if rtype.kind == "Namespace" and rtype.group == "" and req.name in _CORE_NAMESPACES[:3]:
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'namespaces "{req.name}" is forbidden: this namespace may not be deleted',
+                    {"name": req.name, "kind": "namespaces"},
+                )
             grace = _grace_period(req, options, obj)
             result = self._delete_object(req, obj, grace)
         if rtype.plural in _RETURNS_OBJECT or rtype.group not in _builtin_groups():
@@ -426,15 +378,6 @@ def _as_object(body: Any) -> dict[str, Any]:
     if "metadata" in body and not isinstance(body["metadata"], dict):
         raise errors.bad_request("metadata must be an object")
     return copy.deepcopy(body)
-
-
-def _sort_key(obj: dict[str, Any]) -> str:
-    meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"
-
-
-def _encode_continue(rv: int, start: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"rv": rv, "start": start}).encode()).decode()
 
 
 def _random_suffix() -> str:

@@ -9,6 +9,7 @@ millisecond, connections are kept alive, and each long-lived watch holds one thr
 from __future__ import annotations
 
 import json
+import select
 import socket
 import ssl
 import time
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from sandbox.api import discovery, errors, openapi, tables
+from sandbox.api import discovery, errors, openapi, scale, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
@@ -111,40 +112,48 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path in ("/healthz", "/readyz", "/livez"):
             self._send_body(200, b"ok", "text/plain")
             return
+        headers: dict[str, str] = {}
         try:
             if url.path not in _OPEN_PATHS and self.headers.get("Authorization") != f"Bearer {ctx.token}":
                 raise errors.unauthorized()
             discovered = self._discovery(url.path)
             if discovered is not None:
-                self._send_json(200, encode(discovered))
-                return
-            found = route(ctx.api.registry, url.path)
-            req = Request(
-                found.rtype,
-                found.namespace,
-                found.name,
-                found.subresource,
-                params,
-                self.headers.get("User-Agent", ""),
-            )
-            verb = _verb(method, req)
-            dry_run = req.dry_run
-            self._inject_fault(ctx.faults, verb)
-            if verb == "watch":
-                ctx.stats.record(verb, False, None)
-                self._send_stream(stream(ctx.api.store, req, delay_s=ctx.faults.watch_delay_seconds))
-                return
-            code, body = self._dispatch(ctx.api, method, verb, req, raw)
-            self._send_json(code, body)
+                code, body = 200, encode(discovered)
+            else:
+                found = route(ctx.api.registry, url.path)
+                req = Request(
+                    found.rtype,
+                    found.namespace,
+                    found.name,
+                    found.subresource,
+                    params,
+                    self.headers.get("User-Agent", ""),
+                )
+                verb = _verb(method, req)
+                dry_run = req.dry_run
+                self._inject_fault(ctx.faults, verb)
+                if verb == "watch":
+                    ctx.stats.record(verb, False, None)
+                    watch_lines = stream(
+                        ctx.api.store, req, delay_s=ctx.faults.watch_delay, client_gone=self._client_gone
+                    )
+                    self._send_stream(watch_lines)
+                    return
+                code, body = self._dispatch(ctx.api, method, verb, req, raw)
         except ApiError as exc:
-            self._send_json(exc.code, encode(exc.status()), exc.headers)
+            code, body, headers = exc.code, encode(exc.status()), exc.headers
         except (_Dropped, OSError):
+            ctx.stats.record(verb, dry_run, None)
             self.close_connection = True
             return
         except Exception as exc:  # a bug must still answer as the API server would
-            self._send_json(500, encode(errors.internal(repr(exc)).status()))
-        if verb != "watch":
-            ctx.stats.record(verb, dry_run, time.perf_counter() - started)
+            code, body = 500, encode(errors.internal(repr(exc)).status())
+        # Counted before answering, so a client that has its answer also sees its request counted.
+        ctx.stats.record(verb, dry_run, time.perf_counter() - started)
+        try:
+            self._send_json(code, body, headers)
+        except OSError:
+            self.close_connection = True
 
     def _discovery(self, path: str) -> dict[str, Any] | None:
         registry = self.server.context.api.registry
@@ -188,6 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
         return found
 
     def _dispatch(self, api: Api, method: str, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
+        if req.subresource == "scale":
+            return self._scale(api, verb, req, raw)
         table_wanted = tables.wants_table(self.headers.get("Accept", ""))
         if verb == "get":
             obj = api.get(req)
@@ -217,12 +228,22 @@ class _Handler(BaseHTTPRequestHandler):
             return (200 if existed else 201), self._encode_object(req, patched)
         if verb == "delete":
             result = api.delete(req, self._decode(raw) if raw else None)
-            code = 202 if result.get("metadata", {}).get("deletionTimestamp") else 200
+            # 202 when finalizers hold the object; a graceful pod deletion is a 200, as upstream
+            code = 202 if result.get("metadata", {}).get("finalizers") else 200
             return code, self._encode_object(req, result) if result.get("kind") != "Status" else encode(
                 result
             )
         if verb == "deletecollection":
             return 200, encode(api.delete_collection(req))
+        raise errors.method_not_allowed()
+
+    def _scale(self, api: Api, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
+        if verb == "get":
+            return 200, encode(scale.get_scale(api, req))
+        if verb == "update":
+            return 200, encode(scale.write_scale(api, req, self._decode(raw)))
+        if verb == "patch":
+            return 200, encode(scale.patch_scale(api, req, self.headers.get("Content-Type", ""), raw))
         raise errors.method_not_allowed()
 
     def _table(self, req: Request, items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
@@ -281,19 +302,34 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_stream(self, lines: Iterator[bytes]) -> None:
-        first = next(lines, None)  # errors (bad selector, bad version) still answer with a status code
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         try:
-            if first is not None:
-                self._chunk(first)
-                for line in lines:
-                    self._chunk(line)
+            self.wfile.flush()
+            for line in lines:
+                self._chunk(line)
             self.wfile.write(b"0\r\n\r\n")
         except OSError:  # the client went away (reset, broken pipe, TLS EOF)
             self.close_connection = True
+
+    def _client_gone(self) -> bool:
+        """True when the peer closed the connection (a watching client sends nothing more)."""
+        conn = self.connection
+        try:
+            readable, _, _ = select.select([conn], [], [], 0)
+            if not readable:
+                return False
+            conn.settimeout(0.05)
+            try:
+                return bool(conn.recv(1) == b"")
+            finally:
+                conn.settimeout(None)
+        except (ssl.SSLWantReadError, TimeoutError):
+            return False
+        except (OSError, ValueError):
+            return True
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from sandbox.api.errors import ApiError, invalid
+from sandbox.api.quantity import parse_quantity
 from sandbox.api.resources import ResourceType
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -78,6 +79,7 @@ def validate(rtype: ResourceType, obj: dict[str, Any]) -> None:
         containers = (obj.get("spec") or {}).get("containers")
         if not containers:
             causes.append(("spec.containers", "FieldValueRequired", "Required value"))
+        causes += _resource_errors(obj)
     if rtype.kind == "PodDisruptionBudget":
         spec = obj.get("spec") or {}
         if "minAvailable" in spec and "maxUnavailable" in spec:
@@ -90,6 +92,29 @@ def validate(rtype: ResourceType, obj: dict[str, Any]) -> None:
             )
     if causes:
         raise invalid(rtype.kind, rtype.group, name, causes)
+
+
+def _resource_errors(pod: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Container requests and limits must be quantities (e.g. `2`, `500m`, `64Gi`)."""
+    causes = []
+    spec = pod.get("spec") or {}
+    for group in ("initContainers", "containers"):
+        for index, container in enumerate(spec.get(group) or []):
+            resources = container.get("resources") or {} if isinstance(container, dict) else {}
+            for section in ("limits", "requests"):
+                for name, value in (resources.get(section) or {}).items():
+                    try:
+                        parse_quantity(value)
+                    except (ValueError, TypeError):
+                        causes.append(
+                            (
+                                f"spec.{group}[{index}].resources.{section}[{name}]",
+                                "FieldValueInvalid",
+                                f'Invalid value: "{value}": must match the regex '
+                                "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$",
+                            )
+                        )
+    return causes
 
 
 def check_type_meta(rtype: ResourceType, obj: dict[str, Any]) -> None:

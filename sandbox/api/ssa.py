@@ -182,7 +182,7 @@ def server_side_apply(
     if mine is not None:
         owned_by_others = frozenset().union(*(e.fields for e in others)) if others else frozenset()
         dropped = mine.fields - applied_fields - owned_by_others
-        for path in sorted(dropped, key=len, reverse=True):
+        for path in sorted(dropped, key=len):  # parents first: an emptied keyed item loses its key
             still_needed = any(p[: len(path)] == path for p in owned_by_others | applied_fields if p != path)
             if not still_needed:
                 remove_at(result, path)

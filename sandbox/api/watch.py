@@ -9,7 +9,7 @@ as DELETED and one that starts matching as ADDED. BOOKMARK events are sent when 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,31 +44,63 @@ def _line(event_type: str, encoded: bytes) -> bytes:
     return b'{"type":"' + event_type.encode() + b'","object":' + encoded + b"}\n"
 
 
-def stream(store: Store, req: Request, *, delay_s: float = 0.0) -> Iterator[bytes]:
-    """Yield watch event lines until the timeout, the store closing, or the consumer leaving.
-    `delay_s` holds every event back (fault injection: a slow watch)."""
-    resource = req.rtype.group_resource
+def _never() -> bool:
+    return False
+
+
+def _no_delay() -> float:
+    return 0.0
+
+
+def stream(
+    store: Store,
+    req: Request,
+    *,
+    delay_s: Callable[[], float] = _no_delay,
+    client_gone: Callable[[], bool] = _never,
+) -> Iterator[bytes]:
+    """Watch event lines until the timeout, the store closing, or the consumer leaving.
+    Bad parameters raise ApiError here, before anything is streamed. `delay_s()` holds every
+    batch of events back (fault injection: a slow watch, read on each batch so it can change
+    mid-stream); `client_gone()` is asked while idle, to end streams of clients that left."""
     flt = WatchFilter(
         namespace=req.namespace,
         name=req.name,
         labels=label_matcher(req.params.get("labelSelector")),
         fields=field_matcher(req.params.get("fieldSelector"), req.rtype.kind),
     )
-    bookmarks = req.params.get("allowWatchBookmarks") in ("true", "1")
-    timeout = float(req.params.get("timeoutSeconds") or DEFAULT_TIMEOUT_S)
-    deadline = time.monotonic() + timeout
     requested = req.params.get("resourceVersion", "")
+    if requested not in ("", "0") and not requested.isdigit():
+        raise errors.bad_request(f"invalid resource version {requested!r}")
+    try:
+        timeout = float(req.params.get("timeoutSeconds") or DEFAULT_TIMEOUT_S)
+    except ValueError:
+        raise errors.bad_request("timeoutSeconds must be a number") from None
+    return _events(
+        store, req, flt, requested=requested, timeout=timeout, delay_s=delay_s, client_gone=client_gone
+    )
 
+
+def _events(
+    store: Store,
+    req: Request,
+    flt: WatchFilter,
+    *,
+    requested: str,
+    timeout: float,
+    delay_s: Callable[[], float],
+    client_gone: Callable[[], bool],
+) -> Iterator[bytes]:
+    resource = req.rtype.group_resource
+    bookmarks = req.params.get("allowWatchBookmarks") in ("true", "1")
+    deadline = time.monotonic() + timeout
     if requested in ("", "0"):
         items, cursor = store.list_objects(resource, req.namespace or None)
         for obj in items:
             if flt.matches(obj):
                 yield _line("ADDED", store.encoded(resource, obj))
     else:
-        try:
-            cursor = int(requested)
-        except ValueError:
-            raise errors.bad_request(f"invalid resource version {requested!r}") from None
+        cursor = int(requested)
         oldest = store.oldest_watchable_rv
         if cursor < oldest:
             gone = errors.expired(f"too old resource version: {cursor} ({oldest + 1})")
@@ -81,6 +113,8 @@ def stream(store: Store, req: Request, *, delay_s: float = 0.0) -> Iterator[byte
             return
         wait = min(deadline - now, BOOKMARK_INTERVAL_S)
         if not store.wait_for_change(cursor, wait):
+            if client_gone():
+                return
             if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL_S:
                 last_bookmark = time.monotonic()
                 yield _line(
@@ -95,8 +129,9 @@ def stream(store: Store, req: Request, *, delay_s: float = 0.0) -> Iterator[byte
                 )
             continue
         events = store.events_after(cursor)
-        if events and delay_s > 0:
-            time.sleep(delay_s)
+        delay = delay_s()
+        if events and delay > 0:
+            time.sleep(delay)
         for event in events:
             cursor = event.rv
             if event.resource != resource:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sandbox.api.handlers import Api
 from sandbox.clock import SandboxClock, parse_timestamp
+from sandbox.gpu.events import EventRecorder
 from sandbox.gpu.pods import is_terminal, runtime_seconds
 from sandbox.gpu.writer import ComponentWriter
 from sandbox.spec import GpuTimings
@@ -26,6 +27,7 @@ class Kubelet:
         self._timings = timings
         self._writer = ComponentWriter(api, "kubelet")
         self._pod_type = self._writer.rtype("", "v1", "pods")
+        self._events = EventRecorder(api, clock, "kubelet")
         self._bound_at: dict[str, float] = {}
 
     def reconcile(self, now: float) -> float | None:
@@ -112,7 +114,9 @@ class Kubelet:
                 for c in running.get("spec", {}).get("containers") or []
             ],
         }
-        self._writer.update(self._pod_type, running, "status")
+        if self._writer.update(self._pod_type, running, "status") is not None:
+            names = ", ".join(c["name"] for c in running.get("spec", {}).get("containers") or [])
+            self._events.record(running, "Started", f"Started container(s) {names}")
 
     def _finish(self, pod: dict[str, Any]) -> None:
         done = copy.deepcopy(pod)
@@ -141,7 +145,10 @@ class Kubelet:
             }
             for cs in status.get("containerStatuses") or []
         ]
-        self._writer.update(self._pod_type, done, "status")
+        if self._writer.update(self._pod_type, done, "status") is not None:
+            self._events.record(
+                done, "Completed", "All containers exited with code 0 after the declared runtime"
+            )
 
 
 def _pod_ip(uid: str) -> str:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
+import structlog
+
 from sandbox.api.store import Event, Store
 from sandbox.clock import SandboxClock
 
 MAX_SLEEP_S = 0.5
+_log = structlog.get_logger("sandbox.controllers")
 
 
 class Controller(Protocol):
@@ -53,7 +56,11 @@ class ControllerLoop:
         due: list[float] = []
         now = self._clock.now()
         for controller in self._controllers:
-            next_due = controller.reconcile(now)
+            try:
+                next_due = controller.reconcile(now)
+            except Exception:  # one broken pass must not stop the emulated cluster
+                _log.exception("controller pass failed", controller=type(controller).__name__)
+                next_due = now + 1.0
             if next_due is not None:
                 due.append(next_due)
         return min(due) if due else None

@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sandbox.api.quantity import parse_quantity
 from sandbox.api.selectors import Requirement
-from sandbox.gpu.quantity import parse_quantity
 
 RUNTIME_ANNOTATION = "sandbox.gpuctl.dev/runtime-seconds"
 GPU_PREFIX = "nvidia.com/"

@@ -12,9 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.api.handlers import Api
+from sandbox.api.quantity import parse_quantity
 from sandbox.clock import SandboxClock
+from sandbox.gpu.events import EventRecorder
 from sandbox.gpu.pods import is_terminal, node_selector_matches, requests_of, tolerates
-from sandbox.gpu.quantity import parse_quantity
 from sandbox.gpu.writer import ComponentWriter
 
 PODS = ("", "pods")
@@ -34,6 +35,7 @@ class Scheduler:
         self._clock = clock
         self._writer = ComponentWriter(api, "kube-scheduler")
         self._pod_type = self._writer.rtype("", "v1", "pods")
+        self._events = EventRecorder(api, clock, "default-scheduler")
 
     def reconcile(self, now: float) -> float | None:
         pods, _ = self._api.store.list_objects(PODS)
@@ -75,11 +77,18 @@ class Scheduler:
                 for res, value in wanted.items():
                     used[name][res] = used[name].get(res, Decimal(0)) + value
                 self._set_scheduled(pod["metadata"], "True", "", "")
+                meta = pod["metadata"]
+                self._events.record(
+                    pod,
+                    "Scheduled",
+                    f"Successfully assigned {meta.get('namespace', '')}/{meta['name']} to {name}",
+                )
                 return
             reasons[reason] += 1
         summary = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
         message = f"0/{len(nodes)} nodes are available: {summary}." if nodes else "no nodes available"
-        self._set_scheduled(pod["metadata"], "False", "Unschedulable", message)
+        if self._set_scheduled(pod["metadata"], "False", "Unschedulable", message):
+            self._events.record(pod, "FailedScheduling", message, warning=True)
 
     def _misfit(
         self, pod: dict[str, Any], node: dict[str, Any], wanted: dict[str, Decimal], used: dict[str, Decimal]
@@ -102,10 +111,11 @@ class Scheduler:
                 return f"Insufficient {res}"
         return None
 
-    def _set_scheduled(self, meta: dict[str, Any], status: str, reason: str, message: str) -> None:
+    def _set_scheduled(self, meta: dict[str, Any], status: str, reason: str, message: str) -> bool:
+        """Write the PodScheduled condition; False when it already said this."""
         live = self._api.store.get(PODS, (meta.get("namespace", ""), meta["name"]))
         if live is None:
-            return
+            return False
         conditions = [
             c for c in (live.get("status") or {}).get("conditions") or [] if c.get("type") != "PodScheduled"
         ]
@@ -118,7 +128,7 @@ class Scheduler:
             None,
         )
         if current and current.get("status") == status and current.get("message", "") == message:
-            return
+            return False
         condition = {
             "type": "PodScheduled",
             "status": status,
@@ -129,7 +139,7 @@ class Scheduler:
             condition |= {"reason": reason, "message": message}
         updated = copy.deepcopy(live)
         updated.setdefault("status", {})["conditions"] = [condition, *conditions]
-        self._writer.update(self._pod_type, updated, "status")
+        return self._writer.update(self._pod_type, updated, "status") is not None
 
 
 def _queue_order(pod: dict[str, Any]) -> tuple[int, str, str]:

@@ -189,3 +189,11 @@ def test_apply_merges_containers_by_name_across_managers(
         "multi", namespace, dep([{"name": "side", "image": "b:1"}]), field_manager="bob", _content_type=APPLY
     )
     assert sorted(c.name for c in obj.spec.template.spec.containers) == ["main", "side"]
+
+
+def test_force_on_a_non_apply_patch_is_rejected(core: client.CoreV1Api, namespace: str) -> None:
+    """`force` belongs to apply patches only: a merge patch with it answers 422."""
+    core.create_namespaced_config_map(namespace, _cm("f", {"a": "1"}))
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_config_map("f", namespace, {"data": {"a": "2"}}, force=True)
+    assert err.value.status == 422

@@ -171,3 +171,25 @@ def test_generation_counts_spec_changes_only(api_client: client.ApiClient, names
     assert relabelled.metadata.generation == 1
     scaled = apps.patch_namespaced_deployment("web", namespace, {"spec": {"replicas": 3}})
     assert scaled.metadata.generation == 2
+
+
+def test_unparseable_resource_quantity_is_rejected(core: client.CoreV1Api, namespace: str) -> None:
+    """A container limit that is not a quantity is refused (400/422) and nothing is stored."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "q"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "registry.k8s.io/pause:3.9",
+                    "resources": {"limits": {"nvidia.com/gpu": "two"}},
+                }
+            ]
+        },
+    }
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_pod(namespace, pod)
+    assert err.value.status in (400, 422)
+    assert not core.list_namespaced_pod(namespace).items

@@ -201,6 +201,8 @@ def test_scheduler_fits_gpus_and_pods_finish(gpu_cluster: tuple[Sandbox, client.
 
     condition = wait_for(unschedulable, what="Unschedulable condition")
     assert "Insufficient nvidia.com/gpu" in condition.message
+    events = core.list_namespaced_event("default", field_selector="involvedObject.name=big-4").items
+    assert [(e.type, e.reason) for e in events] == [("Warning", "FailedScheduling")]
     wait_for(
         lambda: core.read_namespaced_pod("big-0", "default").status.phase == "Succeeded",
         timeout=30,
@@ -259,3 +261,18 @@ def test_write_counter_ignores_reads_and_dry_runs(gpu_cluster: tuple[Sandbox, cl
     core.patch_namespaced_config_map("c", "default", {"data": {"a": "1"}})
     assert cluster.write_count == before + 2
     assert cluster.requests["list"] >= 1
+
+
+def test_scheduler_and_kubelet_record_events(gpu_cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
+    """A scheduled pod gets `Scheduled` and `Started` events naming its node."""
+    _, core = gpu_cluster
+    core.create_namespaced_pod("default", gpu_pod_manifest("ev", resource="nvidia.com/mig-1g.10gb"))
+    wait_for(lambda: core.read_namespaced_pod("ev", "default").status.phase == "Running", what="running")
+
+    def reasons() -> list[str]:
+        items = core.list_namespaced_event("default", field_selector="involvedObject.name=ev").items
+        return sorted(e.reason for e in items)
+
+    wait_for(lambda: reasons() == ["Scheduled", "Started"], what="events")
+    scheduled = core.list_namespaced_event("default", field_selector="reason=Scheduled").items
+    assert scheduled[0].message == "Successfully assigned default/ev to a100-0"

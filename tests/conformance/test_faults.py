@@ -1,0 +1,84 @@
+"""Fault injection seen from the official client: timeouts, slow watches, per-verb faults,
+and the sandbox ending the watch streams of clients that went away."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client, config, watch
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+
+import sandbox
+from sandbox import Sandbox, SandboxSpec
+from tests.conformance.helpers import wait_for
+
+
+@pytest.fixture
+def cluster() -> Iterator[tuple[Sandbox, client.CoreV1Api]]:
+    import os
+
+    if os.environ.get("GPUCTL_TEST_KUBECONFIG"):
+        pytest.skip("fault injection is a sandbox feature")
+    with sandbox.start(SandboxSpec()) as running:
+        api = config.new_client_from_config(config_file=str(running.kubeconfig_path))
+        yield running, client.CoreV1Api(api)
+        api.close()
+
+
+def test_injected_timeout_hits_the_client_timeout(cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
+    """A request picked for a timeout gets no answer; the client's read timeout fires."""
+    sb, core = cluster
+    sb.faults.timeout_rate, sb.faults.timeout_seconds = 1.0, 2.0
+    with pytest.raises((ReadTimeoutError, MaxRetryError)):
+        core.list_namespace(_request_timeout=0.3)
+    sb.faults.clear()
+    assert core.list_namespace().items
+
+
+def test_faults_limited_to_chosen_verbs(cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
+    """With `verbs`, only those requests fail: reads pass while creates get 500."""
+    sb, core = cluster
+    sb.faults.error_rate, sb.faults.verbs = 1.0, {"create"}
+    assert core.list_namespace().items
+    with pytest.raises(client.ApiException) as err:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "x"}})
+    assert err.value.status == 500
+
+
+def test_watch_delay_holds_events_back(cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
+    """With a watch delay, an event arrives no sooner than the delay after it happened."""
+    sb, core = cluster
+    sb.faults.watch_delay_seconds = 0.5
+    rv = core.list_namespaced_config_map("default").metadata.resource_version
+    created_at: list[float] = []
+
+    def create() -> None:
+        created_at.append(time.monotonic())
+        core.create_namespaced_config_map("default", {"metadata": {"name": "slow"}})
+
+    timer = threading.Timer(0.2, create)
+    timer.start()
+    w = watch.Watch()
+    for event in w.stream(
+        core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=10
+    ):
+        received = time.monotonic()
+        assert event["object"].metadata.name == "slow"
+        w.stop()
+    timer.join()
+    assert received - created_at[0] >= 0.45
+
+
+def test_watch_of_a_departed_client_ends(cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
+    """A watch whose client disconnected is ended by the server instead of idling on."""
+    _, core = cluster
+    before = threading.active_count()
+    response = core.list_namespaced_config_map("default", watch=True, _preload_content=False)
+    wait_for(lambda: threading.active_count() > before, what="watch thread")
+    response.release_conn()
+    response.close()
+    response.connection.close() if response.connection else None
+    wait_for(lambda: threading.active_count() <= before, timeout=10, what="watch thread to end")

@@ -19,7 +19,7 @@ from reconciler.apply.inventory_store import InventoryStore
 from reconciler.apply.pruning import PruneOptions, Pruner
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.apply.snapshot import take_snapshot
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, TransientError
 from reconciler.health.assess import HealthReport, wait_healthy
 from reconciler.planning.inventory import Inventory
 from reconciler.planning.order import CRDS, NODE_POOLS
@@ -27,9 +27,8 @@ from reconciler.planning.pairing import Pair, plan
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
 from reconciler.render import render
 from reconciler.render.order import STAGE_NAMES
+from reconciler.rollout.node_state import apply_node_state
 from reconciler.rollout.runner import PoolRollout, RolloutRunner
-from reconciler.rollout.steps import node_ref
-from reconciler.rollout.targets import assign_nodes, partial_node, target_for
 from schemas.desired import DesiredState
 from schemas.kinds import GPUCTL_GROUP
 from schemas.refs import ObjectRef
@@ -60,6 +59,8 @@ class ReconcileResult:
     error: str | None = None
     reconcile_id: str | None = None
     health: HealthReport | None = None
+    # The pass stopped on an error worth retrying soon (429/5xx/timeouts, CRD not yet served).
+    retryable: bool = False
 
     @property
     def changed(self) -> bool:
@@ -85,6 +86,7 @@ def reconcile(
         _Pass(state, client=client, clock=clock, options=options, recorder=recorder, result=result).run()
     except ReconcileError as exc:
         result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
+        result.retryable = isinstance(exc, TransientError)
     except BaseException as exc:
         if sink is not None:
             sink.end(reconcile_id, ReconcileOutcome.FAILED, f"interrupted: {type(exc).__name__}: {exc}")
@@ -159,7 +161,7 @@ class _Pass:
         runner = RolloutRunner(client, self.clock, self.recorder, poll_interval=options.poll_interval)
         if options.dry_run:
             self.result.pending_rollouts = runner.pending(self.state.pools, client.list_objects("v1", "Node"))
-        elif self.state.pools:
+        else:  # also without pools: nodes left mid-rollout by a removed pool are released
             self.result.rollouts = runner.run(self.state.pools)
         if options.prune:
             prune_options = PruneOptions(allow_empty=options.allow_empty, allow_crds=options.allow_crd_prune)
@@ -191,7 +193,8 @@ class _Pass:
         applied: list[KubeObject] = []
         for stage in STAGE_NAMES:
             if stage == NODE_POOLS:
-                self.result.outcomes += _apply_node_labels(self.state, self.client, applier)
+                pools = self.state.pools
+                self.result.outcomes += apply_node_state(pools, self.client, applier, self.recorder)
             pairs = stages.get(stage, [])
             outcomes = applier.apply_pairs(pairs)
             self.result.outcomes += outcomes
@@ -204,23 +207,6 @@ class _Pass:
                 timeout, poll = options.crd_timeout, options.poll_interval
                 wait_established(self.client, crds, self.clock, timeout=timeout, poll=poll)
         return applied
-
-
-def _apply_node_labels(state: DesiredState, client: ClusterClient, applier: Applier) -> list[Outcome]:
-    """Server-side apply each pool's non-disruptive labels and taints to its live nodes."""
-    if not state.pools:
-        return []
-    nodes = client.list_objects("v1", "Node")
-    assigned = assign_nodes(state.pools, nodes)
-    pairs = []
-    for pool in state.pools:
-        target = target_for(pool)
-        for node in assigned[pool.metadata.name]:
-            name = str(node["metadata"]["name"])
-            desired = partial_node(name, target)
-            if desired is not None:
-                pairs.append(Pair(node_ref(name), desired, node, "v1", NODE_POOLS))
-    return applier.apply_pairs(pairs)
 
 
 def _is_node(obj: KubeObject) -> bool:

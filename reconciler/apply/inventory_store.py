@@ -6,11 +6,11 @@ from __future__ import annotations
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.errors import ReconcileError
 from reconciler.planning.inventory import (
-    INVENTORY_KEY,
     INVENTORY_NAME,
     Inventory,
     InventoryFormatError,
     inventory_configmap,
+    inventory_from_configmap,
 )
 from reconciler.protocols import ClusterClient
 from schemas.refs import ObjectRef
@@ -37,7 +37,7 @@ class InventoryStore:
             self._stored = Inventory()
             return self._stored
         try:
-            self._stored = Inventory.parse(str((obj.get("data") or {}).get(INVENTORY_KEY) or ""))
+            self._stored = inventory_from_configmap(obj)
         except InventoryFormatError as exc:
             raise ReconcileError(f"unreadable inventory: {exc}", self.ref) from exc
         return self._stored

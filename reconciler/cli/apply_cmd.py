@@ -38,6 +38,9 @@ def apply(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="allow pruning everything when the revision is empty")
     ] = False,
+    prune_crds: Annotated[
+        bool, typer.Option("--prune-crds", help="with --prune, also delete CustomResourceDefinitions")
+    ] = False,
     audit_db: Annotated[
         Path | None,
         typer.Option("--audit-db", help=f"audit log file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"),
@@ -77,6 +80,7 @@ def apply(
             dry_run=dry_run,
             prune=prune,
             allow_empty=allow_empty,
+            allow_crd_prune=prune_crds,
             poll_interval=poll_interval,
             health_timeout=timeout if wait else None,
         )

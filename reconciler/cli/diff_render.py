@@ -28,10 +28,13 @@ def unified(result: ReconcileResult) -> str:
         entry = outcome.entry
         if entry.action in (Action.CREATED, Action.CONFIGURED):
             label = str(entry.ref)
-            lines = difflib.unified_diff(
-                _yaml(outcome.before), _yaml(outcome.after), f"live/{label}", f"desired/{label}"
+            lines = "".join(
+                difflib.unified_diff(
+                    _yaml(outcome.before), _yaml(outcome.after), f"live/{label}", f"desired/{label}"
+                )
             )
-            chunks.append("".join(lines))
+            # Only redacted values differ (a Secret's data): say so rather than print nothing.
+            chunks.append(lines or f"--- live/{label}\n+++ desired/{label}\n# redacted values changed\n")
         elif entry.action is Action.FAILED:
             chunks.append(f"! {entry.ref}: {entry.error}\n")
     for entry in result.changes.entries:

@@ -28,7 +28,7 @@ def render_command(
     ],
     output: Annotated[
         RenderFormat, typer.Option("--output", "-o", help="yaml (a multi-document stream) or json.")
-    ] = (RenderFormat.YAML),
+    ] = RenderFormat.YAML,
     revision: Annotated[
         str | None, typer.Option("--revision", "-r", help="Render this Git revision's tree.")
     ] = None,
@@ -39,7 +39,7 @@ def render_command(
 
     result = load_path(path, revision)
     if result.state is None:
-        prefix = display_prefix(path) if revision is None else ""
+        prefix = display_prefix(path)
         for diagnostic in result.diagnostics:
             if diagnostic.severity is Severity.ERROR:
                 typer.echo(f"{prefix}{diagnostic}", err=True)

@@ -31,12 +31,12 @@ def validate(
     ] = None,
     output: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="text (file:line:col lines) or json.")
-    ] = (OutputFormat.TEXT),
+    ] = OutputFormat.TEXT,
 ) -> None:
     """Check a desired-state repository: YAML, Kubernetes schemas, MIG layouts against the GPU,
     device-plugin configs, references and quotas. Prints `file:line:col: severity: message \\[rule]`."""
     result = load_path(path, revision)
-    prefix = display_prefix(path) if revision is None else ""
+    prefix = display_prefix(path)
     errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)
     warnings = len(result.diagnostics) - errors
     if output is OutputFormat.JSON:

@@ -29,6 +29,7 @@ from schemas.refs import ObjectRef
 
 FIELD_MANAGER = "gpuctl"
 LIST_PAGE_SIZE = 500
+MISSING_KIND_TTL = 1.0
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     urllib3.exceptions.HTTPError,
     ConnectionError,
@@ -71,6 +72,9 @@ class KubeClusterClient:
         self._timeout = request_timeout
         self._rng = random.Random(seed)
         self._kinds: dict[tuple[str, str], KindInfo] = {}
+        # Kinds found missing, with when: each miss re-reads discovery, so misses are
+        # remembered briefly (a CRD being established shows up within this delay).
+        self._missing: dict[tuple[str, str], float] = {}
         self._cache_dir = tempfile.TemporaryDirectory(prefix="gpuctl-discovery-")
         self._dynamic: DynamicClient | None = None
         self.requests: dict[str, int] = {}
@@ -104,10 +108,15 @@ class KubeClusterClient:
         key = (api_version, kind)
         info = self._kinds.get(key)
         if info is None:
+            missing_since = self._missing.get(key)
+            if missing_since is not None and time.monotonic() - missing_since < MISSING_KIND_TTL:
+                raise TerminalError(f"the API server does not serve {kind} in {api_version}")
             try:
                 resource = self._discovery().resources.get(api_version=api_version, kind=kind)
             except ResourceNotFoundError as exc:
+                self._missing[key] = time.monotonic()
                 raise TerminalError(f"the API server does not serve {kind} in {api_version}") from exc
+            self._missing.pop(key, None)
             info = KindInfo(api_version, kind, str(resource.name), bool(resource.namespaced))
             self._kinds[key] = info
         return info
@@ -243,6 +252,8 @@ class KubeClusterClient:
         result: KubeObject = self._call(
             ref, verb, "PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml"
         )
+        if ref.kind == "CustomResourceDefinition" and not dry_run:
+            self._missing.clear()  # the kinds it defines may be served from now on
         return result
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str = "") -> bool:

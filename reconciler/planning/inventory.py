@@ -1,10 +1,14 @@
 """The inventory: the set of objects gpuctl applied, the only basis of pruning (never label
 guesses). Serialised as sorted text lines `apiVersion|Kind|namespace|name`, one per object,
-into a ConfigMap in gpuctl's namespace.
+into a ConfigMap in gpuctl's namespace: as readable text while small, gzip-compressed in
+`binaryData` beyond `INLINE_LIMIT` so that tens of thousands of objects stay far below the
+1 MiB ConfigMap limit.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +17,8 @@ from schemas.refs import ObjectRef
 
 INVENTORY_NAME = "gpuctl-inventory"
 INVENTORY_KEY = "inventory"
+COMPRESSED_KEY = "inventory.gz"
+INLINE_LIMIT = 256 * 1024
 
 
 @dataclass(frozen=True, order=True)
@@ -83,6 +89,12 @@ class Inventory:
 
 def inventory_configmap(namespace: str, inventory: Inventory) -> dict[str, Any]:
     """The ConfigMap that stores `inventory` in `namespace`."""
+    text = inventory.text()
+    if len(text) <= INLINE_LIMIT:
+        payload: dict[str, Any] = {"data": {INVENTORY_KEY: text}}
+    else:
+        packed = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+        payload = {"binaryData": {COMPRESSED_KEY: packed}}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -91,5 +103,17 @@ def inventory_configmap(namespace: str, inventory: Inventory) -> dict[str, Any]:
             "namespace": namespace,
             "labels": {"app.kubernetes.io/managed-by": "gpuctl"},
         },
-        "data": {INVENTORY_KEY: inventory.text()},
+        **payload,
     }
+
+
+def inventory_from_configmap(obj: dict[str, Any]) -> Inventory:
+    """The inventory a ConfigMap written by `inventory_configmap` holds."""
+    packed = (obj.get("binaryData") or {}).get(COMPRESSED_KEY)
+    if packed:
+        try:
+            text = gzip.decompress(base64.b64decode(packed)).decode()
+        except (ValueError, OSError) as exc:
+            raise InventoryFormatError(f"{COMPRESSED_KEY} is not gzip-compressed text: {exc}") from exc
+        return Inventory.parse(text)
+    return Inventory.parse(str((obj.get("data") or {}).get(INVENTORY_KEY) or ""))

@@ -49,12 +49,13 @@ def strip_server_fields(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def rules_for(ref: ObjectRef, rules: Iterable[DiffIgnoreRule]) -> list[DiffIgnoreRule]:
-    """The ignore rules of `gpuctl.yaml` that select `ref`."""
+    """The ignore rules of `gpuctl.yaml` that select `ref` (a rule without a group selects
+    its kind in any API group)."""
     return [
         rule
         for rule in rules
         if rule.kind == ref.kind
-        and rule.group == ref.group
+        and rule.group in ("", ref.group)
         and (rule.name is None or rule.name == ref.name)
         and (rule.namespace is None or rule.namespace == ref.namespace)
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.errors import TerminalError
 from reconciler.planning.inventory import Inventory
 from reconciler.planning.order import sort_key, stage_name
 from schemas.refs import ObjectRef
@@ -38,7 +39,7 @@ class Plan:
         return [pair for _, pairs in self.stages for pair in pairs]
 
 
-class DuplicateObjectError(ValueError):
+class DuplicateObjectError(TerminalError):
     """Two desired documents describe the same object."""
 
 
@@ -52,7 +53,7 @@ def plan(desired: list[tuple[str, KubeObject]], live: Snapshot, inventory: Inven
     wanted: set[ObjectRef] = set()
     for (_, _, ref), stage, obj in keyed:
         if ref in wanted:
-            raise DuplicateObjectError(f"{ref} is defined twice in the desired state")
+            raise DuplicateObjectError("is defined twice in the desired state", ref)
         wanted.add(ref)
         by_stage.setdefault(stage, []).append(Pair(ref, obj, live.get(ref), str(obj["apiVersion"]), stage))
     result = Plan(stages=list(by_stage.items()))

@@ -16,10 +16,11 @@ from typing import Any
 
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.protocols import Clock, ClusterClient
-from reconciler.rollout.progress import Phase, Progress
-from reconciler.rollout.steps import NodeStepper, StepState
+from reconciler.rollout.progress import Phase, Progress, clear_patch
+from reconciler.rollout.steps import NodeStepper, StepState, node_ref
 from reconciler.rollout.targets import NodeTarget, assign_nodes, needs_rollout, target_for
 from schemas.kinds import GPUNodePool
+from schemas.results import Action, ChangeEntry
 
 
 @dataclass
@@ -78,7 +79,8 @@ class RolloutRunner:
         nodes = {_name(n): n for n in self.client.list_objects("v1", "Node")}
         assigned = assign_nodes(pools, list(nodes.values()))
         rollouts: list[tuple[PoolRollout, NodeStepper]] = []
-        restarted = False
+        members_anywhere = {_name(n) for group in assigned.values() for n in group}
+        restarted = self._release_orphans([n for name, n in nodes.items() if name not in members_anywhere])
         for pool in pools:
             target = target_for(pool)
             members = assigned[pool.metadata.name]
@@ -101,6 +103,26 @@ class RolloutRunner:
                 self.clock.sleep(self.poll_interval)
             nodes = {_name(n): n for n in self.client.list_objects("v1", "Node")}
         return [r for r, _ in rollouts]
+
+    def _release_orphans(self, outside: list[dict[str, Any]]) -> bool:
+        """Nodes left mid-rollout by a pool that no longer selects them (the pool was removed
+        or its selector changed): end that rollout, and uncordon them if gpuctl cordoned them.
+        Their labels are not touched. True when it wrote."""
+        wrote = False
+        for node in outside:
+            progress = Progress.of(node)
+            if progress.phase is None and not progress.cordoned_by_gpuctl:
+                continue
+            name = _name(node)
+            patch = clear_patch()
+            if progress.cordoned_by_gpuctl:
+                patch["spec"] = {"unschedulable": None}
+            self.client.patch_node(name, patch)
+            action = Action.UNCORDONED if progress.cordoned_by_gpuctl else Action.CONFIGURED
+            message = "no GPUNodePool selects this node any more; its rollout is abandoned"
+            self.recorder.record(ChangeEntry(node_ref(name), action, message=message))
+            wrote = True
+        return wrote
 
     def _classify(
         self, rollout: PoolRollout, stepper: NodeStepper, node: dict[str, Any], target: NodeTarget

@@ -51,7 +51,7 @@ class NodeStepper:
         if progress.phase is None:
             return self._start(name, node)
         if progress.phase is Phase.DRAINING:
-            return self._drain(name, progress)
+            return self._drain(name, node, progress)
         if progress.phase is Phase.CONFIGURING:
             return self._await_mig(name, node, progress)
         return StepResult(StepState.FAILED, False, progress.failure)
@@ -84,15 +84,20 @@ class NodeStepper:
             patch["metadata"]["annotations"][CORDONED_BY] = "gpuctl"
         message = f"rollout of pool {self.target.pool_name}: {_describe(self.target.disruptive)}"
         self._write(name, patch, Action.CORDONED, message if not already else message + " (already cordoned)")
-        self._drain(name, Progress(Phase.DRAINING, dict(self.target.disruptive), since, "", not already))
+        self._drain(
+            name, node, Progress(Phase.DRAINING, dict(self.target.disruptive), since, "", not already)
+        )
         return StepResult(StepState.WAITING, True)
 
-    def _drain(self, name: str, progress: Progress) -> StepResult:
+    def _drain(self, name: str, node: dict[str, Any], progress: Progress) -> StepResult:
         remaining = gpu_pods(self.client, name)
         if not remaining:
             labels: dict[str, Any] = dict(self.target.disruptive)
-            if MIG_CONFIG in self.target.disruptive:
-                labels[MIG_CONFIG_STATE] = None  # the MIG manager writes it anew for this change
+            current = ((node.get("metadata") or {}).get("labels") or {}).get(MIG_CONFIG)
+            if MIG_CONFIG in self.target.disruptive and current != self.target.disruptive[MIG_CONFIG]:
+                # The MIG manager writes the state anew for this change; until then, we wait.
+                # (Unchanged mig.config: the manager does nothing, and the old `success` stands.)
+                labels[MIG_CONFIG_STATE] = None
             patch = phase_patch(
                 Phase.CONFIGURING, self.target.disruptive, self.clock.now(), self.target.pool_name
             )

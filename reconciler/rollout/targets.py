@@ -68,15 +68,11 @@ def assign_nodes(pools: list[GPUNodePool], nodes: list[dict[str, Any]]) -> dict[
 
 
 def partial_node(name: str, target: NodeTarget) -> dict[str, Any] | None:
-    """The partial Node gpuctl server-side applies (None when the pool sets nothing)."""
-    if not target.labels and not target.taints:
+    """The partial Node gpuctl server-side applies: the pool's non-disruptive labels only
+    (None when it sets none). Taints are merged separately (`rollout.node_state`)."""
+    if not target.labels:
         return None
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
-    if target.labels:
-        obj["metadata"]["labels"] = dict(target.labels)
-    if target.taints:
-        obj["spec"] = {"taints": [dict(t) for t in target.taints]}
-    return obj
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": dict(target.labels)}}
 
 
 def needs_rollout(node: dict[str, Any], target: NodeTarget) -> bool:

@@ -40,6 +40,32 @@ class Classified:
     workload: WorkloadProfile | None = None
 
 
+def expand_lists(doc: YamlDocument) -> list[YamlDocument]:
+    """A `v1 List` (as `kubectl get -o yaml` writes) becomes one document per item, each with
+    its own positions; any other document is returned as it is."""
+    data = doc.data
+    if not (isinstance(data, dict) and data.get("apiVersion") == "v1" and data.get("kind") == "List"):
+        return [doc]
+    items = data.get("items")
+    if not isinstance(items, list):
+        return [doc]
+    expanded: list[YamlDocument] = []
+    for index, item in enumerate(items):
+        prefix = f"/items/{index}"
+        positions = {
+            pointer[len(prefix) :]: where
+            for pointer, where in doc.positions.items()
+            if pointer.startswith(prefix + "/")
+        }
+        blocks = {
+            pointer[len(prefix) :]: where
+            for pointer, where in doc.block_starts.items()
+            if pointer.startswith(prefix + "/")
+        }
+        expanded.append(YamlDocument(item, doc.positions.get(prefix, doc.location), positions, blocks))
+    return expanded
+
+
 def classify(doc: YamlDocument) -> tuple[Classified, list[Diagnostic]]:
     """Check the basics of one document and build its typed object."""
     data = doc.data

@@ -65,7 +65,8 @@ def is_yaml(path: str) -> bool:
 
 
 def directory_files(root: Path) -> list[RepoFile]:
-    """Every YAML file under `root` (hidden directories such as `.git` are skipped)."""
+    """Every YAML file under `root`. Hidden files and directories (`.git`, `.github`,
+    `.pre-commit-config.yaml`) are tooling, not desired state, and are skipped."""
     if not root.exists():
         raise SourceError(f"{root}: no such directory")
     if not root.is_dir():
@@ -83,7 +84,7 @@ def directory_files(root: Path) -> list[RepoFile]:
                 if not target.is_relative_to(real_root):
                     found.append(_escaping(linked, root, str(target)))
         for name in sorted(names):
-            if not is_yaml(name):
+            if not is_yaml(name) or name.startswith("."):
                 continue
             path = base / name
             if path.is_symlink():
@@ -143,7 +144,7 @@ def _walk_tree(tree: Any, prefix: str) -> Iterator[RepoFile]:
         if item.type != "blob":
             continue
         relative = item.path[len(prefix) + 1 :] if prefix else item.path
-        if any(part.startswith(".") for part in relative.split("/")[:-1]):
+        if any(part.startswith(".") for part in relative.split("/")):
             continue
         if item.mode == symlink_mode:
             target = item.data_stream.read().decode("utf-8", "replace")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from reconciler.source.documents import classify
+from reconciler.source.documents import classify, expand_lists
 from reconciler.source.files import (
     SETTINGS_FILES,
     RepoFile,
@@ -99,7 +99,7 @@ def load_files(
             )
         )
     state = DesiredState(root=root, revision=revision, settings=settings)
-    for doc in documents:
+    for doc in (item for document in documents for item in expand_lists(document)):
         classified, found = classify(doc)
         diagnostics.extend(found)
         if classified.manifest is None:

@@ -10,21 +10,27 @@ from schemas.kinds import GPUNodePool
 
 
 def pool(
-    name: str = "h100", mig: str = "all-1g.10gb", max_unavailable: int | str = 2, **rollout: Any
+    name: str = "h100",
+    mig: str = "all-1g.10gb",
+    max_unavailable: int | str = 2,
+    *,
+    taints: list[dict[str, str]] | None = None,
+    device_plugin: str | None = None,
+    **rollout: Any,
 ) -> GPUNodePool:
+    """An H100 pool selecting nodes labelled `pool=<name>`; `rollout` takes camelCase fields."""
+    spec: dict[str, Any] = {
+        "nodeSelector": {"matchLabels": {"pool": name}},
+        "gpu": {"model": "H100-SXM5-80GB", "perNode": 8},
+        "mig": {"config": mig, "strategy": "mixed"},
+        "labels": {"team": "ml"},
+        "taints": taints or [],
+        "rollout": {"maxUnavailable": max_unavailable, **rollout},
+    }
+    if device_plugin is not None:
+        spec["devicePlugin"] = {"config": device_plugin}
     return GPUNodePool.model_validate(
-        {
-            "apiVersion": "gpuctl.dev/v1alpha1",
-            "kind": "GPUNodePool",
-            "metadata": {"name": name},
-            "spec": {
-                "nodeSelector": {"matchLabels": {"pool": name}},
-                "gpu": {"model": "H100-SXM5-80GB", "perNode": 8},
-                "mig": {"config": mig, "strategy": "mixed"},
-                "labels": {"team": "ml"},
-                "rollout": {"maxUnavailable": max_unavailable, **rollout},
-            },
-        }
+        {"apiVersion": "gpuctl.dev/v1alpha1", "kind": "GPUNodePool", "metadata": {"name": name}, "spec": spec}
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.pipeline import ReconcileOptions, reconcile
+from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.planning.inventory import INVENTORY_NAME
 from reconciler.testing import FakeCluster, ManualClock, RecordingAuditSink, desired_state
 from schemas.refs import ObjectRef
@@ -36,7 +36,7 @@ def _quota(ns: str = "ml") -> dict[str, Any]:
 
 def _run(
     cluster: FakeCluster, objects: list[dict[str, Any]], sink: RecordingAuditSink | None = None, **opts: Any
-):
+) -> ReconcileResult:
     return reconcile(
         desired_state(objects),
         cluster,
@@ -161,3 +161,41 @@ def test_nodes_are_never_pruned_or_applied_from_manifests() -> None:
     cluster = FakeCluster([{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n0"}}])
     _run(cluster, [node, *OBJECTS], prune=True)
     assert "labels" not in cluster.objects[ObjectRef("", "Node", "", "n0")]["metadata"]
+
+
+def test_crds_are_pruned_only_when_allowed() -> None:
+    """A CRD dropped from Git is kept (skipped) unless CRD pruning is asked for."""
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.org"},
+        "spec": {"group": "example.org", "names": {"kind": "Widget"}, "versions": [{"name": "v1"}]},
+        "status": {"conditions": [{"type": "Established", "status": "True"}]},
+    }
+    cluster = FakeCluster()
+    _run(cluster, [*OBJECTS, crd])
+    kept = _run(cluster, OBJECTS, prune=True)
+    ref = ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", "widgets.example.org")
+    assert ref in cluster.objects
+    assert [e.action for e in kept.changes.entries if e.ref == ref] == [Action.SKIPPED]
+    _run(cluster, OBJECTS, prune=True, allow_crd_prune=True)
+    assert ref not in cluster.objects
+
+
+def test_node_in_two_pools_fails_the_pass_naming_the_node() -> None:
+    """Two pools selecting the same node: the pass fails and names the node; nothing is relabelled."""
+    from tests.reconciler.rollout_fixtures import node, pool
+
+    first, second = pool("a"), pool("b")
+    second = second.model_copy(update={"spec": first.spec})
+    cluster = FakeCluster([node("gpu-0", "a")])
+    result = reconcile(
+        desired_state(OBJECTS, pools=[first, second]),
+        cluster,
+        clock=ManualClock(),
+        revision=RevisionInfo("abc"),
+        options=ReconcileOptions(),
+    )
+    assert result.outcome is ReconcileOutcome.FAILED
+    assert "Node/gpu-0" in (result.error or "") and "GPUNodePools a, b" in (result.error or "")
+    assert not [w for w in cluster.writes if "Node/" in w[1]]

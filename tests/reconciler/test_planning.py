@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from reconciler.cli.cluster_options import load
 from reconciler.planning.compare import DIGEST_ANNOTATION, is_subset, with_digest
-from reconciler.planning.inventory import Inventory
+from reconciler.planning.inventory import Inventory, inventory_configmap, inventory_from_configmap
 from reconciler.planning.normalise import normalise, remove_pointer
 from reconciler.planning.order import stage_name
 from reconciler.planning.pairing import plan
@@ -132,3 +133,35 @@ def test_digest_changes_when_a_field_is_removed() -> None:
         sent_full["metadata"]["annotations"][DIGEST_ANNOTATION]
         == with_digest(sent_full)["metadata"]["annotations"][DIGEST_ANNOTATION]
     )
+
+
+def test_large_inventory_is_compressed_below_the_configmap_limit() -> None:
+    """30,000 entries are stored gzip-compressed, well under 1 MiB, and read back unchanged."""
+    objects = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"cm-{i:05d}", "namespace": f"team-{i % 40}"},
+        }
+        for i in range(30000)
+    ]
+    inventory = Inventory.of(objects)
+    stored = inventory_configmap("gpuctl-system", inventory)
+    assert "data" not in stored and len(json.dumps(stored)) < 512 * 1024
+    assert inventory_from_configmap(stored) == inventory
+    small = inventory_configmap("gpuctl-system", Inventory.of(objects[:3]))
+    assert "cm-00001" in small["data"]["inventory"] and inventory_from_configmap(small) == Inventory.of(
+        objects[:3]
+    )
+
+
+def test_ignore_rule_selection_by_kind_group_name_and_namespace() -> None:
+    """A rule selects by kind (any group unless given), and by name/namespace when given."""
+    from reconciler.planning.normalise import rules_for
+
+    dep = ObjectRef("apps", "Deployment", "team-a", "api")
+    any_group = DiffIgnoreRule.model_validate({"kind": "Deployment"})
+    other_group = DiffIgnoreRule.model_validate({"kind": "Deployment", "group": "example.org"})
+    other_name = DiffIgnoreRule.model_validate({"kind": "Deployment", "name": "web"})
+    same_ns = DiffIgnoreRule.model_validate({"kind": "Deployment", "namespace": "team-a"})
+    assert rules_for(dep, [any_group, other_group, other_name, same_ns]) == [any_group, same_ns]

@@ -136,3 +136,34 @@ def test_nodes_outside_pools_are_untouched() -> None:
     cluster.put(node("cpu-0", pool_name="cpu"))
     RolloutRunner(cluster, clock, ChangeRecorder()).run([pool()])
     assert cluster.writes == []
+
+
+def test_device_plugin_only_change_does_not_wait_for_the_mig_manager() -> None:
+    """With mig.config unchanged, the MIG manager has nothing to do: no wait, no timeout."""
+    cluster, clock, manager = _setup(2)
+    clock.on_sleep.remove(manager)
+    [report] = RolloutRunner(cluster, clock, ChangeRecorder()).run(
+        [pool(mig="all-disabled", device_plugin="time-sliced", migTimeout="30s")]
+    )
+    assert sorted(report.rolled) == ["h100-0", "h100-1"] and not report.failed
+    assert cluster.node("h100-0")["metadata"]["labels"]["nvidia.com/device-plugin.config"] == "time-sliced"
+    assert cluster.node("h100-0")["metadata"]["labels"]["nvidia.com/mig.config.state"] == "success"
+    assert clock.slept < 30
+
+
+def test_node_left_mid_rollout_by_a_removed_pool_is_released() -> None:
+    """A pool removed from Git while its node was mid-rollout: gpuctl uncordons what it cordoned."""
+    from reconciler.rollout.steps import NodeStepper
+    from reconciler.rollout.targets import target_for
+
+    cluster, clock, _ = _setup(2)
+    NodeStepper(cluster, clock, ChangeRecorder(), target_for(pool())).step(cluster.node("h100-0"))
+    assert cluster.node("h100-0")["spec"]["unschedulable"] is True
+    recorder = ChangeRecorder()
+    assert RolloutRunner(cluster, clock, recorder).run([]) == []
+    released = cluster.node("h100-0")
+    assert not released["spec"].get("unschedulable") and PHASE not in released["metadata"].get(
+        "annotations", {}
+    )
+    assert [e.action for e in recorder.changes.entries] == [Action.UNCORDONED]
+    assert ("patch", "Node/h100-1") not in cluster.writes

@@ -58,7 +58,7 @@ def test_diff_exit_codes(tmp_path: Path) -> None:
         assert code == 0
         code, document = _gpuctl_json("diff", str(REPO), "--sandbox", kubeconfig, "--format", "json")
         assert code == 0 and document["changed"] is False
-        changed = _repo_copy(tmp_path, mig="all-1g.10gb")
+        changed = _repo_copy(tmp_path, mig="inference-small")
         code, document = _gpuctl_json("diff", str(changed), "--sandbox", kubeconfig, "--format", "json")
         assert code == 1
         assert document["rollouts"] == {"h100-inference": [f"h100-inference-{i}" for i in range(4)]}
@@ -90,12 +90,12 @@ def test_apply_records_an_audit_log_that_detects_tampering(tmp_path: Path) -> No
 def test_rollout_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
     """Kill apply while a node is mid-rollout; the next apply resumes that node and finishes."""
     state = example_state()
-    with running(state, speed=20) as (sb, client):
+    with running(state, speed=60) as (sb, client):
         kubeconfig = str(sb.kubeconfig_path)
         assert (
             _gpuctl("apply", str(REPO), "--sandbox", kubeconfig, "--audit-db", str(tmp_path / "a.db"))[0] == 0
         )
-        changed = _repo_copy(tmp_path, mig="all-1g.10gb")
+        changed = _repo_copy(tmp_path, mig="inference-small")
         command = [sys.executable, "-m", "reconciler", "apply", str(changed), "--sandbox", kubeconfig,
                    "--audit-db", str(tmp_path / "a.db"), "--poll-interval", "0.05"]  # fmt: skip
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -111,10 +111,9 @@ def test_rollout_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
             time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        assert in_flight == ["h100-inference-0"]
-        left = next(
-            n for n in pool_nodes(client, "h100-inference") if n["metadata"]["name"] == "h100-inference-0"
-        )
+        assert len(in_flight) == 1  # maxUnavailable 1
+        victim = in_flight[0]
+        left = next(n for n in pool_nodes(client, "h100-inference") if n["metadata"]["name"] == victim)
         assert (
             left["spec"]["unschedulable"] is True and left["metadata"]["annotations"][CORDONED_BY] == "gpuctl"
         )
@@ -123,9 +122,33 @@ def test_rollout_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
             "--poll-interval", "0.05",
         )  # fmt: skip
         assert code == 0, output
-        assert "Node/h100-inference-0 cordoned" not in output  # resumed, not started over
-        assert "Node/h100-inference-0 uncordoned" in output
+        assert f"Node/{victim} cordoned" not in output  # resumed, not started over
+        assert f"Node/{victim} uncordoned" in output
         for node in pool_nodes(client, "h100-inference"):
-            assert node["metadata"]["labels"][MIG_CONFIG] == "all-1g.10gb"
+            assert node["metadata"]["labels"][MIG_CONFIG] == "inference-small"
             assert not node["spec"].get("unschedulable")
             assert PHASE not in (node["metadata"].get("annotations") or {})
+
+
+def test_kubeconfig_context_selects_the_cluster(tmp_path: Path) -> None:
+    """--context picks a context of a multi-context kubeconfig; a dead one is a clear exit 2."""
+    import yaml
+
+    with running(example_state()) as (sb, _):
+        config = yaml.safe_load(sb.kubeconfig_path.read_text())
+        dead = {
+            "name": "dead",
+            "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True},
+        }
+        config["clusters"].append(dead)
+        config["contexts"].append(
+            {"name": "dead", "context": {"cluster": "dead", "user": config["users"][0]["name"]}}
+        )
+        config["current-context"] = "dead"
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(config))
+        live = config["contexts"][0]["name"]
+        code, output = _gpuctl("diff", str(REPO), "--kubeconfig", str(kubeconfig), "--context", live)
+        assert code == 1, output
+        code, output = _gpuctl("diff", str(REPO), "--kubeconfig", str(kubeconfig), "--context", "nope")
+        assert code == 2 and "nope" in output

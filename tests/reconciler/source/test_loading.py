@@ -126,6 +126,28 @@ def test_symlink_leaving_the_root_is_an_error(tmp_path: Path) -> None:
     assert places(result, "duplicate-object") == []
 
 
+def test_hidden_files_and_directories_are_skipped(load_repo: RepoLoader) -> None:
+    """Tooling YAML such as .github/ workflows and .pre-commit-config.yaml is not desired state."""
+    result = load_repo(
+        {".github/workflows/ci.yaml": "on: push\n", ".pre-commit-config.yaml": "repos: []\n", F: CONFIGMAP},
+        base=False,
+    )
+    assert result.ok and result.diagnostics == []
+
+
+def test_list_documents_are_expanded_with_positions(load_repo: RepoLoader) -> None:
+    """A v1 List is loaded item by item; findings inside an item point at the item's lines."""
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a, namespace: n}\n"
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: b, namespace: n}\n    dta: {}\n"
+    )
+    result = load_repo({F: text}, base=False)
+    assert places(result, "k8s-schema") == [(F, 10)]
+    fixed = load_repo({F: text.replace("    dta: {}\n", "")}, base=False)
+    assert fixed.state is not None and [m.ref.name for m in fixed.state.manifests] == ["a", "b"]
+
+
 def test_ignore_patterns_skip_files(load_repo: RepoLoader) -> None:
     """Files matching gpuctl.yaml `ignore` globs are not loaded."""
     result = load_repo(

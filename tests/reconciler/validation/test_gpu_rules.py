@@ -7,7 +7,6 @@ import pytest
 
 from schemas.diagnostics import Severity
 from tests.reconciler.repo_fixtures import (
-    BASE_REPO,
     DEVICE_PLUGIN,
     MIG_PARTED,
     RepoLoader,
@@ -386,11 +385,6 @@ def test_all_errors_are_reported_at_once(load_repo: RepoLoader) -> None:
     rules = {d.rule for d in result.diagnostics}
     assert {"mig-profile-count", "device-plugin-config-unknown", "mig-not-capable"} <= rules
     assert result.diagnostics == sorted(result.diagnostics)
-
-
-def test_base_repo_pools_are_the_ones_the_cases_break() -> None:
-    """The base repository has the three pools the cases above rewrite."""
-    assert {"pools/h100.yaml", "pools/a100.yaml", "pools/t4.yaml"} <= set(BASE_REPO)
 
 
 def test_built_in_layouts_apply_without_a_repository_configmap(load_repo: RepoLoader) -> None:

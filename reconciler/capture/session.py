@@ -1,0 +1,61 @@
+"""`CaptureSession`: the capture as the daemon runs it: one cluster-wide list/watch of Pods and
+one of Nodes feeding a `CaptureRecorder` that writes the `CaptureStore`. Started and stopped with
+the daemon (see `reconciler.daemon.assembly`); `default_capture_db` puts the store next to the
+audit log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kubernetes import client
+
+from reconciler.capture.metrics import CaptureMetrics
+from reconciler.capture.recorder import CaptureRecorder
+from reconciler.capture.store import CaptureStore, RetentionPolicy
+from reconciler.cluster.pod_watch import ListWatcher
+
+CAPTURE_DB_NAME = "gpuctl-capture.db"
+
+
+def default_capture_db(audit_db: Path) -> Path:
+    """The capture store's file: beside the audit log, on the same volume."""
+    return audit_db.parent / CAPTURE_DB_NAME
+
+
+class CaptureSession:
+    """Owns the store, the recorder and the two watchers."""
+
+    def __init__(
+        self,
+        api: client.ApiClient,
+        db: Path,
+        retention: RetentionPolicy,
+        *,
+        clock: Callable[[], float] = time.time,
+        prune_every_s: float = 300.0,
+    ) -> None:
+        self.store = CaptureStore(db, retention)
+        self.recorder = CaptureRecorder(self.store, clock=clock, prune_every_s=prune_every_s)
+        self._watchers = [
+            ListWatcher(api, "v1", "Node", self.recorder),
+            ListWatcher(api, "v1", "Pod", self.recorder),
+        ]
+
+    def attach_metrics(self, metrics: CaptureMetrics) -> None:
+        """Export the capture's metrics (the daemon's registry exists only after the daemon)."""
+        self.recorder.metrics = metrics
+
+    def start(self) -> None:
+        for watcher in self._watchers:  # nodes first, so that pods find their pool
+            watcher.start()
+            watcher.synced.wait(10.0)
+
+    def wait_synced(self, timeout: float) -> bool:
+        return all(w.synced.wait(timeout) for w in self._watchers)
+
+    def stop(self) -> None:
+        for watcher in self._watchers:
+            watcher.stop()
+        self.store.close()

@@ -121,6 +121,7 @@ def test_api_calls_match_the_cluster_role(tmp_path, recorded):
             "repo": str(tmp_path / "repo"), "kubeconfig": str(cluster.kubeconfig_path),
             "listen": "127.0.0.1:0", "audit_db": str(tmp_path / "audit.db"), "resync_interval": "1h",
             "lease_duration": "3s", "renew_deadline": "2s", "retry_period": "0.2s",
+            "capture": True,  # as deploy/base/settings.yaml
         })
         cluster.api.ensure_namespaces([settings.lease_namespace])
         with assemble(settings) as assembled:

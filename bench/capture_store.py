@@ -35,6 +35,7 @@ def pods_of(job: int, pods: int, t: float, rng: np.random.Generator) -> list[Pod
         PodRecord(
             uid=f"{job:08x}-4c1e-4b6a-9f0e-{i:012x}", namespace=f"team-{job % 12}",
             name=f"llm-finetune-{job:06d}-worker-{i}", job_key=f"{job:08x}-7d2a-4f7e-8c5b-3e9f0a1b2c3d",
+            owner_key=f"{job:08x}-7d2a-4f7e-8c5b-3e9f0a1b2c3d",
             job_kind=kind, job_name=name, resource="nvidia.com/gpu", per_pod=8, queue=f"team-{job % 12}",
             priority=100, node=f"gpu-node-{(job + i) % 400:04d}", created=t, started=start, finished=end,
             outcome=Outcome.SUCCEEDED,

@@ -41,6 +41,7 @@ class PodRecord:
     namespace: str
     name: str
     job_key: str  # stable identity of the job (owner uid, plus the Ray worker group)
+    owner_key: str  # the owner alone (a Kueue Workload's owner), without the Ray group
     job_kind: str
     job_name: str
     resource: str
@@ -106,6 +107,12 @@ def gpu_request(pod: dict[str, Any]) -> tuple[str, int] | None:
 def job_identity(pod: dict[str, Any]) -> tuple[str, str, str]:
     """(key, kind, name) of the job a pod belongs to: its controlling owner, split by Ray worker
     group; else the job-name labels the controllers set; else the pod itself."""
+    key, kind, name, _ = _identity(pod)
+    return key, kind, name
+
+
+def _identity(pod: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(job key, kind, name, owner key)."""
     meta = pod.get("metadata") or {}
     labels = meta.get("labels") or {}
     namespace = str(meta.get("namespace") or "")
@@ -125,8 +132,8 @@ def job_identity(pod: dict[str, Any]) -> tuple[str, str, str]:
             key = str(meta.get("uid") or f"{namespace}/Pod/{name}")
     if kind == "RayCluster":
         group = str(labels.get(RAY_GROUP_LABEL) or "headgroup")
-        return f"{key}/{group}", kind, f"{name}/{group}"
-    return key, kind, name
+        return f"{key}/{group}", kind, f"{name}/{group}", key
+    return key, kind, name, key
 
 
 def _container_times(status: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -161,7 +168,7 @@ def pod_record(pod: dict[str, Any]) -> PodRecord | None:
         phase = Outcome.RUNNING if started is not None else Outcome.PENDING
     elif finished is None:
         finished = started if started is not None else created
-    key, kind, name = job_identity(pod)
+    key, kind, name, owner_key = _identity(pod)
     labels = meta.get("labels") or {}
     priority = spec.get("priority")
     return PodRecord(
@@ -169,6 +176,7 @@ def pod_record(pod: dict[str, Any]) -> PodRecord | None:
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
         job_key=key,
+        owner_key=owner_key,
         job_kind=kind,
         job_name=name,
         resource=request[0],

@@ -1,8 +1,9 @@
-"""`CaptureRecorder`: turns the Pod and Node list/watch streams into capture-store writes and
-metrics. Nodes are only remembered by their labels, to name the pool (the desired state's
-GPUNodePool whose selector matches) a pod ran in. After every Pod relist, pods the store still
-thinks are pending or running but that no longer exist are recorded as Deleted, so nothing
-stays open forever across a daemon restart. Retention runs at most every `prune_every_s`."""
+"""`CaptureRecorder`: turns the Pod, Node and Kueue Workload list/watch streams into
+capture-store writes and metrics. Nodes are only remembered by their labels, to name the pool
+(the desired state's GPUNodePool whose selector matches) a pod ran in. After every Pod relist,
+pods the store still thinks are pending or running but that no longer exist are recorded as
+Deleted, so nothing stays open forever across a daemon restart. Retention runs at most every
+`prune_every_s`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import structlog
 from reconciler.capture.metrics import CaptureMetrics
 from reconciler.capture.pods import Outcome, PodRecord, pod_record
 from reconciler.capture.store import CaptureStore
+from reconciler.capture.workloads import workload_record
 from schemas.kinds import GPUNodePool
 
 log = structlog.get_logger("gpuctl.capture")
@@ -61,6 +63,9 @@ class CaptureRecorder:
     # -- ListWatchConsumer ---------------------------------------------------------------
 
     def on_list(self, kind: str, items: list[dict[str, Any]]) -> None:
+        if kind == "Workload":
+            self.store.record_workloads(w for w in map(workload_record, items) if w is not None)
+            return
         if kind == "Node":
             with self._lock:
                 self._node_labels = {_name(n): _labels(n) for n in items}
@@ -77,6 +82,11 @@ class CaptureRecorder:
         self._maybe_prune(force=True)
 
     def on_event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+        if kind == "Workload":  # a deleted Workload still dates its job's submission: keep it
+            workload = workload_record(obj)
+            if workload is not None:
+                self.store.record_workloads([workload])
+            return
         if kind == "Node":
             with self._lock:
                 if event_type == "DELETED":

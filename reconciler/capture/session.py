@@ -1,7 +1,7 @@
-"""`CaptureSession`: the capture as the daemon runs it: one cluster-wide list/watch of Pods and
-one of Nodes feeding a `CaptureRecorder` that writes the `CaptureStore`. Started and stopped with
-the daemon (see `reconciler.daemon.assembly`); `default_capture_db` puts the store next to the
-audit log."""
+"""`CaptureSession`: the capture as the daemon runs it: cluster-wide list/watches of Pods, Nodes
+and Kueue Workloads (when Kueue's CRD is served; looked for again every `kueue_retry_s`) feeding
+a `CaptureRecorder` that writes the `CaptureStore`. Started and stopped with the daemon (see
+`reconciler.daemon.assembly`); `default_capture_db` puts the store next to the audit log."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from kubernetes import client
 from reconciler.capture.metrics import CaptureMetrics
 from reconciler.capture.recorder import CaptureRecorder
 from reconciler.capture.store import CaptureStore, RetentionPolicy
+from reconciler.capture.workloads import KUEUE_API_VERSION
 from reconciler.cluster.pod_watch import ListWatcher
 
 CAPTURE_DB_NAME = "gpuctl-capture.db"
@@ -35,11 +36,13 @@ class CaptureSession:
         *,
         clock: Callable[[], float] = time.time,
         prune_every_s: float = 300.0,
+        kueue_retry_s: float = 300.0,
     ) -> None:
         self.store = CaptureStore(db, retention)
         self.recorder = CaptureRecorder(self.store, clock=clock, prune_every_s=prune_every_s)
         self._watchers = [
             ListWatcher(api, "v1", "Node", self.recorder),
+            ListWatcher(api, KUEUE_API_VERSION, "Workload", self.recorder, not_served_retry_s=kueue_retry_s),
             ListWatcher(api, "v1", "Pod", self.recorder),
         ]
 
@@ -50,10 +53,12 @@ class CaptureSession:
     def start(self) -> None:
         for watcher in self._watchers:  # nodes first, so that pods find their pool
             watcher.start()
-            watcher.synced.wait(10.0)
+        self._watchers[0].synced.wait(10.0)
 
-    def wait_synced(self, timeout: float) -> bool:
-        return all(w.synced.wait(timeout) for w in self._watchers)
+    def wait_synced(self, timeout: float, *, kueue: bool = False) -> bool:
+        """Nodes and Pods listed (and Kueue Workloads, when asked: only if the CRD is served)."""
+        watchers = self._watchers if kueue else [self._watchers[0], self._watchers[2]]
+        return all(w.synced.wait(timeout) for w in watchers)
 
     def stop(self) -> None:
         for watcher in self._watchers:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.capture.pods import Outcome, PodRecord
+from reconciler.capture.workloads import WorkloadRecord
 
 SCHEMA_VERSION = 1
 _DDL = """
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS pods (
     namespace TEXT NOT NULL,
     name TEXT NOT NULL,
     job_key TEXT NOT NULL,
+    owner_key TEXT NOT NULL,
     job_kind TEXT NOT NULL,
     job_name TEXT NOT NULL,
     resource TEXT NOT NULL,
@@ -38,9 +40,15 @@ CREATE TABLE IF NOT EXISTS pods (
 );
 CREATE INDEX IF NOT EXISTS pods_job ON pods (job_key);
 CREATE INDEX IF NOT EXISTS pods_created ON pods (created);
+CREATE TABLE IF NOT EXISTS workloads (
+    owner_key TEXT PRIMARY KEY,
+    queue TEXT NOT NULL,
+    priority INTEGER,
+    created REAL NOT NULL
+);
 """
-_COLUMNS = ("uid", "namespace", "name", "job_key", "job_kind", "job_name", "resource", "per_pod", "queue",
-            "priority", "node", "pool", "created", "started", "finished", "outcome")
+_COLUMNS = ("uid", "namespace", "name", "job_key", "owner_key", "job_kind", "job_name", "resource", "per_pod",
+            "queue", "priority", "node", "pool", "created", "started", "finished", "outcome")
 # A pod keeps the first pool it was seen on; times only move forward once known.
 _UPSERT = f"""
 INSERT INTO pods ({", ".join(_COLUMNS)}) VALUES ({", ".join("?" * len(_COLUMNS))})
@@ -52,13 +60,20 @@ ON CONFLICT (uid) DO UPDATE SET
     outcome = CASE WHEN pods.outcome IN ('Succeeded', 'Failed', 'Deleted') THEN pods.outcome
                    ELSE excluded.outcome END
 """
+# A job with a Kueue Workload was submitted when its Workload was created (pods come after
+# admission) and sits in the Workload's queue with its priority.
 _JOBS = """
-SELECT job_key, MIN(namespace), MIN(job_kind), MIN(job_name), MIN(resource), MAX(per_pod), COUNT(*),
-       MAX(queue), MAX(priority), MAX(pool), MIN(created),
-       CASE WHEN COUNT(started) = COUNT(*) THEN MAX(started) END,
-       CASE WHEN COUNT(finished) = COUNT(*) THEN MAX(finished) END,
-       SUM(outcome = 'Failed'), SUM(outcome = 'Deleted'), SUM(outcome = 'Succeeded'), SUM(started IS NOT NULL)
-FROM pods GROUP BY job_key HAVING MIN(created) >= ? ORDER BY MIN(created), job_key
+SELECT p.job_key, MIN(p.namespace), MIN(p.job_kind), MIN(p.job_name), MIN(p.resource), MAX(p.per_pod),
+       COUNT(*), COALESCE(NULLIF(MAX(w.queue), ''), MAX(p.queue)), COALESCE(MAX(w.priority), MAX(p.priority)),
+       MAX(p.pool),
+       MIN(MIN(p.created), COALESCE(MIN(w.created), MIN(p.created))),
+       CASE WHEN COUNT(p.started) = COUNT(*) THEN MAX(p.started) END,
+       CASE WHEN COUNT(p.finished) = COUNT(*) THEN MAX(p.finished) END,
+       SUM(p.outcome = 'Failed'), SUM(p.outcome = 'Deleted'), SUM(p.outcome = 'Succeeded'),
+       SUM(p.started IS NOT NULL)
+FROM pods p LEFT JOIN workloads w ON w.owner_key = p.owner_key
+GROUP BY p.job_key HAVING MIN(MIN(p.created), COALESCE(MIN(w.created), MIN(p.created))) >= ?
+ORDER BY 11, 1
 """
 
 
@@ -140,8 +155,8 @@ class CaptureStore:
     def record(self, pods: Iterable[tuple[PodRecord, str]]) -> int:
         """Upsert (record, pool) pairs in one transaction; returns how many were written."""
         rows = [
-            (p.uid, p.namespace, p.name, p.job_key, p.job_kind, p.job_name, p.resource, p.per_pod, p.queue,
-             p.priority, p.node, pool, p.created, p.started, p.finished, p.outcome)
+            (p.uid, p.namespace, p.name, p.job_key, p.owner_key, p.job_kind, p.job_name, p.resource,
+             p.per_pod, p.queue, p.priority, p.node, pool, p.created, p.started, p.finished, p.outcome)
             for p, pool in pods
         ]
         if not rows:
@@ -149,6 +164,20 @@ class CaptureStore:
         with self._lock:
             self._conn.execute("BEGIN")
             self._conn.executemany(_UPSERT, rows)
+            self._conn.execute("COMMIT")
+        return len(rows)
+
+    def record_workloads(self, workloads: Iterable[WorkloadRecord]) -> int:
+        """Upsert Kueue Workloads (by owner) in one transaction."""
+        rows = [(w.owner_key, w.queue, w.priority, w.created) for w in workloads]
+        if not rows:
+            return 0
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(
+                "INSERT INTO workloads (owner_key, queue, priority, created) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (owner_key) DO UPDATE SET queue = excluded.queue, priority = excluded.priority, "
+                "created = MIN(workloads.created, excluded.created)", rows)
             self._conn.execute("COMMIT")
         return len(rows)
 
@@ -199,6 +228,11 @@ class CaptureStore:
                 "DELETE FROM pods WHERE job_key IN (SELECT job_key FROM pods GROUP BY job_key "
                 "HAVING COUNT(finished) = COUNT(*) AND MAX(finished) < ?)", (cutoff,)
             ).rowcount
+            # Workloads whose pods are gone, or that never got pods within the retention age.
+            self._conn.execute(
+                "DELETE FROM workloads WHERE created < ? AND owner_key NOT IN (SELECT owner_key FROM pods)",
+                (cutoff,),
+            )
             excess = self._conn.execute("SELECT COUNT(*) FROM pods").fetchone()[0] - self.retention.max_pods
             if excess > 0:  # rotation: the oldest jobs go first, until the row cap holds
                 removed += self._conn.execute(

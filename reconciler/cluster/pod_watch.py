@@ -43,11 +43,13 @@ class ListWatcher:
         consumer: ListWatchConsumer,
         *,
         retry_s: float = _RETRY_S,
+        not_served_retry_s: float = 60.0,
     ) -> None:
         self._api = client.ApiClient(copy.copy(api.configuration))
         self.api_version, self.kind = api_version, kind
         self._consumer = consumer
         self._retry_s = retry_s
+        self._not_served_retry_s = not_served_retry_s  # an optional CRD: look again now and then
         self._stop = threading.Event()
         self._watcher: watch.Watch | None = None
         self._lock = threading.Lock()
@@ -69,6 +71,7 @@ class ListWatcher:
     def _run(self) -> None:
         resource: Any = None
         while not self._stop.is_set():
+            pause = self._retry_s
             try:
                 if resource is None:
                     resources = DynamicClient(self._api).resources
@@ -76,12 +79,13 @@ class ListWatcher:
                 self._list_then_watch(resource)
             except ResourceNotFoundError:
                 log.debug("kind not served", kind=self.kind, api_version=self.api_version)
+                pause = self._not_served_retry_s
             except (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
                 if self._stop.is_set():
                     return
                 if getattr(exc, "status", None) != _GONE:
                     log.warning("list/watch failed, retrying", kind=self.kind, error=str(exc))
-            self._stop.wait(self._retry_s)
+            self._stop.wait(pause)
 
     def _list_then_watch(self, resource: Any) -> None:
         listed = resource.get().to_dict()

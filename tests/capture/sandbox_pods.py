@@ -67,3 +67,36 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
+
+
+def install_workload_crd(cluster: Any) -> None:
+    """Serve Kueue's Workload kind (kueue.x-k8s.io/v1beta1) in the sandbox, as installing Kueue does."""
+    crd_type = cluster.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "workloads.kueue.x-k8s.io"},
+        "spec": {
+            "group": "kueue.x-k8s.io", "scope": "Namespaced",
+            "names": {"plural": "workloads", "singular": "workload", "kind": "Workload",
+                      "listKind": "WorkloadList"},
+            "versions": [{"name": "v1beta1", "served": True, "storage": True, "schema": schema,
+                          "subresources": {"status": {}}}],
+        },
+    }
+    cluster.api.create(Request(crd_type, "", params={"fieldManager": "test"}), crd)
+    wait_until(lambda: cluster.registry.lookup("kueue.x-k8s.io", "v1beta1", "workloads") is not None, 10)
+
+
+def create_workload(cluster: Any, namespace: str, owner_ref: dict[str, Any], queue: str,
+                    priority: int) -> None:
+    """A Kueue Workload for the job `owner_ref`, as Kueue creates it when the job is submitted."""
+    cluster.api.ensure_namespaces((namespace,))
+    workload_type = cluster.registry.lookup("kueue.x-k8s.io", "v1beta1", "workloads")
+    workload = {
+        "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload",
+        "metadata": {"name": f"job-{owner_ref['name']}", "namespace": namespace,
+                     "ownerReferences": [owner_ref]},
+        "spec": {"queueName": queue, "priority": priority, "podSets": [{"name": "main", "count": 1}]},
+    }
+    cluster.api.create(Request(workload_type, namespace, params={"fieldManager": "test"}), workload)

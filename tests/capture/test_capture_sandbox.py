@@ -3,6 +3,7 @@ timed on the cluster's clock; a restarted capture loses nothing; the daemon expo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from tests.capture.sandbox_pods import (
     EXAMPLE,
     INFERENCE,
     create_pods,
+    create_workload,
     delete_pod,
+    install_workload_crd,
     owner,
     wait_until,
 )
@@ -45,13 +48,13 @@ def cluster(state: DesiredState) -> Iterator[sandbox.Sandbox]:
 
 
 def start_session(cluster: sandbox.Sandbox, state: DesiredState, db: Path,
-                  registry: CollectorRegistry | None = None) -> CaptureSession:
+                  registry: CollectorRegistry | None = None, *, kueue: bool = False) -> CaptureSession:
     api = api_client_for(ConnectionSpec(sandbox=str(cluster.kubeconfig_path)))
     session = CaptureSession(api, db, RetentionPolicy(), clock=cluster.clock.now)
     session.recorder.set_pools(state.pools)
     session.attach_metrics(CaptureMetrics(registry or CollectorRegistry()))
     session.start()
-    assert session.wait_synced(10)
+    assert session.wait_synced(10, kueue=kueue)
     return session
 
 
@@ -137,3 +140,23 @@ def test_restart_loses_no_job(cluster: sandbox.Sandbox, state: DesiredState, tmp
 def _all_pods_done(cluster: sandbox.Sandbox) -> bool:
     pods, _ = cluster.store.list_objects(("", "pods"))
     return all((p.get("status") or {}).get("phase") == "Succeeded" for p in pods)
+
+
+def test_kueue_workload_dates_submission_and_names_the_queue(cluster: sandbox.Sandbox, state: DesiredState,
+                                                             tmp_path: Path) -> None:
+    """With Kueue, the job was submitted when its Workload was created, in the Workload's queue."""
+    install_workload_crd(cluster)
+    session = start_session(cluster, state, tmp_path / "capture.db", kueue=True)
+    try:
+        job = owner("Job", "queued", "batch/v1")
+        create_workload(cluster, "team-a", job, queue="team-a-training", priority=500)
+        submitted = cluster.clock.now()
+        time.sleep(60 / SPEED)  # a sandbox minute waiting for admission; then Kueue unsuspends the job
+        create_pods(cluster, "queued", 2, namespace="team-a", owner_ref=job, runtime_s=30)
+        assert wait_until(lambda: ended(session.store, 1), 20)
+        (captured,) = session.store.jobs()
+    finally:
+        session.stop()
+    assert (captured.queue, captured.priority) == ("team-a-training", 500)
+    assert abs(captured.submitted - submitted) <= 2
+    assert captured.wait_s is not None and captured.wait_s >= 58

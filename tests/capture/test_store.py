@@ -4,12 +4,14 @@ age and the row cap bound the file, and the export writes a CSV the simulator lo
 from __future__ import annotations
 
 import io
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 from reconciler.capture import CaptureStore, PodRecord, RetentionPolicy
 from reconciler.capture.export import write_trace
 from reconciler.capture.pods import Outcome
+from reconciler.capture.workloads import WorkloadRecord
 from simulator.traces import load_gpuctl_csv
 
 DAY = 86400.0
@@ -17,7 +19,8 @@ DAY = 86400.0
 
 def record(uid: str, job: str, created: float, *, started: float | None = None, finished: float | None = None,
            outcome: str = Outcome.SUCCEEDED) -> PodRecord:
-    return PodRecord(uid=uid, namespace="team-a", name=uid, job_key=job, job_kind="Job", job_name=job,
+    return PodRecord(uid=uid, namespace="team-a", name=uid, job_key=job, owner_key=job, job_kind="Job",
+                     job_name=job,
                      resource="nvidia.com/gpu", per_pod=4, queue="q", priority=0, node="n-1", created=created,
                      started=started, finished=finished, outcome=outcome)
 
@@ -91,3 +94,18 @@ def test_export_writes_a_trace_the_simulator_reads(tmp_path: Path) -> None:
     assert table.work.tolist() == [89.0, 88.0]
     assert table.pods.tolist() == [2, 3] and table.gpus.tolist() == [4, 4]
     assert table.teams[int(table.team[0])] == "team-a"
+
+
+def test_a_kueue_workload_gives_submit_time_queue_and_priority(tmp_path: Path) -> None:
+    """A job's Workload (created before its pods) sets its submit time, queue and priority."""
+    store = CaptureStore(tmp_path / "c.db", RetentionPolicy(max_age_s=DAY))
+    store.record_workloads([WorkloadRecord(owner_key="j", queue="lq-train", priority=900, created=100.0)])
+    finished_job(store, "j", 400.0)
+    (job,) = store.jobs()
+    assert (job.submitted, job.queue, job.priority, job.wait_s) == (100.0, "lq-train", 900, 311.0)
+    assert [j.key for j in store.jobs(since=200.0)] == []
+    store.record_workloads([WorkloadRecord(owner_key="orphan", queue="q", priority=None, created=0.0)])
+    store.prune(now=400.0 + 2 * DAY)
+    assert store.jobs() == []
+    with sqlite3.connect(tmp_path / "c.db") as conn:  # the Workloads went with their jobs
+        assert conn.execute("SELECT COUNT(*) FROM workloads").fetchone() == (0,)

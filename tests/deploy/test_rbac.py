@@ -19,6 +19,7 @@ from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.source import load_directory
 from schemas.results import ReconcileOutcome
+from tests.capture.sandbox_pods import install_workload_crd
 from tests.daemon.gitrepos import AUTHOR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +125,7 @@ def test_api_calls_match_the_cluster_role(tmp_path, recorded):
             "capture": True,  # as deploy/base/settings.yaml
         })
         cluster.api.ensure_namespaces([settings.lease_namespace])
+        install_workload_crd(cluster)  # Kueue installed: the capture watches its Workloads
         with assemble(settings) as assembled:
             daemon = assembled.daemon
             daemon.start()

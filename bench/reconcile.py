@@ -32,9 +32,12 @@ from typing import Any
 import yaml
 
 import sandbox
+from reconciler.clock import SystemClock
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
+from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, reconcile
 from reconciler.source import load_directory
+from sandbox import GpuTimings
 from schemas.desired import DesiredState
 from schemas.results import ReconcileOutcome, RevisionInfo
 
@@ -160,24 +163,64 @@ def _rollout_pool(nodes: int, max_unavailable: int, mig: str) -> dict[str, Any]:
 
 
 def bench_rollout(nodes: int, max_unavailable: int, speed: float) -> None:
+    """The sandbox runs in its own process (`gpuctl sandbox`), as an API server would, so that
+    it does not share this process's interpreter lock with the engine being measured."""
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp)
+        repo, kubeconfig = Path(tmp) / "repo", Path(tmp) / "kubeconfig"
+        repo.mkdir()
         pool_file = repo / "pool.yaml"
         pool_file.write_text(yaml.safe_dump(_rollout_pool(nodes, max_unavailable, "all-balanced")))
-        before = load(repo)
-        with sandbox.start(sandbox.SandboxSpec.from_state(before), speed=speed) as sb:
-            client = KubeClusterClient.connect(ConnectionSpec(kubeconfig=str(sb.kubeconfig_path)))
-            _pass(before, sb, client)
+        command = [sys.executable, "-m", "reconciler", "sandbox", "--pools", str(repo),
+                   "--kubeconfig-out", str(kubeconfig), "--speed", str(speed)]  # fmt: skip
+        server = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL
+        )
+        try:
+            client = _wait_for_api(kubeconfig)
+            clock = SystemClock()
+            poll = 1.0 / speed  # one sandbox second
+            revision = RevisionInfo("bench")
+            reconcile(
+                load(repo),
+                client,
+                clock=clock,
+                revision=revision,
+                options=ReconcileOptions(poll_interval=poll),
+            )
             pool_file.write_text(yaml.safe_dump(_rollout_pool(nodes, max_unavailable, "all-1g.10gb")))
             after = load(repo)
-            wall, writes = _pass(after, sb, client, poll_interval=1.0)
-            per_node = sb.clock.real_seconds(sb.spec.timings.mig_reconfigure_s)
-            ideal = math.ceil(nodes / max_unavailable) * per_node
+            start = time.perf_counter()
+            result = reconcile(
+                after, client, clock=clock, revision=revision, options=ReconcileOptions(poll_interval=poll)
+            )
+            wall = time.perf_counter() - start
+            if result.outcome is not ReconcileOutcome.SUCCEEDED:
+                raise SystemExit(f"rollout failed: {result.error}")
+            ideal = math.ceil(nodes / max_unavailable) * GpuTimings().mig_reconfigure_s / speed
+            writes = len(result.changes.changed())
             print(
                 f"rollout: {nodes} nodes, maxUnavailable {max_unavailable}, speed {speed:g}: {wall:.2f} s "
                 f"against ideal {ideal:.2f} s ({(wall / ideal - 1) * 100:+.1f}%), {writes} writes"
             )
             client.close()
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def _wait_for_api(kubeconfig: Path, timeout: float = 60.0) -> KubeClusterClient:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if kubeconfig.exists():
+            client = KubeClusterClient.connect(ConnectionSpec(kubeconfig=str(kubeconfig)))
+            try:
+                client.list_objects("v1", "Node")
+            except ReconcileError:
+                client.close()
+            else:
+                return client
+        time.sleep(0.1)
+    raise SystemExit(f"the sandbox did not serve within {timeout:g} s")
 
 
 def bench_rss(objects: int) -> None:

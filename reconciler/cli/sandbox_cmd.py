@@ -11,15 +11,19 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
+if TYPE_CHECKING:  # the sandbox is imported only when the command runs (fast CLI start-up)
+    from sandbox import SandboxSpec
 
-def _spec_from(pools: Path | None) -> object:
+
+def _spec_from(pools: Path | None) -> SandboxSpec:
+    """The sandbox spec of a desired-state directory (pools, mig-parted, device-plugin configs)."""
     from sandbox import SandboxSpec
 
     if pools is None:
@@ -64,10 +68,8 @@ def sandbox(
     """Start an embedded Kubernetes API server that behaves like a GPU cluster (MIG manager,
     device plugin, scheduler, kubelet) and serve until interrupted."""
     import sandbox as sandbox_pkg
-    from sandbox import SandboxSpec
 
     spec = _spec_from(pools)
-    assert isinstance(spec, SandboxSpec)
     try:
         cluster = sandbox_pkg.start(spec, speed=speed, host=host, port=port, kubeconfig_path=kubeconfig_out)
     except OSError as err:
@@ -80,12 +82,29 @@ def sandbox(
     typer.echo(f"sandbox cluster serving at {cluster.url} ({nodes} GPU node(s), speed ×{speed:g})")
     typer.echo(f"kubeconfig: {cluster.kubeconfig_path}")
     typer.echo(f"try: KUBECONFIG={cluster.kubeconfig_path} kubectl get nodes")
+    if not _is_loopback(host):
+        typer.echo(
+            f"gpuctl sandbox: warning: serving on {host}, reachable from other machines; anyone with "
+            "the kubeconfig's token has full access",
+            err=True,
+        )
     try:
         while not stop.wait(0.5):
             pass
     finally:
         cluster.stop()
     typer.echo("sandbox stopped")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def register(app: typer.Typer) -> None:

@@ -9,8 +9,10 @@ daemon turns it into a reconcile request, and the work queue coalesces a burst i
 from __future__ import annotations
 
 import copy
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -62,6 +64,9 @@ class DriftWatcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._dynamic: DynamicClient | None = None
+        self._discovery_lock = threading.Lock()
+        # A private discovery cache: the default file is shared by every client on the host.
+        self._cache_dir = tempfile.TemporaryDirectory(prefix="gpuctl-watch-discovery-")
 
     def follow(self, kinds: Iterable[tuple[str, str]], objects: Iterable[ObjectRef]) -> None:
         """Watch `kinds` (apiVersion, kind) and report drift of `objects`."""
@@ -81,11 +86,14 @@ class DriftWatcher:
             for watcher in self._watchers:
                 watcher.stop()
         self._api.close()
+        self._cache_dir.cleanup()
 
     def _resource(self, api_version: str, kind: str) -> Any:
-        if self._dynamic is None:
-            self._dynamic = DynamicClient(self._api)
-        return self._dynamic.resources.get(api_version=api_version, kind=kind)
+        with self._discovery_lock:
+            if self._dynamic is None:
+                cache = str(Path(self._cache_dir.name) / "discovery.json")
+                self._dynamic = DynamicClient(self._api, cache_file=cache)
+            return self._dynamic.resources.get(api_version=api_version, kind=kind)
 
     def _watch_kind(self, api_version: str, kind: str) -> None:
         while not self._stop.is_set():

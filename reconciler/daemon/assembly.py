@@ -100,7 +100,9 @@ def assemble(settings: DaemonSettings) -> Iterator[Assembled]:
         def runner_factory(location: RepoLocation) -> PipelineRunner:
             options = RunnerOptions(prune=settings.prune, health_timeout=settings.health_timeout or None)
             on_state = (lambda state: capture.recorder.set_pools(state.pools)) if capture else None
+            # `daemon` is bound below, after this factory has run: keep the lambda.
             return PipelineRunner(location, client, audit, options, on_managed=drift.follow,
+                                  on_rollout=lambda states: daemon.metrics.set_rollout(states),  # noqa: PLW0108
                                   on_state=on_state)
 
         events = EventsSink(KubeEventRecorder(api, settings.identity))

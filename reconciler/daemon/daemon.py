@@ -135,8 +135,9 @@ class Daemon:
 
     def _leadership_changed(self, leading: bool) -> None:
         self.metrics.leader.set(1 if leading else 0)
-        if leading:  # a new leader reconciles at once, resuming any rollout in progress
-            self.request_reconcile(Trigger.STARTUP)
+        if leading and not self._stopped.is_set():  # reconcile at once, resuming any rollout
+            # Not in the elector's thread: a slow fetch there would delay the Lease renewals.
+            self._scheduler.soon(lambda: self.request_reconcile(Trigger.STARTUP), "leader-startup")
 
     # --- endpoints ------------------------------------------------------------------------
     def healthy(self) -> bool:

@@ -101,10 +101,13 @@ class ReconcileLoop:
             or self._queue.has_newer_than(item.revision)
         )
 
+    def _may_write(self) -> bool:
+        return not self._stopping.is_set() and self._leadership.is_leader()
+
     def _run_guarded(self, item: WorkItem) -> ReconcileReport:
         """The outer guard: whatever the pass does, a report comes back."""
         try:
-            return self._runner.reconcile(item, lambda: self._should_stop(item))
+            return self._runner.reconcile(item, lambda: self._should_stop(item), self._may_write)
         except Exception as exc:  # the guard must outlive any bug in a pass
             log.exception("reconcile raised", revision=item.revision)
             return ReconcileReport(

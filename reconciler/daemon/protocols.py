@@ -43,10 +43,21 @@ StopCheck = Callable[[], bool]
 (a newer revision is waiting, leadership was lost, or the daemon is shutting down)."""
 
 
+WriteCheck = Callable[[], bool]
+"""Asked before every cluster write: False means this replica may not write any more (it
+lost the Lease, or it is shutting down); the write in flight completes, no other starts."""
+
+
+def _always() -> bool:
+    return True
+
+
 class ReconcileRunner(Protocol):
     """One reconcile pass of a revision: load, plan, apply, wait for health."""
 
-    def reconcile(self, item: WorkItem, should_stop: StopCheck) -> ReconcileReport: ...
+    def reconcile(
+        self, item: WorkItem, should_stop: StopCheck, may_write: WriteCheck = _always
+    ) -> ReconcileReport: ...
 
 
 class Leadership(Protocol):

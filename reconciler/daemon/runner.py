@@ -6,7 +6,9 @@ Interruption uses the engine's `Clock` seam: the engine only sleeps between writ
 for CRDs, MIG managers, health), so a clock whose `sleep` raises `PassInterrupted` once the
 stop check is true ends the pass right after its current write. The engine closes the
 audit record ("interrupted") and keeps rollout progress on the Nodes, so the next pass, of
-this or a newer revision, resumes the rollout where it stopped.
+this or a newer revision, resumes the rollout where it stopped. Writes are fenced apart:
+once this replica may not write (lost Lease, shutdown), `FencedClient` lets the write in
+flight complete and refuses the next, even in a run of writes with no sleep between them.
 """
 
 from __future__ import annotations
@@ -21,17 +23,18 @@ import structlog
 
 from reconciler.clock import SystemClock
 from reconciler.daemon.daemon import RepoLocation
-from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem
+from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
+from reconciler.daemon.rollout_view import rollout_states
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
-from reconciler.protocols import AuditSink, Clock, ClusterClient
+from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
 from reconciler.render import render
 from reconciler.source import SourceError, load_directory, load_revision
 from reconciler.source.errors import TransientSourceError
 from reconciler.source.loader import LoadResult
 from reconciler.source.revision import describe_directory
 from schemas.desired import DesiredState
-from schemas.kinds import GPUCTL_GROUP
+from schemas.kinds import GPUCTL_GROUP, GPUNodePool
 from schemas.refs import ObjectRef
 from schemas.results import ChangeSet, ReconcileOutcome, RevisionInfo
 
@@ -46,16 +49,21 @@ class PassInterrupted(BaseException):
 
 
 class StoppableClock:
-    """A `Clock` whose sleeps end early, raising PassInterrupted, once `should_stop()` is true."""
+    """A `Clock` whose sleeps end early, raising PassInterrupted, once `should_stop()` is true.
+    `on_wait` is called at the start of each sleep (the engine sleeps only while it waits)."""
 
-    def __init__(self, inner: Clock, should_stop: StopCheck) -> None:
+    def __init__(
+        self, inner: Clock, should_stop: StopCheck, on_wait: Callable[[], object] = lambda: None
+    ) -> None:
         self._inner = inner
         self._should_stop = should_stop
+        self._on_wait = on_wait
 
     def now(self) -> float:
         return self._inner.now()
 
     def sleep(self, seconds: float) -> None:
+        self._on_wait()
         deadline = time.monotonic() + seconds
         while True:
             if self._should_stop():
@@ -64,6 +72,56 @@ class StoppableClock:
             if left <= 0:
                 return
             self._inner.sleep(min(left, _SLEEP_SLICE_S))
+
+
+class FencedClient:
+    """A `ClusterClient` that refuses to start a write once `may_write()` is false (the Lease
+    was lost, or the daemon is shutting down): the write in flight completes, the next one
+    raises PassInterrupted. Reads and dry runs pass through."""
+
+    def __init__(self, inner: ClusterClient, may_write: WriteCheck) -> None:
+        self._inner = inner
+        self._may_write = may_write
+
+    def _fence(self) -> None:
+        if not self._may_write():
+            raise PassInterrupted
+
+    def has_kind(self, api_version: str, kind: str) -> bool:
+        return self._inner.has_kind(api_version, kind)
+
+    def is_namespaced(self, api_version: str, kind: str) -> bool:
+        return self._inner.is_namespaced(api_version, kind)
+
+    def list_objects(
+        self, api_version: str, kind: str, *, namespace: str | None = None,
+        label_selector: str | None = None, field_selector: str | None = None,
+    ) -> list[KubeObject]:
+        return self._inner.list_objects(api_version, kind, namespace=namespace,
+                                        label_selector=label_selector, field_selector=field_selector)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> KubeObject | None:
+        return self._inner.get(api_version, kind, name, namespace)
+
+    def list_namespace(self, namespace: str) -> list[KubeObject]:
+        return self._inner.list_namespace(namespace)
+
+    def apply(self, obj: KubeObject, *, dry_run: bool = False) -> KubeObject:
+        if not dry_run:
+            self._fence()
+        return self._inner.apply(obj, dry_run=dry_run)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str = "") -> bool:
+        self._fence()
+        return self._inner.delete(api_version, kind, name, namespace)
+
+    def patch_node(self, name: str, patch: KubeObject) -> KubeObject:
+        self._fence()
+        return self._inner.patch_node(name, patch)
+
+    def evict(self, namespace: str, name: str) -> bool:
+        self._fence()
+        return self._inner.evict(namespace, name)
 
 
 @dataclass(frozen=True)
@@ -75,6 +133,7 @@ class RunnerOptions:
 
 
 ManagedObjects = Callable[[set[tuple[str, str]], set[ObjectRef]], None]
+RolloutStates = Callable[[dict[str, dict[str, int]]], None]
 
 
 @dataclass
@@ -88,11 +147,15 @@ class PipelineRunner:
     clock: Clock = field(default_factory=SystemClock)
     # Told the kinds and objects of every loaded revision (the drift watcher follows them).
     on_managed: ManagedObjects | None = None
+    # Told each pool's nodes by rollout state while a pass waits, and at its end.
+    on_rollout: RolloutStates | None = None
     # Told every loaded desired state (the workload capture maps nodes to its pools).
     on_state: Callable[[DesiredState], None] | None = None
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def reconcile(self, item: WorkItem, should_stop: StopCheck) -> ReconcileReport:
+    def reconcile(
+        self, item: WorkItem, should_stop: StopCheck, may_write: WriteCheck = lambda: True
+    ) -> ReconcileReport:
         try:
             loaded, info = self._load(item.revision)
         except TransientSourceError as exc:
@@ -112,14 +175,31 @@ class PipelineRunner:
             health_timeout=self.options.health_timeout,
         )
         try:
-            result = reconcile(loaded.state, self.client, clock=StoppableClock(self.clock, should_stop),
+            pools = loaded.state.pools
+            clock = StoppableClock(self.clock, lambda: should_stop() or not may_write(),
+                                   on_wait=lambda: self._rollout_states(pools))
+            result = reconcile(loaded.state, FencedClient(self.client, may_write), clock=clock,
                                revision=info, audit=self.audit, options=options)
         except PassInterrupted:
+            self._rollout_states(loaded.state.pools)
             failed = ReconcileOutcome.FAILED
             return ReconcileReport(item.revision, failed, error="interrupted", interrupted=True)
         except ReconcileError as exc:  # transient or not, the cluster may change: retry with back-off
             return ReconcileReport(item.revision, ReconcileOutcome.FAILED, error=str(exc), retryable=True)
-        return _report(item.revision, result)
+        return _report(item.revision, result, self._rollout_states(loaded.state.pools))
+
+    def _rollout_states(self, pools: list[GPUNodePool]) -> dict[str, dict[str, int]]:
+        """Each pool's nodes by rollout state, read from the live Nodes; reported to on_rollout."""
+        if not pools:
+            return {}
+        try:
+            states = rollout_states(pools, self.client.list_objects("v1", "Node"))
+        except ReconcileError as exc:
+            log.warning("cannot read rollout progress", error=str(exc))
+            return {}
+        if self.on_rollout is not None:
+            self.on_rollout(states)
+        return states
 
     def _load(self, revision: str) -> tuple[LoadResult, RevisionInfo]:
         loc = self.location
@@ -155,12 +235,9 @@ def _commit_info(loc: RepoLocation, revision: str) -> RevisionInfo:
                         message=message, path=loc.subpath)
 
 
-def _report(revision: str, result: ReconcileResult) -> ReconcileReport:
-    rollout_nodes = {
-        r.pool: {"queued": len(r.queue), "in-progress": len(r.in_flight), "done": len(r.rolled),
-                 "failed": len(r.failed)}
-        for r in result.rollouts
-    }
+def _report(
+    revision: str, result: ReconcileResult, rollout_nodes: dict[str, dict[str, int]]
+) -> ReconcileReport:
     return ReconcileReport(
         revision=revision,
         outcome=result.outcome,

@@ -113,6 +113,10 @@ class DaemonHTTPServer(ThreadingHTTPServer):
         self.endpoints = endpoints
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away mid-request is routine; log it instead of printing a traceback."""
+        log.debug("http connection error", client=str(client_address), exc_info=True)
+
     @property
     def port(self) -> int:
         return int(self.server_address[1])

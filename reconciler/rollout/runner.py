@@ -1,8 +1,8 @@
 """Rollouts of disruptive GPU node changes, pool by pool, at most `maxUnavailable` nodes of a
 pool at a time (nodes left cordoned by a failure count against that budget).
 
-Each pass lists the Nodes once, steps every node in flight as far as it can go, starts new
-nodes while the budget allows, and sleeps one poll interval only when nothing moved. Nodes
+Each pass reads the nodes in flight, steps each as far as it can go, starts new nodes while
+the budget allows, and sleeps one poll interval only when nothing moved. Nodes
 already in flight (annotated by an earlier, interrupted gpuctl) are resumed first. A
 `failed` node halts its pool (`onFailure: halt`) or not (`continue`).
 
@@ -21,6 +21,8 @@ from reconciler.rollout.steps import NodeStepper, StepState, node_ref
 from reconciler.rollout.targets import NodeTarget, assign_nodes, needs_rollout, target_for
 from schemas.kinds import GPUNodePool
 from schemas.results import Action, ChangeEntry
+
+GET_LIMIT = 16
 
 
 @dataclass
@@ -101,8 +103,16 @@ class RolloutRunner:
                 break
             if not progressed:
                 self.clock.sleep(self.poll_interval)
-            nodes = {_name(n): n for n in self.client.list_objects("v1", "Node")}
+            nodes = self._refresh([name for r, _ in rollouts for name in r.in_flight])
         return [r for r, _ in rollouts]
+
+    def _refresh(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """The current state of the nodes in flight: one GET each while they are few (cheaper
+        than listing a large cluster's nodes on every poll), one LIST otherwise."""
+        if len(names) > GET_LIMIT:
+            return {_name(n): n for n in self.client.list_objects("v1", "Node")}
+        fresh = (self.client.get("v1", "Node", name) for name in names)
+        return {_name(node): node for node in fresh if node is not None}
 
     def _release_orphans(self, outside: list[dict[str, Any]]) -> bool:
         """Nodes left mid-rollout by a pool that no longer selects them (the pool was removed
@@ -164,7 +174,7 @@ class RolloutRunner:
                 rollout.halted |= stepper.rollout.on_failure == "halt"
         while rollout.queue and not rollout.halted and not rollout.blocked:
             name = rollout.queue.pop(0)
-            node = nodes.get(name)
+            node = self.client.get("v1", "Node", name)  # fresh, right before cordoning it
             if node is None:
                 continue
             rollout.in_flight.append(name)

@@ -109,6 +109,10 @@ def parse_documents(
             except _Abort as abort:
                 diagnostics.append(abort.diagnostic)
                 continue
+            except RecursionError:  # limits.maxDepth set above what the interpreter can recurse
+                message = "nesting too deep to read; lower the nesting (or limits.maxDepth in gpuctl.yaml)"
+                diagnostics.append(_diag(origin, node.start_mark, message, RULE_DEPTH))
+                continue
             documents.append(
                 YamlDocument(data, _loc(origin, node.start_mark), converter.positions, converter.block_starts)
             )
@@ -116,7 +120,9 @@ def parse_documents(
         mark = err.problem_mark or err.context_mark
         problem = err.problem or "invalid YAML"
         context = f" ({err.context})" if err.context else ""
-        diagnostics.append(_diag(origin, mark, f"YAML syntax error: {problem}{context}", RULE_SYNTAX))
+        # libyaml refuses nesting beyond its own bound (1000) while parsing, before we see it.
+        rule = RULE_DEPTH if "nesting depth" in problem else RULE_SYNTAX
+        diagnostics.append(_diag(origin, mark, f"YAML syntax error: {problem}{context}", rule))
     except yaml.YAMLError as err:  # reader errors (control characters) carry no problem_mark
         diagnostics.append(_diag(origin, None, f"YAML error: {err}", RULE_SYNTAX))
     return documents, diagnostics

@@ -15,7 +15,7 @@ import yaml
 from sandbox.api import errors
 from sandbox.api.errors import ApiError
 from sandbox.api.listing import list_page
-from sandbox.api.objects import bump_generation, check_type_meta, initialise, validate
+from sandbox.api.objects import BUILTIN_GROUPS, bump_generation, check_type_meta, initialise, validate
 from sandbox.api.patches import APPLY_PATCH_YAML, apply_patch
 from sandbox.api.requests import AdmissionHook, Request
 from sandbox.api.resources import Registry, ResourceType
@@ -99,7 +99,7 @@ class Api:
     def patch(self, req: Request, content_type: str, raw: bytes) -> dict[str, Any]:
         rtype = req.rtype
         content_type = content_type.split(";", 1)[0].strip()
-        custom = rtype.group not in _builtin_groups()
+        custom = rtype.group not in BUILTIN_GROUPS
         if content_type == APPLY_PATCH_YAML:
             return self._apply(req, raw)
         if "force" in req.params:
@@ -169,6 +169,7 @@ class Api:
                 plural=rtype.plural,
                 group=rtype.group,
                 include_status=status_only or not rtype.has_status,
+                subresource=req.subresource,
             )
             if live is None:
                 validate(rtype, merged)
@@ -205,7 +206,7 @@ class Api:
                 )
             grace = _grace_period(req, options, obj)
             result = self._delete_object(req, obj, grace)
-        if rtype.plural in _RETURNS_OBJECT or rtype.group not in _builtin_groups():
+        if rtype.plural in _RETURNS_OBJECT or rtype.group not in BUILTIN_GROUPS:
             return result
         return _success_status(rtype, obj)
 
@@ -364,12 +365,6 @@ class Api:
                     Request(ns_type, user_agent="kube-apiserver"),
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                 )
-
-
-def _builtin_groups() -> frozenset[str]:
-    from sandbox.api.objects import _BUILTIN_GROUPS
-
-    return _BUILTIN_GROUPS
 
 
 def _as_object(body: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sandbox.api import discovery, errors, openapi, scale, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
+from sandbox.api.objects import BUILTIN_GROUPS as _BUILTIN_GROUPS
 from sandbox.api.routing import route
 from sandbox.api.store import encode
 from sandbox.api.watch import stream
@@ -212,7 +213,10 @@ class _Handler(BaseHTTPRequestHandler):
             if table_wanted:
                 return 200, encode(self._table(req, items, envelope["metadata"]))
             head = encode(envelope)[:-1]
-            body = b",".join(self._encode_object(req, o) for o in items)
+            if req.rtype.group in _BUILTIN_GROUPS:
+                body = b",".join(api.store.encoded_list_item(req.rtype.group_resource, o) for o in items)
+            else:
+                body = b",".join(self._encode_object(req, o) for o in items)
             return 200, head + b',"items":[' + body + b"]}"
         if verb == "create" and req.subresource == "eviction":
             return 201, encode(evict(api, req, self._decode(raw)))

@@ -143,7 +143,7 @@ def initialise(rtype: ResourceType, obj: dict[str, Any], now: str) -> None:
         meta.pop(server_field, None)
     meta["uid"] = str(uuid.uuid4())
     meta["creationTimestamp"] = now
-    if rtype.has_generation or rtype.group not in _BUILTIN_GROUPS:
+    if rtype.has_generation or rtype.group not in BUILTIN_GROUPS:
         meta["generation"] = 1
     else:
         meta.pop("generation", None)
@@ -154,7 +154,7 @@ def initialise(rtype: ResourceType, obj: dict[str, Any], now: str) -> None:
         _default_pod(obj)
 
 
-_BUILTIN_GROUPS = frozenset(
+BUILTIN_GROUPS = frozenset(
     {
         "",
         "apps",

@@ -158,11 +158,17 @@ def server_side_apply(
     plural: str,
     group: str,
     include_status: bool,
+    subresource: str = "",
 ) -> dict[str, Any]:
-    """The object after `manager` applies `applied` to `live` (None: create)."""
+    """The object after `manager` applies `applied` to `live` (None: create). Through the
+    `status` subresource only status fields are applied and owned."""
     applied_fields = fields_of(applied, include_status=include_status)
+    if subresource == "status":
+        applied_fields = frozenset(p for p in applied_fields if p[0] == "f:status")
+        applied = {**applied, "metadata": {"name": applied["metadata"]["name"]}}
+        applied = {k: v for k, v in applied.items() if k in ("apiVersion", "kind", "metadata", "status")}
     entries = read_entries(live)
-    me = (manager, APPLY, "")
+    me = (manager, APPLY, subresource)
     mine = next((e for e in entries if e.identity == me), None)
     others = [e for e in entries if e.identity != me]
 
@@ -198,7 +204,7 @@ def server_side_apply(
     merged = apply_merge(result, body)
     assert isinstance(merged, dict)
     if mine is None:
-        mine = ManagerEntry(manager, APPLY, api_version, now, "", applied_fields)
+        mine = ManagerEntry(manager, APPLY, api_version, now, subresource, applied_fields)
         entries.append(mine)
     else:
         if mine.fields != applied_fields:

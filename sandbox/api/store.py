@@ -72,6 +72,15 @@ class Store:
             return cached
         return encode(obj)
 
+    def encoded_list_item(self, resource: GroupResource, obj: dict[str, Any]) -> bytes:
+        """The JSON of an object as an item of a built-in kind's LIST: without apiVersion and
+        kind, as the API server writes list items (custom resources keep them)."""
+        data = self.encoded(resource, obj)
+        prefix = (
+            b'{"apiVersion":' + encode(obj.get("apiVersion")) + b',"kind":' + encode(obj.get("kind")) + b","
+        )
+        return b"{" + data[len(prefix) :] if data.startswith(prefix) else data
+
     def list_objects(
         self, resource: GroupResource, namespace: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
@@ -100,6 +109,8 @@ class Store:
 
     def put(self, resource: GroupResource, obj: dict[str, Any], event_type: str) -> dict[str, Any]:
         """Store `obj` (its metadata.resourceVersion is set here) and record the event."""
+        if "apiVersion" in obj and "kind" in obj:  # TypeMeta first: list items can drop it cheaply
+            obj = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], **obj}
         with self.lock:
             meta = obj["metadata"]
             key = (meta.get("namespace", ""), meta["name"])

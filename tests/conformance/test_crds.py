@@ -89,3 +89,43 @@ def test_unknown_resource_is_404_status(api_client: client.ApiClient) -> None:
     with pytest.raises(ApiException) as err:
         custom.list_cluster_custom_object("nothing.example.com", "v1", "things")
     assert err.value.status == 404
+
+
+def test_status_subresource_apply_touches_only_status(api_client: client.ApiClient, namespace: str) -> None:
+    """Applying through `/status` sets status only and records a manager entry for the subresource;
+    a main-resource write leaves status alone."""
+    ext, custom = client.ApiextensionsV1Api(api_client), client.CustomObjectsApi(api_client)
+    group = f"s{uuid.uuid4().hex[:6]}.example.com"
+    crd_body = _crd(group, "Job", "jobs", "Namespaced")
+    crd_body["spec"]["versions"][0]["subresources"] = {"status": {}}
+    crd = ext.create_custom_resource_definition(crd_body)
+    try:
+        wait_for(lambda: _established(ext, crd.metadata.name), what="CRD Established")
+        body = {"apiVersion": f"{group}/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"size": 1}}
+        custom.create_namespaced_custom_object(group, "v1", namespace, "jobs", body)
+        status_patch = {
+            "apiVersion": f"{group}/v1",
+            "kind": "Job",
+            "metadata": {"name": "j"},
+            "spec": {"size": 99},
+            "status": {"phase": "Running"},
+        }
+        result = custom.patch_namespaced_custom_object_status(
+            group,
+            "v1",
+            namespace,
+            "jobs",
+            "j",
+            status_patch,
+            field_manager="job-controller",
+            _content_type="application/apply-patch+yaml",
+        )
+        assert result["status"] == {"phase": "Running"} and result["spec"] == {"size": 1}
+        entry = next(e for e in result["metadata"]["managedFields"] if e["manager"] == "job-controller")
+        assert entry["subresource"] == "status" and list(entry["fieldsV1"]) == ["f:status"]
+        replaced = custom.patch_namespaced_custom_object(
+            group, "v1", namespace, "jobs", "j", {"status": {"phase": "Lost"}, "spec": {"size": 2}}
+        )
+        assert replaced["status"] == {"phase": "Running"} and replaced["spec"] == {"size": 2}
+    finally:
+        ext.delete_custom_resource_definition(crd.metadata.name)

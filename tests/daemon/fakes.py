@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from reconciler.daemon.leases import LeaseConflict, LeaseRecord
-from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem
+from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry, ChangeSet, ReconcileOutcome
 
@@ -27,7 +27,9 @@ class ScriptedRunner:
     items: list[WorkItem] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
 
-    def reconcile(self, item: WorkItem, should_stop: StopCheck) -> ReconcileReport:
+    def reconcile(
+        self, item: WorkItem, should_stop: StopCheck, may_write: WriteCheck = lambda: True
+    ) -> ReconcileReport:
         self.items.append(item)
         try:
             if self.script is not None:

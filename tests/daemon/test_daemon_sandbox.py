@@ -1,6 +1,9 @@
 """The assembled daemon (real engine, audit log, Lease, Events, drift watches) against the
-sandbox, following a real Git repository copied from desired_state/."""
+sandbox, following a real Git repository copied from desired_state/: one test per trigger
+(commit, drift, webhook and poll of a remote, periodic resync)."""
 
+import http.client
+import json
 import shutil
 import time
 from pathlib import Path
@@ -14,6 +17,7 @@ from reconciler.cluster import ConnectionSpec
 from reconciler.cluster.connection import api_client_for
 from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
+from reconciler.daemon.webhooks import sign
 from schemas.results import Trigger
 from tests.daemon.gitrepos import AUTHOR
 from tests.daemon.test_daemon import wait_until
@@ -91,3 +95,70 @@ def test_drift_is_corrected_without_waiting_for_resync(running):
                                   for h in daemon.status.snapshot()["history"]), 30)
     value = daemon.metrics.registry.get_sample_value("gpuctl_drift_corrections_total")
     assert value is not None and value >= 1
+
+
+def test_remote_repository_is_polled_and_applied(tmp_path):
+    """A commit pushed to a (local bare) remote is fetched on the poll interval and applied."""
+    work = example_repo(tmp_path / "work")
+    git.Repo.init(tmp_path / "remote.git", bare=True, initial_branch="main")
+    work.create_remote("origin", str(tmp_path / "remote.git"))
+    work.git.push("origin", "main")
+    settings = load_settings({
+        "repo": (tmp_path / "remote.git").as_uri(), "sandbox": True, "listen": "127.0.0.1:0",
+        "audit_db": str(tmp_path / "audit.db"), "cache_dir": str(tmp_path / "cache"),
+        "poll_interval": "0.5s", "resync_interval": "1h", "leader_elect": False,
+    })
+    with assemble(settings) as assembled:
+        assembled.daemon.start()
+        assert wait_until(assembled.daemon.loop.attempted.is_set, 60)
+        path = tmp_path / "work" / QUOTA
+        path.write_text(path.read_text().replace('pods: "64"', 'pods: "96"'))
+        work.index.add([QUOTA])
+        sha = work.index.commit("raise the cap remotely", author=AUTHOR, committer=AUTHOR).hexsha
+        work.git.push("origin", "main")
+        assert wait_until(lambda: quota_pods(assembled) == "96", 60)
+        assert wait_until(lambda: any(h["revision"] == sha and h["trigger"] == Trigger.POLL.value
+                                      for h in assembled.daemon.status.snapshot()["history"]), 30)
+
+
+def test_periodic_resync_runs_a_noop_pass(tmp_path):
+    """The resync interval reconciles the current revision again; with nothing changed it
+    is a no-op pass."""
+    example_repo(tmp_path / "repo")
+    settings = load_settings({
+        "repo": str(tmp_path / "repo"), "sandbox": True, "listen": "127.0.0.1:0",
+        "audit_db": str(tmp_path / "audit.db"), "resync_interval": "0.5s", "leader_elect": False,
+    })
+    with assemble(settings) as assembled:
+        assembled.daemon.start()
+        assert wait_until(lambda: any(h["trigger"] == Trigger.RESYNC.value and h["result"] == "noop"
+                                      for h in assembled.daemon.status.snapshot()["history"]), 60)
+
+
+def test_signed_webhook_applies_the_pushed_commit_at_once(tmp_path):
+    """A signed GitHub push webhook makes the daemon fetch the remote and apply the commit,
+    without waiting for the poll interval."""
+    work = example_repo(tmp_path / "work")
+    git.Repo.init(tmp_path / "remote.git", bare=True, initial_branch="main")
+    work.create_remote("origin", str(tmp_path / "remote.git"))
+    work.git.push("origin", "main")
+    settings = load_settings({
+        "repo": (tmp_path / "remote.git").as_uri(), "sandbox": True, "listen": "127.0.0.1:0",
+        "audit_db": str(tmp_path / "audit.db"), "cache_dir": str(tmp_path / "cache"),
+        "poll_interval": "1h", "resync_interval": "1h", "leader_elect": False, "webhook_secret": "s3",
+    })
+    with assemble(settings) as assembled:
+        assembled.daemon.start()
+        assert wait_until(assembled.daemon.loop.attempted.is_set, 60)
+        path = tmp_path / "work" / QUOTA
+        path.write_text(path.read_text().replace('pods: "64"', 'pods: "72"'))
+        work.index.add([QUOTA])
+        work.index.commit("raise the cap", author=AUTHOR, committer=AUTHOR)
+        work.git.push("origin", "main")
+        body = json.dumps({"ref": "refs/heads/main"}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", assembled.daemon.http.port, timeout=30)
+        conn.request("POST", "/webhooks/github", body=body,
+                     headers={"X-Hub-Signature-256": sign(b"s3", body), "X-GitHub-Delivery": "1"})
+        assert conn.getresponse().status == 202
+        conn.close()
+        assert wait_until(lambda: quota_pods(assembled) == "72", 60)

@@ -89,6 +89,20 @@ def test_billion_laughs_stops_at_the_bound() -> None:
     assert documents == [] and [d.rule for d in diagnostics] == ["yaml-alias-expansion"]
 
 
+def test_pathological_nesting_is_refused_by_the_parser() -> None:
+    """100,000 nested brackets are refused as too deep (by libyaml's own bound) without a crash."""
+    text = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    documents, diagnostics = parse_documents(text, Origin("x.yaml"), Limits())
+    assert documents == [] and [d.rule for d in diagnostics] == ["yaml-too-deep"]
+
+
+def test_depth_limit_above_the_interpreters_recursion_is_still_a_finding() -> None:
+    """A maxDepth raised beyond what Python can recurse yields yaml-too-deep, not a crash."""
+    text = "a: " + "[" * 990 + "]" * 990 + "\n"
+    documents, diagnostics = parse_documents(text, Origin("x.yaml"), Limits(maxDepth=5000))
+    assert documents == [] and [d.rule for d in diagnostics] == ["yaml-too-deep"]
+
+
 def test_positions_point_at_keys_and_items() -> None:
     """Every mapping key and sequence item gets its 1-based line and column."""
     text = "a:\n  b: 1\n  c:\n    - x\n    - y: 2\n"

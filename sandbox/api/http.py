@@ -21,10 +21,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from sandbox.api import discovery, errors, openapi, scale, tables
+from sandbox.api import errors, scale, tables
 from sandbox.api.errors import ApiError
 from sandbox.api.eviction import evict
 from sandbox.api.handlers import Api, Request
+from sandbox.api.metapaths import RawDocument, meta_document
 from sandbox.api.objects import BUILTIN_GROUPS as _BUILTIN_GROUPS
 from sandbox.api.routing import route
 from sandbox.api.store import encode
@@ -117,7 +118,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if url.path not in _OPEN_PATHS and self.headers.get("Authorization") != f"Bearer {ctx.token}":
                 raise errors.unauthorized()
-            discovered = self._discovery(url.path)
+            discovered = meta_document(
+                ctx.api.registry, url.path, self.headers.get("Accept", ""), ctx.address
+            )
+            if isinstance(discovered, RawDocument):
+                ctx.stats.record(verb, dry_run, time.perf_counter() - started)
+                self._send_body(200, discovered.body, discovered.content_type)
+                return
             if discovered is not None:
                 code, body = 200, encode(discovered)
             else:
@@ -155,47 +162,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(code, body, headers)
         except OSError:
             self.close_connection = True
-
-    def _discovery(self, path: str) -> dict[str, Any] | None:
-        registry = self.server.context.api.registry
-        path = path.rstrip("/") or "/"
-        if path == "/version":
-            return discovery.version()
-        if path == "/api":
-            return discovery.core_versions(self.server.context.address)
-        if path == "/apis":
-            return discovery.api_groups(registry)
-        parts = [p for p in path.split("/") if p]
-        if parts[:2] == ["openapi", "v3"]:
-            return self._openapi(parts[2:], path)
-        found: dict[str, Any] | None = None
-        if parts == ["api", "v1"]:
-            found = discovery.resource_list(registry, "", "v1")
-        elif len(parts) == 2 and parts[0] == "apis":
-            found = discovery.api_group(registry, parts[1])
-            if found is None:
-                raise errors.path_not_found(path)
-        elif len(parts) == 3 and parts[0] == "apis":
-            found = discovery.resource_list(registry, parts[1], parts[2])
-            if found is None:
-                raise errors.path_not_found(path)
-        elif parts and parts[0] not in ("api", "apis"):
-            raise errors.path_not_found(path)
-        return found
-
-    def _openapi(self, parts: list[str], path: str) -> dict[str, Any]:
-        registry = self.server.context.api.registry
-        if not parts:
-            return openapi.root(registry)
-        if parts[0] == "api" and len(parts) == 2:
-            found = openapi.group_version(registry, "", parts[1])
-        elif parts[0] == "apis" and len(parts) == 3:
-            found = openapi.group_version(registry, parts[1], parts[2])
-        else:
-            found = None
-        if found is None:
-            raise errors.path_not_found(path)
-        return found
 
     def _dispatch(self, api: Api, method: str, verb: str, req: Request, raw: bytes) -> tuple[int, bytes]:
         if req.subresource == "scale":

@@ -1,8 +1,13 @@
-"""A minimal OpenAPI v3 description, generated from the served types: one document per
-group/version listing each object path with its GroupVersionKind and the query parameters
-it accepts. kubectl reads it to learn that the server validates fields itself
-(`fieldValidation`), which `kubectl apply --server-side` requires before it sends anything.
-Schemas are not described (`components.schemas` is empty)."""
+"""Minimal OpenAPI descriptions, generated from the served types.
+
+v3: one document per group/version listing each object path with its GroupVersionKind and
+the query parameters it accepts. kubectl ≥ 1.27 reads it to learn that the server validates
+fields itself (`fieldValidation`) before `kubectl apply --server-side` sends anything.
+
+v2: a document without definitions, in JSON or in the gnostic protobuf kubectl asks for.
+Older kubectl (Debian's 1.20) downloads it for client-side validation and skips kinds it
+has no schema for. Schemas are described in neither (`components.schemas`/`definitions`
+are empty)."""
 
 from __future__ import annotations
 
@@ -70,3 +75,29 @@ def group_version(registry: Registry, group: str, version: str) -> dict[str, Any
         "paths": paths,
         "components": {"schemas": {}},
     }
+
+
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+_V2_TITLE, _V2_VERSION = "Kubernetes", "v1.33.0"
+
+
+def v2_json() -> dict[str, Any]:
+    return {
+        "swagger": "2.0",
+        "info": {"title": _V2_TITLE, "version": _V2_VERSION},
+        "paths": {},
+        "definitions": {},
+    }
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2); payloads here are < 128 bytes."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def v2_protobuf() -> bytes:
+    """The same document as gnostic's `openapi_v2.Document`: swagger (1) and info (2: title 1,
+    version 2)."""
+    info = _field(1, _V2_TITLE.encode()) + _field(2, _V2_VERSION.encode())
+    return _field(1, b"2.0") + _field(2, info)

@@ -28,9 +28,11 @@ from sandbox.gpu.nodes import (
     node_resources,
     resolve_layouts,
 )
+from sandbox.gpu.operator_config import OperatorConfig
 from sandbox.gpu.pods import is_gpu_pod, is_terminal
 from sandbox.gpu.writer import ComponentWriter
 from sandbox.spec import SandboxSpec
+from schemas.deviceplugin import DevicePluginConfig
 from schemas.kinds import GPUNodePool
 from schemas.migconfig import MigLayout
 
@@ -49,13 +51,14 @@ class _NodeGpu:
     due: float | None = None
     failed_for: str | None = None
     plugin_due: float | None = None
+    plugin_used: DevicePluginConfig | None = None  # the config behind the current advertisement
     gfd_keys: frozenset[str] = field(default_factory=frozenset)
 
 
 class NodeAgents:
     """MIG manager + device plugin + GFD + cordon taint, for every sandbox GPU node."""
 
-    watched = frozenset({NODES, ("", "pods")})
+    watched = frozenset({NODES, ("", "pods"), *OperatorConfig.watched})
 
     def __init__(self, api: Api, spec: SandboxSpec, faults: Faults) -> None:
         self._writer = ComponentWriter(api, "nvidia-mig-manager")
@@ -65,6 +68,7 @@ class NodeAgents:
         self._faults = faults
         self._nodes: dict[str, _NodeGpu] = {}
         self._node_type = self._writer.rtype("", "v1", "nodes")
+        self._operator = OperatorConfig(api.store, spec)
 
     def create_nodes(self) -> None:
         """Create every pool's nodes with their initial MIG layout applied."""
@@ -86,18 +90,21 @@ class NodeAgents:
                 self._nodes[node_name(pool, index)] = state
                 self._api.create(Request(self._node_type, user_agent="kubelet"), node)
 
-    def _gpu_state(self, state: _NodeGpu) -> GpuNodeState:
-        plugin = self._spec.device_plugin.get(state.plugin_config or "")
-        return GpuNodeState(
+    def _plugin_config(self, label: str | None) -> DevicePluginConfig | None:
+        """The device-plugin config a node with this label value runs (the default without one)."""
+        configs, default = self._operator.device_plugin()
+        return configs.get(label or default or "")
+
+    def _advertise(self, node: dict[str, Any], state: _NodeGpu) -> None:
+        state.plugin_used = self._plugin_config(state.plugin_config)
+        gpu = GpuNodeState(
             state.pool.spec.gpu.model,
             state.pool.spec.gpu.per_node,
             state.layouts,
             state.pool.spec.mig.strategy,
-            plugin,
+            state.plugin_used,
         )
-
-    def _advertise(self, node: dict[str, Any], state: _NodeGpu) -> None:
-        advertised = advertise(self._gpu_state(state))
+        advertised = advertise(gpu)
         labels = node["metadata"].setdefault("labels", {})
         for key in state.gfd_keys - advertised.labels.keys():
             labels.pop(key, None)
@@ -153,7 +160,10 @@ class NodeAgents:
         if state.target != desired:
             try:
                 layouts = resolve_layouts(
-                    desired, state.pool.spec.gpu.model, state.pool.spec.gpu.per_node, self._spec.mig_parted
+                    desired,
+                    state.pool.spec.gpu.model,
+                    state.pool.spec.gpu.per_node,
+                    self._operator.mig_parted(),
                 )
             except LayoutError:
                 self._fail(labels, state, desired)
@@ -181,7 +191,7 @@ class NodeAgents:
             self._fail(labels, state, desired)
             return
         state.layouts = resolve_layouts(
-            desired, state.pool.spec.gpu.model, state.pool.spec.gpu.per_node, self._spec.mig_parted
+            desired, state.pool.spec.gpu.model, state.pool.spec.gpu.per_node, self._operator.mig_parted()
         )
         state.applied_config, state.target, state.due = desired, None, None
         labels[MIG_STATE] = "success"
@@ -202,7 +212,8 @@ class NodeAgents:
 
     def _device_plugin(self, node: dict[str, Any], state: _NodeGpu, now: float) -> None:
         wanted = node["metadata"].get("labels", {}).get(PLUGIN_CONFIG)
-        if wanted == state.plugin_config:
+        # The plugin restarts when its label or the content of its config changes.
+        if wanted == state.plugin_config and self._plugin_config(wanted) == state.plugin_used:
             state.plugin_due = None
             return
         if state.plugin_due is None:

@@ -193,3 +193,36 @@ def test_unparseable_resource_quantity_is_rejected(core: client.CoreV1Api, names
         core.create_namespaced_pod(namespace, pod)
     assert err.value.status in (400, 422)
     assert not core.list_namespaced_pod(namespace).items
+
+
+def test_finalizer_holds_deletion_until_removed(core: client.CoreV1Api, namespace: str) -> None:
+    """An object with a finalizer gets a deletionTimestamp on delete and disappears once the
+    finalizer is removed."""
+    body = _cm("fin")
+    body["metadata"]["finalizers"] = ["example.com/hold"]  # type: ignore[index]
+    core.create_namespaced_config_map(namespace, body)
+    core.delete_namespaced_config_map("fin", namespace)
+    held = core.read_namespaced_config_map("fin", namespace)
+    assert held.metadata.deletion_timestamp is not None
+    core.patch_namespaced_config_map("fin", namespace, {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_config_map("fin", namespace)
+    assert err.value.status == 404
+
+
+def test_delete_collection_by_label(core: client.CoreV1Api, namespace: str) -> None:
+    """deletecollection with a label selector deletes exactly the matching objects."""
+    core.create_namespaced_config_map(namespace, _cm("d1", {"batch": "x"}))
+    core.create_namespaced_config_map(namespace, _cm("d2", {"batch": "x"}))
+    core.create_namespaced_config_map(namespace, _cm("keep", {"batch": "y"}))
+    core.delete_collection_namespaced_config_map(namespace, label_selector="batch=x")
+    left = [i.metadata.name for i in core.list_namespaced_config_map(namespace, label_selector="batch").items]
+    assert left == ["keep"]
+
+
+def test_generate_name(core: client.CoreV1Api, namespace: str) -> None:
+    """generateName makes a unique name with the given prefix."""
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}, "data": {}}
+    first = core.create_namespaced_config_map(namespace, body).metadata.name
+    second = core.create_namespaced_config_map(namespace, body).metadata.name
+    assert first.startswith("gen-") and second.startswith("gen-") and first != second

@@ -276,3 +276,71 @@ def test_scheduler_and_kubelet_record_events(gpu_cluster: tuple[Sandbox, client.
     wait_for(lambda: reasons() == ["Scheduled", "Started"], what="events")
     scheduled = core.list_namespaced_event("default", field_selector="reason=Scheduled").items
     assert scheduled[0].message == "Successfully assigned default/ev to a100-0"
+
+
+def _time_slicing(replicas: int) -> str:
+    import yaml
+
+    sharing = {"timeSlicing": {"resources": [{"name": "nvidia.com/gpu", "replicas": replicas}]}}
+    return str(yaml.safe_dump({"version": "v1", "sharing": sharing}))
+
+
+def _operator_configs(
+    api: client.ApiClient, mig_configs: dict[str, Any], plugin_configs: dict[str, str]
+) -> None:
+    """Install a ClusterPolicy naming a mig-parted and a device-plugin ConfigMap, and the ConfigMaps."""
+    import yaml
+
+    client.CustomObjectsApi(api).create_cluster_custom_object(
+        "nvidia.com",
+        "v1",
+        "clusterpolicies",
+        {
+            "apiVersion": "nvidia.com/v1",
+            "kind": "ClusterPolicy",
+            "metadata": {"name": "cluster-policy"},
+            "spec": {
+                "migManager": {"config": {"name": "custom-mig", "default": "all-disabled"}},
+                "devicePlugin": {"config": {"name": "plugin-configs"}},
+            },
+        },
+    )
+    core = client.CoreV1Api(api)
+    core.create_namespaced_config_map(
+        "gpu-operator",
+        {
+            "metadata": {"name": "custom-mig"},
+            "data": {"config.yaml": yaml.safe_dump({"version": "v1", "mig-configs": mig_configs})},
+        },
+    )
+    core.create_namespaced_config_map(
+        "gpu-operator", {"metadata": {"name": "plugin-configs"}, "data": plugin_configs}
+    )
+
+
+def test_mig_manager_and_plugin_read_the_operator_configmaps(
+    gpu_cluster: tuple[Sandbox, client.CoreV1Api],
+) -> None:
+    """Configs added to the ClusterPolicy's ConfigMaps are usable at once, and editing a
+    device-plugin config re-advertises the nodes that use it."""
+    _, core = gpu_cluster
+    _operator_configs(
+        core.api_client,
+        {
+            "all-disabled": [{"devices": "all", "mig-enabled": False}],
+            "three-2g": [{"devices": "all", "mig-enabled": True, "mig-devices": {"2g.20gb": 3}}],
+        },
+        {"ts4": _time_slicing(4)},
+    )
+    _label(core, "h100-1", "nvidia.com/mig.config", "three-2g")
+    _state_becomes(core, "h100-1", "success")
+    wait_for(lambda: _allocatable(core, "h100-1").get("nvidia.com/mig-2g.20gb") == "24", what="new layout")
+
+    _label(core, "h100-0", "nvidia.com/device-plugin.config", "ts4")
+    wait_for(lambda: _allocatable(core, "h100-0").get("nvidia.com/gpu") == "32", what="time-slicing ×4")
+    core.patch_namespaced_config_map(
+        "plugin-configs",
+        "gpu-operator",
+        {"data": {"ts4": _time_slicing(8)}},
+    )
+    wait_for(lambda: _allocatable(core, "h100-0").get("nvidia.com/gpu") == "64", what="edited config")

@@ -175,7 +175,7 @@ def test_drain_with_gpu_pods_and_pdb(
         what="pods running",
     )
     result = kubectl.run("drain", gpu_node, "--ignore-daemonsets", "--force", "--timeout=60s")
-    assert "drained" in result.stdout
+    assert "pod/train-0 evicted" in result.stdout and "pod/train-1 evicted" in result.stdout
     remaining = {p.metadata.name for p in core.list_namespaced_pod(namespace).items}
     assert remaining == {"train-2", "train-3"}
     kubectl.run("uncordon", gpu_node)

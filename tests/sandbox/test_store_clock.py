@@ -53,3 +53,12 @@ def test_quantities() -> None:
     assert parse_quantity("2") == 2
     with pytest.raises(ValueError):
         parse_quantity("two")
+
+
+def test_speed_change_keeps_time_continuous() -> None:
+    """Changing the speed neither jumps the clock back nor forward."""
+    clock = SandboxClock(speed=1000)
+    before = clock.now()
+    clock.set_speed(1)
+    after = clock.now()
+    assert 0 <= after - before < 5

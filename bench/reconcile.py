@@ -9,7 +9,8 @@ Figures printed (targets from the reconcile-engine issue):
   sandbox (target: under 3 s, zero writes);
 - first-apply: the first pass over N objects (target: under 15 s);
 - rollout: a MIG change across a pool of M nodes with maxUnavailable K, wall time against
-  the ideal (node batches × the MIG manager's reconfiguration delay; target: within 20%);
+  the ideal (node batches × the MIG manager's reconfiguration delay; target: within 20%),
+  with the sandbox in its own process (`gpuctl sandbox --speed S`) as a real API server is;
 - rss: peak RSS of a `gpuctl apply` process (load, render, plan, apply) reconciling N
   objects, measured on the child process (target: under 300 MB).
 

@@ -13,6 +13,7 @@ import typer
 from reconciler.cli.cluster_options import (
     ContextOption,
     KubeconfigOption,
+    RevisionOption,
     SandboxOption,
     connect,
     fail,
@@ -31,6 +32,7 @@ def apply(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     sandbox: SandboxOption = None,
+    revision: RevisionOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="report what would change; write nothing")
     ] = False,
@@ -66,7 +68,7 @@ def apply(
     from reconciler.pipeline import ReconcileOptions, reconcile
     from schemas.results import ReconcileOutcome
 
-    state = load(path)
+    state = load(path, revision)
     client = connect(kubeconfig, context, sandbox)
     db = audit_db or Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
     audit = None
@@ -88,7 +90,7 @@ def apply(
             state,
             client,
             clock=SystemClock(),
-            revision=revision_of(path, state),
+            revision=revision_of(path, revision),
             audit=audit,
             options=options,
         )
@@ -96,7 +98,7 @@ def apply(
         client.close()
         if audit is not None:
             audit.close()
-    typer.echo(apply_report.render(result, output))
+    typer.echo(apply_report.render(result, output, dry_run=dry_run))
     if result.outcome is ReconcileOutcome.FAILED:
         typer.echo(f"error: {result.error}", err=True)
         raise typer.Exit(EXIT_FAILED)

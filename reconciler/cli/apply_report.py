@@ -9,11 +9,12 @@ from reconciler.pipeline import ReconcileResult
 from schemas.results import Action
 
 
-def render(result: ReconcileResult, output: str) -> str:
+def render(result: ReconcileResult, output: str, *, dry_run: bool = False) -> str:
     if output == "json":
         return json.dumps(
             {
                 "revision": result.revision.sha,
+                "dryRun": dry_run,
                 "outcome": result.outcome.value,
                 "error": result.error,
                 "changes": [
@@ -45,5 +46,9 @@ def render(result: ReconcileResult, output: str) -> str:
         waited = " (timed out)" if result.health.timed_out else ""
         lines.append(f"health: {overall.code.name.lower()}{waited} {overall.message}".rstrip())
     unchanged = sum(1 for e in result.changes.entries if e.action is Action.UNCHANGED)
-    lines.append(f"{result.outcome.value}: {len(result.changes.changed())} changed, {unchanged} unchanged")
+    changed = len(result.changes.changed())
+    if dry_run:
+        lines.append(f"dry run: {changed} would change, {unchanged} unchanged; nothing was written")
+    else:
+        lines.append(f"{result.outcome.value}: {changed} changed, {unchanged} unchanged")
     return "\n".join(lines)

@@ -43,17 +43,20 @@ def connect(kubeconfig: Path | None, context: str | None, sandbox: str | None) -
         raise fail(str(exc)) from exc
 
 
-def load(path: Path) -> DesiredState:
-    """Load the repository at `path`. Exit 2 printing every
+RevisionOption = Annotated[
+    str | None,
+    typer.Option("--revision", help="use this Git revision of the repository holding PATH (no checkout)"),
+]
+
+
+def load(path: Path, revision: str | None = None) -> DesiredState:
+    """Load the repository at `path` (or its tree at Git `revision`). Exit 2 printing every
     diagnostic when it is invalid (all-or-nothing: nothing is applied from a bad revision)."""
-    from reconciler.source import SourceError, load_directory
+    from reconciler.cli.loading import load_path
 
     if not path.is_dir():
         raise fail(f"{path} is not a directory")
-    try:
-        loaded = load_directory(path)
-    except SourceError as exc:
-        raise fail(str(exc)) from exc
+    loaded = load_path(path, revision)
     for diagnostic in loaded.diagnostics:
         typer.echo(str(diagnostic), err=True)
     if not loaded.ok or loaded.state is None:
@@ -61,14 +64,12 @@ def load(path: Path) -> DesiredState:
     return loaded.state
 
 
-def revision_of(path: Path, state: DesiredState) -> RevisionInfo:
-    """The revision being applied: the Git commit holding `path`, or the loaded revision."""
-    from reconciler.source.revision import describe_directory
-    from schemas.results import RevisionInfo
+def revision_of(path: Path, revision: str | None = None) -> RevisionInfo:
+    """What the audit records: the Git commit (`revision`, else the one checked out) holding
+    `path`, with its author and subject; `working-tree` outside Git."""
+    from reconciler.source.revision import describe_commit, describe_directory
 
-    if state.revision:
-        return RevisionInfo(sha=state.revision, path=state.root)
-    return describe_directory(path)
+    return describe_commit(path, revision) if revision else describe_directory(path)
 
 
 def is_terminal() -> bool:

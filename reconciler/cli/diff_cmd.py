@@ -12,6 +12,7 @@ import typer
 from reconciler.cli.cluster_options import (
     ContextOption,
     KubeconfigOption,
+    RevisionOption,
     SandboxOption,
     connect,
     fail,
@@ -30,6 +31,7 @@ def diff(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     sandbox: SandboxOption = None,
+    revision: RevisionOption = None,
     output: Annotated[
         Literal["text", "json"], typer.Option("--format", help="unified YAML diff, or JSON with patches")
     ] = "text",
@@ -43,14 +45,14 @@ def diff(
     from reconciler.pipeline import ReconcileOptions, reconcile
     from schemas.results import Action, ReconcileOutcome
 
-    state = load(path)
+    state = load(path, revision)
     client = connect(kubeconfig, context, sandbox)
     try:
         result = reconcile(
             state,
             client,
             clock=SystemClock(),
-            revision=revision_of(path, state),
+            revision=revision_of(path, revision),
             options=ReconcileOptions(dry_run=True, prune=prune, allow_empty=True),
         )
     finally:

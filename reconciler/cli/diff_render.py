@@ -33,8 +33,10 @@ def unified(result: ReconcileResult) -> str:
                     _yaml(outcome.before), _yaml(outcome.after), f"live/{label}", f"desired/{label}"
                 )
             )
-            # Only redacted values differ (a Secret's data): say so rather than print nothing.
-            chunks.append(lines or f"--- live/{label}\n+++ desired/{label}\n# redacted values changed\n")
+            if not lines and entry.ref.kind == "Secret":
+                # Only redacted values differ: say so rather than print nothing.
+                lines = f"--- live/{label}\n+++ desired/{label}\n# redacted values changed\n"
+            chunks.append(lines or f"# {label}: {entry.message or 'changes'}\n")
         elif entry.action is Action.FAILED:
             chunks.append(f"! {entry.ref}: {entry.error}\n")
     for entry in result.changes.entries:

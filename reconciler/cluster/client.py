@@ -22,7 +22,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from reconciler.cluster.connection import ConnectionSpec, api_client_for
-from reconciler.cluster.retrying import ApiStatusError, RetryPolicy, call_with_retries
+from reconciler.cluster.retrying import RETRYABLE_STATUSES, ApiStatusError, RetryPolicy, call_with_retries
 from reconciler.errors import NotFoundError, TerminalError
 from reconciler.protocols import KubeObject
 from schemas.refs import ObjectRef
@@ -285,15 +285,17 @@ class KubeClusterClient:
         }
         path = f"/api/v1/namespaces/{namespace}/pods/{name}/eviction"
         try:
-            # No retry loop here: a 429 means a PodDisruptionBudget refuses now, and the
-            # rollout retries evictions on its own schedule until its drain timeout.
+            # No retry loop here: the rollout retries evictions on its own schedule until its
+            # drain timeout.
             self._request("POST", path, body=body)
         except ApiStatusError as exc:
-            if exc.status == 429:
+            if exc.status in RETRYABLE_STATUSES:  # 429: a PDB refuses now; 5xx: try again later
                 return False
             if exc.status == 404:
                 return True
             raise TerminalError(f"eviction failed: HTTP {exc.status}: {exc.message}", ref) from exc
+        except _CONNECTION_ERRORS:
+            return False
         return True
 
 

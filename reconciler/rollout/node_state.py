@@ -75,16 +75,28 @@ def apply_node_state(
             # Taints first: their write is guarded by the resourceVersion of this snapshot.
             patch = taint_patch(node, target)
             if patch is not None:
+                live_taints = (node.get("spec") or {}).get("taints") or []
+                taints = patch["spec"]["taints"] or []
                 if applier.dry_run:
-                    entry = ChangeEntry(node_ref(name), Action.CONFIGURED, message="taints would change")
+                    what = (
+                        "taints would change"
+                        if taints != live_taints
+                        else "taints would be recorded as gpuctl's"
+                    )
+                    entry = ChangeEntry(node_ref(name), Action.CONFIGURED, message=what)
                 else:
                     entry = _write_taints(client, name, patch)
                 recorder.record(entry)
-                outcomes.append(Outcome(entry))
+                outcomes.append(Outcome(entry, _taints_view(name, live_taints), _taints_view(name, taints)))
             labels = partial_node(name, target)
             if labels is not None:
                 outcomes.append(applier.apply_pair(Pair(node_ref(name), labels, node, "v1", NODE_POOLS)))
     return outcomes
+
+
+def _taints_view(name: str, taints: list[dict[str, Any]]) -> KubeObject:
+    """The part of a Node the taint merge changes, for diff output."""
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {"taints": taints}}
 
 
 def _write_taints(client: ClusterClient, name: str, patch: KubeObject) -> ChangeEntry:

@@ -152,3 +152,30 @@ def test_kubeconfig_context_selects_the_cluster(tmp_path: Path) -> None:
         assert code == 1, output
         code, output = _gpuctl("diff", str(REPO), "--kubeconfig", str(kubeconfig), "--context", "nope")
         assert code == 2 and "nope" in output
+
+
+def test_apply_and_diff_a_git_revision(tmp_path: Path) -> None:
+    """--revision reads a commit without a checkout; the audit records that commit and its author."""
+    import git
+
+    repo_dir = _repo_copy(tmp_path)
+    repo = git.Repo.init(repo_dir)
+    repo.git.add(A=True)
+    actor = git.Actor("Grace", "grace@example.org")
+    first = repo.index.commit("Initial GPU state", author=actor, committer=actor)
+    quota = repo_dir / "quotas" / "resource-quotas.yaml"
+    quota.write_text(quota.read_text().replace('pods: "64"', 'pods: "32"'))
+    repo.git.add(A=True)
+    repo.index.commit("Fewer research pods", author=actor, committer=actor)
+    db = tmp_path / "audit.db"
+    with running(example_state()) as (sb, _):
+        kubeconfig = str(sb.kubeconfig_path)
+        code, output = _gpuctl(
+            "apply", str(repo_dir), "--revision", first.hexsha, "--sandbox", kubeconfig, "--audit-db", str(db)
+        )
+        assert code == 0, output
+        assert _gpuctl("diff", str(repo_dir), "--revision", first.hexsha, "--sandbox", kubeconfig)[0] == 0
+        code, output = _gpuctl("diff", str(repo_dir), "--revision", "HEAD", "--sandbox", kubeconfig)
+        assert code == 1 and "ResourceQuota/team-research/gpu-cap" in output
+    code, output = _gpuctl("audit", "log", "--db", str(db), "--format", "json")
+    assert code == 0 and first.hexsha in output and "Grace <grace@example.org>" in output

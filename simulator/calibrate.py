@@ -43,10 +43,10 @@ def load_observed(path: str | Path, jobs: JobTable) -> Observed:
     for line, row in read_rows(path, OBSERVED_COLUMNS):
         wait = parse_float(path, line, "observed_wait", row["observed_wait"])
         by_name[row["job_id"].strip()] = (wait, row["pool"].strip())
-    missing = [jobs.name(i) for i in range(len(jobs)) if jobs.name(i) not in by_name]
-    if missing:
-        raise TraceError(path, 2, f"no observed row for job {missing[0]!r}")
-    rows = [by_name[jobs.name(i)] for i in range(len(jobs))]
+    missing = [name for name in jobs.names if name not in by_name]
+    if missing or len(jobs.names) != len(jobs):
+        raise TraceError(path, 2, f"no observed row for job {missing[0] if missing else '(unnamed)'!r}")
+    rows = [by_name[name] for name in jobs.names]
     return Observed(np.array([w for w, _ in rows], dtype=np.float64), [p for _, p in rows])
 
 

@@ -5,7 +5,8 @@ Defaults of `SharingModel` come from the GPU object-model reference, §7: MIG sp
 the SM share with a per-kind saturation exponent (compute-bound training ≈ linear, small or
 latency-bound work loses little on smaller slices); k busy tenants of a time-sliced GPU each
 run at (1/k)·(1 − overhead), overhead ≈ 5 % for large kernels and ≈ 20 % for bandwidth-bound
-ones; MPS caps a client's SM share at 1/replicas.
+ones; MPS caps a client's SM share at 1/replicas; while every MIG instance of a GPU is busy,
+the board's power limit slows each by ≈ 5 %.
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ class SharingModel(_Frozen):
     sm_exponent_by_kind: dict[str, float] = Field(default_factory=lambda: {"inference": 0.5, "notebook": 0.3})
     timeslice_overhead: float = Field(default=0.05, ge=0, lt=1)
     timeslice_overhead_by_kind: dict[str, float] = Field(default_factory=lambda: {"inference": 0.2})
+    mig_power_throttle: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="slow-down of every MIG instance while all of its GPU's are busy",
+    )
+    oom_on_oversubscription: bool = Field(
+        default=True, description="fail jobs whose stated GPU working set does not fit (see engine/memory.py)"
+    )
 
     def exponent(self, kind: str) -> float:
         return self.sm_exponent_by_kind.get(kind, self.sm_exponent)

@@ -13,17 +13,15 @@ from typing import Any
 import numpy as np
 
 from schemas.desired import DesiredState
-from simulator.cluster import ClusterSpec, ModelError, from_desired_state
+from simulator.cluster import ClusterSpec, from_desired_state
 from simulator.config import SimConfig
+from simulator.errors import InputError
 from simulator.inflate import inflate
 from simulator.jobs import JobTable
 from simulator.progress import Progress, no_progress
 from simulator.quotas import quotas_from_state
 from simulator.result import RunResult
-from simulator.traces import TraceError, generate_from_profile
-
-# Errors that mean "the input is wrong": reported in the result, never raised.
-INPUT_ERRORS = (ModelError, TraceError, ValueError, KeyError)
+from simulator.traces import generate_from_profile
 
 
 def _workload_summary(jobs: JobTable, label: str) -> dict[str, Any]:
@@ -68,7 +66,7 @@ def run(config: SimConfig, progress: Progress = no_progress) -> RunResult:
         jobs = _jobs(config, rng)
         result.workload = _workload_summary(jobs, config.workload_label)
         if len(jobs) == 0:
-            raise ValueError("the workload has no jobs")
+            raise InputError("the workload has no jobs")
         if params.mode == "inflate":
             outcome = inflate(spec, jobs, params, rng, progress)
             result.metrics = {
@@ -92,7 +90,7 @@ def run(config: SimConfig, progress: Progress = no_progress) -> RunResult:
                 quotas = quotas_from_state(config.cluster)
             engine = ReplayEngine(spec, jobs, params, rng, progress=progress, quotas=quotas)
             result.metrics = engine.run()
-    except INPUT_ERRORS as exc:
+    except InputError as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     return result
 

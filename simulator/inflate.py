@@ -17,6 +17,7 @@ import numpy as np
 from simulator.cluster.spec import ClusterSpec
 from simulator.cluster.state import ClusterState
 from simulator.config import SimParameters
+from simulator.errors import InputError
 from simulator.jobs import FloatArray, IntArray, JobTable
 from simulator.placement import FragmentationTracker, TargetWorkload, TieBreaker, make_policy
 from simulator.progress import Progress, no_progress
@@ -110,10 +111,10 @@ def inflate(
 ) -> InflateOutcome:
     """Run the protocol once with `rng` and return the recorded curve."""
     if spec.total_gpus <= 0:
-        raise ValueError("the cluster has no GPUs; inflate measures GPU allocation")
+        raise InputError("the cluster has no GPUs; inflate measures GPU allocation")
     request = jobs.gpu_request()
     if not (request > 0).any():
-        raise ValueError("no job asks for a GPU; inflate cannot reach any arrived GPU capacity")
+        raise InputError("no job asks for a GPU; inflate cannot reach any arrived GPU capacity")
     state = ClusterState(spec)
     target = target_workload(jobs, state)
     policy = make_policy(params.policy, target)

@@ -24,7 +24,6 @@ WHOLE = 0  # `milli` value of a pod that asks for whole devices
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -48,6 +47,7 @@ class JobTable:
     job_class: IntArray
     kind: IntArray
     model_mask: IntArray
+    gpu_memory_mib: IntArray  # working set per device, 0 when not stated
     names: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=lambda: [GPU_RESOURCE])
     teams: list[str] = field(default_factory=lambda: ["default"])
@@ -63,9 +63,6 @@ class JobTable:
         """Whole-GPU equivalents each job asks for (pods × gpus, or pods × milli/1000)."""
         per_pod = np.where(self.milli > 0, self.milli / 1000.0, self.gpus.astype(np.float64))
         return per_pod * self.pods
-
-    def name(self, index: int) -> str:
-        return self.names[index] if self.names else f"job-{index}"
 
     def take(self, order: IntArray) -> JobTable:
         """The jobs at `order` (a permutation or a sample with repeats), names included."""
@@ -85,6 +82,7 @@ class JobTable:
             job_class=self.job_class[order],
             kind=self.kind[order],
             model_mask=self.model_mask[order],
+            gpu_memory_mib=self.gpu_memory_mib[order],
             names=names,
             resources=list(self.resources),
             teams=list(self.teams),
@@ -125,6 +123,7 @@ class JobTable:
             job_class=ints["job_class"],
             kind=ints["kind"],
             model_mask=ints["model_mask"],
+            gpu_memory_mib=ints["gpu_memory_mib"],
             names=names or [],
             resources=resources or [GPU_RESOURCE],
             teams=teams or ["default"],
@@ -151,6 +150,7 @@ _INT_COLUMNS = (
     "job_class",
     "kind",
     "model_mask",
+    "gpu_memory_mib",
 )
 
 
@@ -171,4 +171,5 @@ def empty_columns(n: int) -> dict[str, npt.NDArray[Any]]:
         "job_class": np.zeros(n, dtype=np.int64),
         "kind": np.zeros(n, dtype=np.int64),
         "model_mask": np.zeros(n, dtype=np.int64),
+        "gpu_memory_mib": np.zeros(n, dtype=np.int64),
     }

@@ -24,9 +24,10 @@ class JobState(IntEnum):
     RUNNING = 1
     COMPLETED = 2
     UNSCHEDULABLE = 3
+    FAILED = 4
 
 
-TERMINAL = (JobState.COMPLETED, JobState.UNSCHEDULABLE)
+TERMINAL = (JobState.COMPLETED, JobState.UNSCHEDULABLE, JobState.FAILED)
 
 
 def percentiles(values: FloatArray) -> dict[str, float | int]:
@@ -69,6 +70,7 @@ class ReplayRecorder:
         self.state = np.zeros(n, dtype=np.int8)
         self.held_milli = np.zeros(n, dtype=np.int64)  # GPU milli a job holds while it runs
         self.reasons: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
         self.change_time = array("d")
         self.change_value = array("d")
         self.frag_time: list[float] = []
@@ -85,6 +87,11 @@ class ReplayRecorder:
     def unschedulable(self, job: int, reason: str) -> None:
         self.state[job] = JobState.UNSCHEDULABLE
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def failed(self, job: int, now: float, reason: str) -> None:
+        self.state[job] = JobState.FAILED
+        self.finish[job] = now
+        self.failures[reason] = self.failures.get(reason, 0) + 1
 
     def fragmentation(self, now: float, amount: float, rate: float) -> None:
         self.frag_time.append(now)
@@ -134,6 +141,8 @@ class ReplayRecorder:
                 "completed": int(done.sum()),
                 "unschedulable": int((self.state == JobState.UNSCHEDULABLE).sum()),
                 "unschedulable_reasons": dict(sorted(self.reasons.items())),
+                "failed": int((self.state == JobState.FAILED).sum()),
+                "failed_reasons": dict(sorted(self.failures.items())),
                 "not_finished": int((~np.isin(self.state, [int(s) for s in TERMINAL])).sum()),
             },
             "makespan_s": span,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemas.desired import DesiredState
+from simulator.errors import InputError
 from simulator.jobs import JobTable
 
 GPU_PREFIX = "nvidia.com/"
@@ -39,7 +40,7 @@ def _count(value: object) -> int:
     try:
         return int(str(value))
     except ValueError:
-        raise ValueError(f"quota {value!r} of an nvidia.com resource must be a whole number") from None
+        raise InputError(f"quota {value!r} of an nvidia.com resource must be a whole number") from None
 
 
 def quotas_from_state(state: DesiredState) -> QuotaSpec | None:

@@ -76,8 +76,9 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     from pydantic import ValidationError
 
     from simulator.calibrate import calibrate, load_observed, node_pools, pin_to_pool_models
-    from simulator.cluster import ModelError, from_desired_state
+    from simulator.cluster import from_desired_state
     from simulator.config import SimParameters
+    from simulator.errors import InputError
     from simulator.placement import POLICY_NAMES
     from simulator.quotas import quotas_from_state
     from simulator.traces import TraceError, load_gpuctl_csv
@@ -110,7 +111,7 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
             pinned = pin_to_pool_models(jobs, observed, models)
             report = calibrate(from_desired_state(state), pinned, observed, node_pools(state), params,
                                quotas=quotas_from_state(state), buckets=buckets)
-        except (ModelError, ValueError, KeyError) as exc:
+        except (InputError, ValueError, KeyError) as exc:
             raise _fail(f"{type(exc).__name__}: {exc}", EXIT_INVALID) from exc
     if as_json:
         typer.echo(json.dumps(report, indent=1, sort_keys=True))

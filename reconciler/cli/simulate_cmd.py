@@ -128,6 +128,18 @@ def _print_text(results: list[RunResult], summary: dict[str, Any]) -> None:
     for key, stats in summary["figures"].items():
         table.add_row(key, *(f"{stats[k]:.4g}" for k in ("mean", "std", "min", "max")))
     console.print(table)
+    if first.mode == "replay" and first.ok:
+        classes = Table(
+            "class (seed " + str(first.seed) + ")", "completed", "wait p50 s", "wait p95 s", "JCT p50 s"
+        )
+        for name, figures in first.metrics["by_class"].items():
+            wait, jct = figures["wait_s"], figures["jct_s"]
+            cells = [
+                f"{x:.4g}" if isinstance(x, float) else "-"
+                for x in (wait.get("p50"), wait.get("p95"), jct.get("p50"))
+            ]
+            classes.add_row(name, str(wait["count"]), *cells)
+        console.print(classes)
 
 
 @dataclass
@@ -247,9 +259,8 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
 
     from reconciler.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
     from simulator import SimConfig, SimParameters, run
-    from simulator.cluster import ModelError
+    from simulator.errors import InputError
     from simulator.placement import POLICY_NAMES
-    from simulator.traces import TraceError
 
     if policy not in POLICY_NAMES:
         raise _fail(f"unknown --policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
@@ -269,7 +280,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
                 "time_scale": time_scale,
             }
         )
-    except (TraceError, ModelError, CaptureInputError) as err:
+    except (InputError, CaptureInputError) as err:
         raise _fail(str(err)) from err
     except ValidationError as err:
         raise _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from err

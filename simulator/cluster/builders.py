@@ -148,7 +148,11 @@ def from_desired_state(state: DesiredState, cat: Catalogue | None = None) -> Clu
             )
         layouts = _layouts(state, pool, cat)
         config = _sharing(state, pool)
-        node_devices = [row for layout in layouts for row in _gpu_devices(pool, layout, config, cat)]
+        node_devices = []
+        for gpu_index, layout in enumerate(layouts):
+            for row in _gpu_devices(pool, layout, config, cat):
+                row.gpu = gpu_index
+                node_devices.append(row)
         zone_name = spec.topology.zone or ""
         if zone_name not in zone_names:
             zone_names.append(zone_name)

@@ -14,6 +14,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from simulator.errors import InputError
 from simulator.jobs import GPU_RESOURCE
 
 MILLI = 1000
@@ -27,7 +28,7 @@ class DeviceKind(IntEnum):
     MIG = 3
 
 
-class ModelError(ValueError):
+class ModelError(InputError):
     """The desired state describes a cluster that cannot be built (terminal: fix the input)."""
 
 
@@ -48,6 +49,7 @@ class ClusterSpec:
     whole_cost: npt.NDArray[np.int64]
     sm_share: npt.NDArray[np.float64]
     device_memory_mib: npt.NDArray[np.int64]
+    device_gpu: npt.NDArray[np.int64]
     resources: list[str]
 
     @property
@@ -99,6 +101,7 @@ class DeviceRow:
     replicas: int = 1
     sm_share: float = 1.0
     memory_mib: int = 0
+    gpu: int = -1  # physical GPU of the node it lives on (-1: a GPU of its own)
 
 
 def pack(  # noqa: PLR0917 - one list per node column, all required
@@ -124,6 +127,7 @@ def pack(  # noqa: PLR0917 - one list per node column, all required
     cost = np.full((n, slots), NO_DEVICE_COST, dtype=np.int64)
     share = np.zeros((n, slots), dtype=np.float64)
     memory = np.zeros((n, slots), dtype=np.int64)
+    gpu = np.full((n, slots), -1, dtype=np.int64)
     for i, node in enumerate(devices):
         for j, row in enumerate(node):
             kind[i, j] = int(row.kind)
@@ -132,6 +136,7 @@ def pack(  # noqa: PLR0917 - one list per node column, all required
             cost[i, j] = row.capacity // max(1, row.replicas)
             share[i, j] = row.sm_share
             memory[i, j] = row.memory_mib
+            gpu[i, j] = row.gpu if row.gpu >= 0 else j
     return ClusterSpec(
         node_names=node_names,
         cpu_milli=np.asarray(cpu_milli, dtype=np.int64),
@@ -146,5 +151,6 @@ def pack(  # noqa: PLR0917 - one list per node column, all required
         whole_cost=cost,
         sm_share=share,
         device_memory_mib=memory,
+        device_gpu=gpu,
         resources=resources,
     )

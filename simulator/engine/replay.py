@@ -2,9 +2,10 @@
 default one per team), start as gangs when the placement policy finds room for every pod, run,
 and leave. After a departure every queue is offered the freed capacity, in a fixed order.
 
-SimPy drives time. One process feeds arrivals; a job on dedicated devices (whole GPUs, MIG
-instances, MPS replicas) finishes by a single timeout at its (constant) pace; a job on a
-time-sliced GPU runs as a process whose pace changes whenever a co-tenant starts or leaves:
+SimPy drives time. One process feeds arrivals; a job whose pace cannot change (whole GPUs,
+MPS replicas, MIG instances of unshared GPUs) finishes by a single timeout; a job on a
+time-sliced GPU or a MIG instance runs as a process whose pace changes whenever a co-tenant
+(or a sibling instance's job, through the power throttle) starts or leaves:
 the engine settles the work done so far and interrupts it, and the process waits again for
 its remaining work at the new pace (processor sharing, no time stepping).
 """
@@ -18,10 +19,11 @@ import numpy as np
 import simpy
 
 from simulator.cluster.spec import ClusterSpec
-from simulator.cluster.state import ClusterState
+from simulator.cluster.state import ClusterState, PodRequest
 from simulator.config import SimParameters
+from simulator.engine.memory import DeviceMemory
 from simulator.engine.queues import make_queue
-from simulator.engine.sharing import SpeedModel
+from simulator.engine.sharing import Group, SpeedModel
 from simulator.inflate import target_workload
 from simulator.jobs import JobTable
 from simulator.metrics import JobState, ReplayRecorder
@@ -61,6 +63,8 @@ class ReplayEngine:
         self.env = simpy.Environment()
         self.observer = observer
         self.quotas = QuotaBook(quotas, jobs) if quotas is not None else None
+        memory_stated = params.sharing.oom_on_oversubscription and bool(jobs.gpu_memory_mib.any())
+        self.memory = DeviceMemory(spec, jobs.gpu_memory_mib.tolist()) if memory_stated else None
         self.params = params
         self.ties = TieBreaker(rng)
         self.progress = progress
@@ -84,14 +88,15 @@ class ReplayEngine:
         self._never: dict[tuple[int, int], str] = {}
         # Nodes where every device runs a job at full speed whatever its neighbours do.
         self._full_speed = [
-            dedicated and bool(np.all(share[kind >= 0] == 1.0))
-            for dedicated, share, kind in zip(
-                self.state.dedicated_node, spec.sm_share, spec.device_kind, strict=True
+            dedicated and bool(np.all(share[kind >= 0] == 1.0)) and not self.speed.node_has_groups(node)
+            for node, (dedicated, share, kind) in enumerate(
+                zip(self.state.dedicated_node, spec.sm_share, spec.device_kind, strict=True)
             )
         ]
         self._placements: dict[int, list[Placement]] = {}
-        # Processor sharing on time-sliced GPUs: who runs there, and each job's progress.
-        self._tenants: dict[Device, set[int]] = {}
+        # Processor sharing in interference groups (time-sliced GPUs, busy MIG GPUs): who runs
+        # there, and each job's progress.
+        self._tenants: dict[Group, set[int]] = {}
         self._remaining: dict[int, float] = {}
         self._pace: dict[int, float] = {}
         self._since: dict[int, float] = {}
@@ -173,6 +178,12 @@ class ReplayEngine:
         if placements is None:
             return False
         now = self.env.now
+        failure = self.memory.take(job, placements) if self.memory is not None else ""
+        if failure:  # the job starts and dies at once: it frees what it took and leaves
+            self._release(placements, req)
+            self.recorder.start[job] = now
+            self.recorder.failed(job, now, failure)
+            return True
         held = self.state.allocated_milli - before
         if self.quotas is not None:
             self.quotas.charge(job)
@@ -187,7 +198,7 @@ class ReplayEngine:
             self.env.timeout(self._work[job]).callbacks.append(lambda _event: self._finish(job))
             return True
         devices = [(p.node, slot) for p in placements for slot in p.devices]
-        shared = [d for d in devices if self.speed.is_timesliced(*d)]
+        shared = self._groups(devices)
         if not shared:
             pace = self.speed.speed(self._kind[job], devices)
             self.env.timeout(self._work[job] / pace).callbacks.append(lambda _event: self._finish(job))
@@ -200,12 +211,17 @@ class ReplayEngine:
         self.env.process(self._run_shared(job, devices))
         return True
 
-    def _finish(self, job: int) -> None:
-        req = self.bound.request(job)
-        placements = self._placements.pop(job)
+    def _release(self, placements: list[Placement], req: PodRequest) -> None:
         for placement in placements:
             self.state.release(placement.node, placement.devices, req)
             self.policy.placed(self.state, placement.node, req, -1)
+
+    def _finish(self, job: int) -> None:
+        req = self.bound.request(job)
+        placements = self._placements.pop(job)
+        self._release(placements, req)
+        if self.memory is not None:
+            self.memory.give_back(job)
         now = self.env.now
         self.recorder.finish[job] = now
         self.recorder.state[job] = COMPLETED
@@ -216,8 +232,7 @@ class ReplayEngine:
             self.observer.finished(self, job)
         if self._pace and job in self._pace:
             devices = [(p.node, s) for p in placements for s in p.devices]
-            shared = [d for d in devices if self.speed.is_timesliced(*d)]
-            affected = self._leave(job, shared)
+            affected = self._leave(job, self._groups(devices))
             for table in (self._remaining, self._pace, self._since):
                 del table[job]
             self._repace(affected)
@@ -228,7 +243,12 @@ class ReplayEngine:
 
     # ------------------------------------------------------------------ processor sharing
 
-    def _join(self, job: int, shared: list[Device]) -> set[int]:
+    def _groups(self, devices: list[Device]) -> list[Group]:
+        """The interference groups of a job's devices, each once."""
+        groups = (self.speed.group(*device) for device in devices)
+        return list(dict.fromkeys(g for g in groups if g is not None))
+
+    def _join(self, job: int, shared: list[Group]) -> set[int]:
         affected: set[int] = set()
         for device in shared:
             tenants = self._tenants.setdefault(device, set())
@@ -236,7 +256,7 @@ class ReplayEngine:
             tenants.add(job)
         return affected
 
-    def _leave(self, job: int, shared: list[Device]) -> set[int]:
+    def _leave(self, job: int, shared: list[Group]) -> set[int]:
         affected: set[int] = set()
         for device in shared:
             tenants = self._tenants[device]

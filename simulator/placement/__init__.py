@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from simulator.errors import InputError
 from simulator.placement.base import Placement, PlacementPolicy, TieBreaker, pick_highest
 from simulator.placement.fgd import FragmentationGradient
 from simulator.placement.fragmentation import FragmentationTracker, TargetWorkload
@@ -34,7 +35,7 @@ def make_policy(name: str, target: TargetWorkload) -> PlacementPolicy:
     if name == "fgd":
         return FragmentationGradient(target)
     if name not in _SIMPLE:
-        raise ValueError(f"unknown placement policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
+        raise InputError(f"unknown placement policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
     return _SIMPLE[name]()
 
 

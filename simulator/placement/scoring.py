@@ -19,8 +19,9 @@ def _largest(values: IntArray) -> float:
 
 
 class LeastAllocated(ScoringPolicy):
-    """`k8s-default`: kube-scheduler's LeastAllocated, the mean free fraction of CPU, memory and
-    GPU left on the node after placement (spreads load)."""
+    """`k8s-default`: kube-scheduler's LeastAllocated with equal weights: the free fractions of
+    CPU, memory and GPU left on the node after placement, summed (same order as their mean; a
+    resource the node lacks scores 0). Spreads load."""
 
     name = "k8s-default"
 
@@ -28,6 +29,7 @@ class LeastAllocated(ScoringPolicy):
         self._for: ClusterState | None = None
         self._inverse = (np.zeros(0), np.zeros(0), np.zeros(0))
         self._free_sum: FloatArray = np.zeros(0)  # Σ free fraction of CPU, memory, GPU per node
+        self._request_terms: dict[PodRequest, FloatArray] = {}  # what each request shape takes
 
     def _node_sum(self, state: ClusterState, node: int | slice) -> FloatArray:
         cpu, mem, gpu = self._inverse
@@ -46,7 +48,7 @@ class LeastAllocated(ScoringPolicy):
                 np.where(state.gpu_capacity > 0, 1.0 / np.maximum(state.gpu_capacity, 1), 0.0),
             )
             self._free_sum = self._node_sum(state, slice(None))
-            self._request_terms: dict[PodRequest, FloatArray] = {}
+            self._request_terms = {}
             self._for = state
         term = self._request_terms.get(req)
         if term is None:

@@ -6,8 +6,10 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from simulator.errors import InputError
 
-class TraceError(ValueError):
+
+class TraceError(InputError):
     """A trace file that cannot be read; `str()` is `file:line: message`."""
 
     def __init__(self, file: str | Path, line: int, message: str) -> None:

@@ -5,7 +5,7 @@ Required columns: `job_id,arrival,duration` (seconds). Optional columns, with de
 resource such as `nvidia.com/mig-3g.40gb`), `gpu_milli` (empty; 1..999 asks for that share of
 one GPU instead of whole devices), `cpu_milli` (0), `memory_mib` (0), `team` (`default`),
 `priority` (0), `kind` (`job`), `class` (the kind), `queue` (the team), `gpu_models` (allowed
-models joined by `|`; empty = any).
+models joined by `|`; empty = any), `gpu_memory_mib` (working set per device; empty = unknown).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
                 _intern(kinds, row.get("kind", "").strip() or "job"),
                 _intern(classes, row.get("class", "").strip() or row.get("kind", "").strip() or "job"),
                 mask,
+                parse_int(path, line, "gpu_memory_mib", row.get("gpu_memory_mib", ""), default=0),
             )
         )
     if not rows:
@@ -87,6 +88,7 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
         "kind",
         "job_class",
         "model_mask",
+        "gpu_memory_mib",
     )
     for index, name in enumerate(order):
         cols[name][:] = data[:, index] if index < 2 else data[:, index].astype(np.int64)

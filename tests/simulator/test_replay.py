@@ -275,3 +275,54 @@ def test_time_scale_compresses_arrivals_and_waits_are_measured_from_them() -> No
     summary = engine.run()
     assert engine.recorder.start.tolist() == [0.0, 8.0]
     assert summary["wait_s"]["mean"] == pytest.approx(1.5)  # (0 + 3) / 2
+
+
+def test_time_sliced_gpu_memory_oversubscription_fails_the_newcomer() -> None:
+    """Three 6 GiB jobs on one time-sliced 16 GB T4: two share it, the third fails at start; with
+    the failure model off all three run."""
+    spec = _time_sliced_t4(4)
+    capacity = int(spec.device_memory_mib[0, 0])
+    jobs = make_jobs(3, work=10.0, gpu_memory_mib=capacity // 2 - 1000)
+    engine = ReplayEngine(spec, jobs, SimParameters(), rng())
+    summary = engine.run()
+    assert summary["jobs"]["completed"] == 2 and summary["jobs"]["failed"] == 1
+    assert list(summary["jobs"]["failed_reasons"]) == [
+        f"time-sliced GPU memory oversubscribed ({capacity} MiB shared by its tenants)"
+    ]
+    assert engine.recorder.state.tolist() == [int(JobState.COMPLETED)] * 2 + [int(JobState.FAILED)]
+    tolerant = SimParameters(
+        sharing=SimParameters().sharing.model_copy(update={"oom_on_oversubscription": False})
+    )
+    assert ReplayEngine(spec, jobs, tolerant, rng()).run()["jobs"]["completed"] == 3
+
+
+def test_mps_client_fails_above_its_memory_cap() -> None:
+    """An MPS client is capped at memory ÷ replicas: a 50 GiB working set fails on A100-80GB shared by two."""
+    mps = {"version": "v1", "sharing": {"mps": {"resources": [{"name": "nvidia.com/gpu", "replicas": 2}]}}}
+    spec = from_desired_state(
+        desired(pool("p", "A100-SXM4-80GB", 1, 1, devicePlugin={"config": "mps"}), device_plugin={"mps": mps})
+    )
+    jobs = make_jobs(2, work=10.0, gpu_memory_mib=[50 * 1024, 30 * 1024])
+    summary = ReplayEngine(spec, jobs, SimParameters(), rng()).run()
+    assert (summary["jobs"]["completed"], summary["jobs"]["failed"]) == (1, 1)
+
+
+def test_mig_power_throttle_while_every_instance_is_busy() -> None:
+    """On an all-balanced H100 (four instances), jobs run 5 % slower while all four instances are
+    busy and speed back up when one leaves."""
+    spec = from_desired_state(
+        desired(pool("inf", "H100-SXM5-80GB", 1, 1, mig={"config": "all-balanced", "strategy": "mixed"}))
+    )
+    resources = ["nvidia.com/mig-1g.10gb", "nvidia.com/mig-2g.20gb", "nvidia.com/mig-3g.40gb"]
+    jobs = make_jobs(4, work=[50.0, 100.0, 100.0, 100.0], resource=[0, 0, 1, 2], resources=resources)
+    engine = ReplayEngine(spec, jobs, SimParameters(), rng())
+    engine.run()
+    first = 50 / 0.95
+    assert engine.recorder.finish[0] == pytest.approx(first)
+    assert engine.recorder.finish[1:].tolist() == pytest.approx([first + 50.0] * 3)
+    unthrottled = SimParameters(
+        sharing=SimParameters().sharing.model_copy(update={"mig_power_throttle": 0.0})
+    )
+    calm = ReplayEngine(spec, jobs, unthrottled, rng())
+    calm.run()
+    assert calm.recorder.finish.tolist() == [50.0, 100.0, 100.0, 100.0]

@@ -91,16 +91,17 @@ def test_gpuctl_csv_reads_every_column(tmp_path: Path) -> None:
     """The gpuctl CSV carries gangs, MIG resources, fractions, teams and model constraints."""
     path = tmp_path / "jobs.csv"
     path.write_text(
-        "job_id,arrival,duration,pods,gpus,resource,gpu_milli,team,priority,kind,gpu_models\n"
-        "b,20,60,2,4,,,vision,10,training,A100-SXM4-80GB|H100-SXM5-80GB\n"
-        "a,10,30,1,1,nvidia.com/mig-3g.40gb,,llm,5,inference,\n"
-        "c,30,5,1,1,,250,research,0,notebook,\n"
+        "job_id,arrival,duration,pods,gpus,resource,gpu_milli,team,priority,kind,gpu_models,gpu_memory_mib\n"
+        "b,20,60,2,4,,,vision,10,training,A100-SXM4-80GB|H100-SXM5-80GB,\n"
+        "a,10,30,1,1,nvidia.com/mig-3g.40gb,,llm,5,inference,,20000\n"
+        "c,30,5,1,1,,250,research,0,notebook,,\n"
     )
     jobs = load_gpuctl_csv(path)
     assert jobs.names == ["a", "b", "c"]
     assert jobs.resources[jobs.resource[0]] == "nvidia.com/mig-3g.40gb"
     assert (int(jobs.pods[1]), int(jobs.gpus[1]), int(jobs.model_mask[1])) == (2, 4, 0b11)
     assert int(jobs.milli[2]) == 250
+    assert jobs.gpu_memory_mib.tolist() == [20000, 0, 0]
     assert [jobs.teams[t] for t in jobs.team] == ["llm", "vision", "research"]
     assert [jobs.classes[c] for c in jobs.job_class] == ["inference", "training", "notebook"]
     assert [jobs.queues[q] for q in jobs.queue] == ["llm", "vision", "research"]

@@ -8,14 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-from kubernetes import client
+from typing import Any
 
 from reconciler.capture.metrics import CaptureMetrics
 from reconciler.capture.recorder import CaptureRecorder
 from reconciler.capture.store import CaptureStore, RetentionPolicy
 from reconciler.capture.workloads import KUEUE_API_VERSION
-from reconciler.cluster.pod_watch import ListWatcher
+from reconciler.cluster.pod_watch import capture_watchers
 
 CAPTURE_DB_NAME = "gpuctl-capture.db"
 
@@ -30,7 +29,7 @@ class CaptureSession:
 
     def __init__(
         self,
-        api: client.ApiClient,
+        api: Any,  # a kubernetes ApiClient (reconciler.cluster.connection.api_client_for)
         db: Path,
         retention: RetentionPolicy,
         *,
@@ -40,11 +39,7 @@ class CaptureSession:
     ) -> None:
         self.store = CaptureStore(db, retention)
         self.recorder = CaptureRecorder(self.store, clock=clock, prune_every_s=prune_every_s)
-        self._watchers = [
-            ListWatcher(api, "v1", "Node", self.recorder),
-            ListWatcher(api, KUEUE_API_VERSION, "Workload", self.recorder, not_served_retry_s=kueue_retry_s),
-            ListWatcher(api, "v1", "Pod", self.recorder),
-        ]
+        self._watchers = capture_watchers(api, self.recorder, KUEUE_API_VERSION, kueue_retry_s)
 
     def attach_metrics(self, metrics: CaptureMetrics) -> None:
         """Export the capture's metrics (the daemon's registry exists only after the daemon)."""
@@ -57,7 +52,7 @@ class CaptureSession:
 
     def wait_synced(self, timeout: float, *, kueue: bool = False) -> bool:
         """Nodes and Pods listed (and Kueue Workloads, when asked: only if the CRD is served)."""
-        watchers = self._watchers if kueue else [self._watchers[0], self._watchers[2]]
+        watchers = [w for w in self._watchers if kueue or w.kind != "Workload"]
         return all(w.synced.wait(timeout) for w in watchers)
 
     def stop(self) -> None:

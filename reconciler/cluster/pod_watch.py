@@ -110,3 +110,15 @@ class ListWatcher:
                         self._consumer.on_event(self.kind, event_type, obj)
 
 
+
+
+def capture_watchers(
+    api: client.ApiClient, consumer: ListWatchConsumer, kueue_api_version: str, kueue_retry_s: float
+) -> list[ListWatcher]:
+    """The workload capture's watches, in start order: Nodes (so that pods find their pool),
+    Kueue Workloads (an optional CRD, looked for every `kueue_retry_s`), Pods."""
+    return [
+        ListWatcher(api, "v1", "Node", consumer),
+        ListWatcher(api, kueue_api_version, "Workload", consumer, not_served_retry_s=kueue_retry_s),
+        ListWatcher(api, "v1", "Pod", consumer),
+    ]

@@ -47,9 +47,12 @@ class CaptureRecorder:
         self._waited: set[str] = set()  # ... whose wait was observed
 
     def set_pools(self, pools: Sequence[GPUNodePool]) -> None:
-        """The pools of the last loaded revision (called by the daemon's runner)."""
+        """The pools of the last loaded revision (called by the daemon's runner). Pods recorded
+        before any pool was known (the first list runs before the first pass) get theirs now."""
         with self._lock:
             self._pools = list(pools)
+            by_node = {node: self.pool_of(node) for node in self._node_labels}
+        self.store.assign_pools({node: pool for node, pool in by_node.items() if pool})
 
     def pool_of(self, node: str) -> str:
         labels = self._node_labels.get(node)
@@ -71,10 +74,13 @@ class CaptureRecorder:
                 self._node_labels = {_name(n): _labels(n) for n in items}
             return
         records = [r for r in map(pod_record, items) if r is not None]
+        listed = {r.uid for r in records}
         with self._lock:
             self._running.clear()
+            self._open &= listed  # pods gone while not watched end below, without metrics
+            self._waited &= listed
             written = self._write(records)
-        gone = self.store.unfinished_uids() - {r.uid for r in records}
+        gone = self.store.unfinished_uids() - listed
         if gone:
             self.store.mark_deleted(gone, self._clock())
             log.info("pods gone while not watched", pods=len(gone))

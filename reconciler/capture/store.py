@@ -181,6 +181,19 @@ class CaptureStore:
             self._conn.execute("COMMIT")
         return len(rows)
 
+    def assign_pools(self, pool_by_node: dict[str, str]) -> int:
+        """Give pods recorded without a pool the pool of their node; returns the rows changed."""
+        rows = [(pool, node) for node, pool in pool_by_node.items()]
+        if not rows:
+            return 0
+        with self._lock:
+            self._conn.execute("BEGIN")
+            before = self._conn.total_changes
+            self._conn.executemany("UPDATE pods SET pool = ? WHERE pool = '' AND node = ?", rows)
+            changed = self._conn.total_changes - before
+            self._conn.execute("COMMIT")
+        return changed
+
     def unfinished_uids(self) -> set[str]:
         """Pods recorded as pending or running (a relist checks they still exist)."""
         with self._lock:

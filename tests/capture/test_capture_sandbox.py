@@ -160,3 +160,25 @@ def test_kueue_workload_dates_submission_and_names_the_queue(cluster: sandbox.Sa
     assert (captured.queue, captured.priority) == ("team-a-training", 500)
     assert abs(captured.submitted - submitted) <= 2
     assert captured.wait_s is not None and captured.wait_s >= 58
+
+
+def test_retention_bounds_the_store_on_the_cluster_clock(cluster: sandbox.Sandbox, state: DesiredState,
+                                                         tmp_path: Path) -> None:
+    """Jobs that ended longer ago than the retention age leave the store while new ones arrive."""
+    api = api_client_for(ConnectionSpec(sandbox=str(cluster.kubeconfig_path)))
+    session = CaptureSession(api, tmp_path / "capture.db", RetentionPolicy(max_age_s=300, max_pods=1000),
+                             clock=cluster.clock.now, prune_every_s=10)
+    session.recorder.set_pools(state.pools)
+    session.start()
+    try:
+        assert session.wait_synced(10)
+        create_pods(cluster, "early", 2, namespace="team-a", owner_ref=owner("Job", "early", "batch/v1"),
+                    runtime_s=20)
+        assert wait_until(lambda: ended(session.store, 1), 10)
+        time.sleep(400 / SPEED)  # the early job's end is now older than the retention age
+        create_pods(cluster, "late", 1, namespace="team-a", owner_ref=owner("Job", "late", "batch/v1"),
+                    runtime_s=20)
+        assert wait_until(lambda: [j.name for j in session.store.jobs()] == ["late"], 10)
+        assert session.store.counts() == (1, 1)
+    finally:
+        session.stop()

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Loaded before `reconciler.render`: `reconciler.validation` (imported by render) and
-# `reconciler.source` import each other, and only this order resolves the cycle.
-import reconciler.source  # noqa: F401
 from reconciler.apply.applier import Applier, Outcome
 from reconciler.apply.crds import wait_established
 from reconciler.apply.inventory_store import InventoryStore

@@ -64,6 +64,10 @@ class JobTable:
         per_pod = np.where(self.milli > 0, self.milli / 1000.0, self.gpus.astype(np.float64))
         return per_pod * self.pods
 
+    def name(self, index: int) -> str:
+        """The job's name from its trace, or `job-<index>` when the trace has none."""
+        return self.names[index] if self.names else f"job-{index}"
+
     def take(self, order: IntArray) -> JobTable:
         """The jobs at `order` (a permutation or a sample with repeats), names included."""
         names = [self.names[i] for i in order.tolist()] if self.names else []

@@ -12,7 +12,7 @@ from reconciler.cli import (
     run_cmd,
     sandbox_cmd,
     schema,
-    simulate_cmd,
+    simulate_group,
     trace_cmd,
     validate,
 )
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     run_cmd.register(app)
     sandbox_cmd.register(app)
     schema.register(app)
-    simulate_cmd.register(app)
+    simulate_group.register(app)
     trace_cmd.register(app)
     validate.register(app)
     app.command("version")(_version)

@@ -306,11 +306,4 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
 
 
 def register(app: typer.Typer) -> None:
-    from reconciler.cli.calibrate_cmd import calibrate_command
-    from reconciler.cli.default_group import DEFAULT_COMMAND, DefaultCommandGroup
-
-    # `gpuctl simulate PATH ...` runs simulate_command; `gpuctl simulate calibrate ...` the calibration.
-    group = typer.Typer(cls=DefaultCommandGroup, help=simulate_command.__doc__)
-    group.command(DEFAULT_COMMAND, hidden=True)(simulate_command)
-    group.command("calibrate")(calibrate_command)
-    app.add_typer(group, name="simulate")
+    app.command("simulate")(simulate_command)

@@ -30,6 +30,10 @@ log = structlog.get_logger("gpuctl.cluster.watches")
 _WATCH_TIMEOUT_S = 30
 _RETRY_S = 2.0
 _GONE = 410
+_NODES = ("v1", "Node")
+
+NodeCheck = Callable[[dict[str, Any]], bool]
+"""Whether a Node (as the API returns it) has drifted from what its pool wants."""
 _POOL_SIZE = 64
 
 
@@ -59,6 +63,7 @@ class DriftWatcher:
         self._api = client.ApiClient(configuration)
         self._on_drift = on_drift
         self._managed: frozenset[ObjectRef] = frozenset()
+        self._node_check: NodeCheck | None = None
         self._threads: dict[tuple[str, str], threading.Thread] = {}
         self._watchers: list[watch.Watch] = []
         self._lock = threading.Lock()
@@ -68,11 +73,19 @@ class DriftWatcher:
         # A private discovery cache: the default file is shared by every client on the host.
         self._cache_dir = tempfile.TemporaryDirectory(prefix="gpuctl-watch-discovery-")
 
-    def follow(self, kinds: Iterable[tuple[str, str]], objects: Iterable[ObjectRef]) -> None:
-        """Watch `kinds` (apiVersion, kind) and report drift of `objects`."""
+    def follow(
+        self,
+        kinds: Iterable[tuple[str, str]],
+        objects: Iterable[ObjectRef],
+        node_check: NodeCheck | None = None,
+    ) -> None:
+        """Watch `kinds` (apiVersion, kind) and report drift of `objects`; with `node_check`,
+        also watch Nodes and report those for which it is true."""
+        wanted = set(kinds) | ({_NODES} if node_check is not None else set())
         with self._lock:
             self._managed = frozenset(objects)
-            for key in sorted(set(kinds) - set(self._threads)):
+            self._node_check = node_check
+            for key in sorted(wanted - set(self._threads)):
                 if self._stop.is_set():
                     return
                 thread = threading.Thread(target=self._watch_kind, args=key, name=f"gpuctl-watch-{key[1]}",
@@ -123,6 +136,12 @@ class DriftWatcher:
         if kind_of_event not in ("MODIFIED", "DELETED") or not isinstance(obj, dict):
             return
         ref = ObjectRef.of(obj)
+        if (ref.group, ref.kind) == ("", "Node"):
+            check = self._node_check
+            if kind_of_event == "MODIFIED" and check is not None and check(obj):
+                log.info("drift", ref=str(ref), change="node labels")
+                self._on_drift(ref)
+            return
         if ref not in self._managed:
             return
         if kind_of_event == "MODIFIED" and changed_by_gpuctl(obj):

@@ -1,6 +1,7 @@
-"""What `gpuctl_rollout_nodes{pool,state}` shows: each pool's nodes by rollout state, read
-from the live Nodes (the engine keeps each node's rollout phase in its annotations), so the
-gauge moves while a rollout runs, not only when the pass ends."""
+"""The daemon's view of the pools' live Nodes: what `gpuctl_rollout_nodes{pool,state}` shows
+(each pool's nodes by rollout state; the engine keeps a node's rollout phase in its
+annotations, so the gauge moves while a rollout runs), and whether a Node has drifted (a
+label its pool sets was changed by someone else)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from typing import Any
 # reach `reconciler.validation` (and it `reconciler.source`) through their imports.
 import reconciler.source  # noqa: F401
 from reconciler.rollout.progress import Progress
-from reconciler.rollout.targets import PoolOverlapError, assign_nodes, needs_rollout, target_for
+from reconciler.rollout.targets import (
+    PoolOverlapError,
+    assign_nodes,
+    needs_rollout,
+    node_labels,
+    target_for,
+)
 from schemas.kinds import GPUNodePool
 
 # `pending`: still has the old disruptive labels; `draining`/`configuring`/`failed`: the
@@ -38,3 +45,15 @@ def rollout_states(pools: list[GPUNodePool], nodes: list[dict[str, Any]]) -> dic
                 counts["done"] += 1
         states[pool.metadata.name] = counts
     return states
+
+
+def node_drifted(pools: list[GPUNodePool], node: dict[str, Any]) -> bool:
+    """Whether `node`, outside a rollout, lacks a label its pool sets (e.g. someone ran
+    `kubectl label --overwrite` on it). Nodes of no pool, or mid-rollout, never count."""
+    labels = node_labels(node)
+    matching = [pool for pool in pools if pool.spec.node_selector.matches(labels)]
+    if len(matching) != 1 or Progress.of(node).phase is not None:
+        return False
+    target = target_for(matching[0])
+    wanted = {**target.labels, **target.disruptive}
+    return any(labels.get(key) != value for key, value in wanted.items())

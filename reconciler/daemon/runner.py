@@ -24,7 +24,7 @@ import structlog
 from reconciler.clock import SystemClock
 from reconciler.daemon.daemon import RepoLocation
 from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
-from reconciler.daemon.rollout_view import rollout_states
+from reconciler.daemon.rollout_view import node_drifted, rollout_states
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
@@ -132,7 +132,7 @@ class RunnerOptions:
     poll_interval: float = 1.0
 
 
-ManagedObjects = Callable[[set[tuple[str, str]], set[ObjectRef]], None]
+ManagedObjects = Callable[[set[tuple[str, str]], set[ObjectRef], Callable[[KubeObject], bool] | None], None]
 RolloutStates = Callable[[dict[str, dict[str, int]]], None]
 
 
@@ -225,7 +225,9 @@ class PipelineRunner:
             r for r in render(loaded.state) if r.ref.group != GPUCTL_GROUP and r.obj.get("kind") != "Node"
         ]
         kinds = {(str(r.obj["apiVersion"]), str(r.obj["kind"])) for r in objects}
-        self.on_managed(kinds, {r.ref for r in objects})
+        pools = loaded.state.pools
+        node_check = (lambda node: node_drifted(pools, node)) if pools else None
+        self.on_managed(kinds, {r.ref for r in objects}, node_check)
 
 
 def _commit_info(loc: RepoLocation, revision: str) -> RevisionInfo:

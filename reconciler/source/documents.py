@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reconciler.source.yamldocs import YamlDocument
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
+from reconciler.yamldocs import YamlDocument
 from schemas.desired import Manifest
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 from schemas.kinds import GPUCTL_GROUP, GPUNodePool, WorkloadProfile

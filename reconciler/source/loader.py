@@ -23,9 +23,9 @@ from reconciler.source.files import (
     directory_files,
     git_tree_files,
 )
-from reconciler.source.yamldocs import RULE_DOCUMENTS, Origin, YamlDocument, parse_documents
 from reconciler.validation import validate_state
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
+from reconciler.yamldocs import RULE_DOCUMENTS, Origin, YamlDocument, parse_documents
 from schemas.desired import DesiredState
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 from schemas.kinds import Limits, RepoSettings

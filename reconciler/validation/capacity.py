@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from reconciler.source.yamldocs import escape_pointer_token
 from reconciler.validation.context import Context
+from reconciler.yamldocs import escape_pointer_token
 from schemas.advertised import node_resources
 from schemas.catalogue import catalogue
 from schemas.diagnostics import Diagnostic, Severity

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from reconciler.source.yamldocs import Origin, YamlDocument, escape_pointer_token, parse_documents
+from reconciler.yamldocs import Origin, YamlDocument, escape_pointer_token, parse_documents
 from schemas.desired import DesiredState, Manifest
 from schemas.deviceplugin import DevicePluginConfig
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from reconciler.source.yamldocs import escape_pointer_token
 from reconciler.validation.context import Context
+from reconciler.yamldocs import escape_pointer_token
 from schemas.desired import Manifest
 from schemas.diagnostics import Diagnostic, Severity
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.source.yamldocs import escape_pointer_token
+from reconciler.yamldocs import escape_pointer_token
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 
 PositionLookup = Callable[[str], SourceLocation]

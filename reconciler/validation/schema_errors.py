@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.source.yamldocs import escape_pointer_token
+from reconciler.yamldocs import escape_pointer_token
 from schemas.desired import Manifest
 from schemas.diagnostics import Diagnostic, Severity
 

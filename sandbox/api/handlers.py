@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.api import errors
+from sandbox.api import errors, shapes
 from sandbox.api.errors import ApiError
 from sandbox.api.listing import list_page
 from sandbox.api.objects import BUILTIN_GROUPS, bump_generation, check_type_meta, initialise, validate
@@ -55,6 +55,7 @@ class Api:
         rtype = req.rtype
         obj = _as_object(body)
         check_type_meta(rtype, obj)
+        shapes.check(rtype, obj)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + _random_suffix()
@@ -138,6 +139,7 @@ class Api:
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"error decoding YAML: {exc}") from exc
         applied = _as_object(applied)
+        shapes.check(rtype, applied)
         if not applied.get("apiVersion") or not applied.get("kind"):
             raise errors.bad_request("apiVersion and kind must be set in an applied configuration")
         check_type_meta(rtype, applied)

@@ -8,6 +8,7 @@ import re
 import uuid
 from typing import Any
 
+from sandbox.api import shapes
 from sandbox.api.errors import ApiError, invalid
 from sandbox.api.quantity import parse_quantity
 from sandbox.api.resources import ResourceType
@@ -51,7 +52,9 @@ def _label_key_errors(key: str) -> list[str]:
 
 
 def validate(rtype: ResourceType, obj: dict[str, Any]) -> None:
-    """422 Invalid with one cause per problem, in the API server's wording."""
+    """400 for fields of the wrong type, else 422 Invalid with one cause per problem, in the
+    API server's wording."""
+    shapes.check(rtype, obj)
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
     causes: list[tuple[str, str, str]] = []

@@ -87,15 +87,16 @@ def node_selector_matches(pod: dict[str, Any], labels: dict[str, str]) -> bool:
     terms = required.get("nodeSelectorTerms") or []
     if not terms:
         return True
-    ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
     for term in terms:
-        expressions = term.get("matchExpressions") or []
-        if all(
-            expr.get("operator") in ops
-            and Requirement(expr["key"], ops[expr["operator"]], tuple(expr.get("values") or ())).matches(
-                labels
-            )
-            for expr in expressions
-        ):
+        expressions = (term.get("matchExpressions") if isinstance(term, dict) else None) or []
+        if all(_expression_matches(expr, labels) for expr in expressions):
             return True
     return False
+
+
+def _expression_matches(expr: Any, labels: dict[str, str]) -> bool:
+    """One node-selector requirement; a malformed one matches nothing (as an invalid term would)."""
+    ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+    if not isinstance(expr, dict) or not isinstance(expr.get("key"), str) or expr.get("operator") not in ops:
+        return False
+    return Requirement(expr["key"], ops[expr["operator"]], tuple(expr.get("values") or ())).matches(labels)

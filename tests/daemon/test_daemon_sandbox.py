@@ -162,3 +162,30 @@ def test_signed_webhook_applies_the_pushed_commit_at_once(tmp_path):
         assert conn.getresponse().status == 202
         conn.close()
         assert wait_until(lambda: quota_pods(assembled) == "72", 60)
+
+
+def test_node_label_drift_is_corrected(running):
+    """Overwriting a label a pool sets on its Node is put back through a drift reconcile."""
+    _, assembled, _ = running
+    daemon = assembled.daemon
+    assert wait_until(daemon.loop.attempted.is_set, 60)
+
+    def pool_node() -> dict:
+        return next(n for n in assembled.client.list_objects("v1", "Node")
+                    if n["metadata"]["labels"].get("gpuctl.dev/pool") == "h100-inference")
+
+    name = pool_node()["metadata"]["name"]
+    assert pool_node()["metadata"]["labels"]["gpuctl.dev/workload-class"] == "inference"
+    time.sleep(0.5)  # the watches start after the first pass
+    api = api_client_for(ConnectionSpec(sandbox=str(assembled.sandbox.kubeconfig_path)))
+    k8s.CoreV1Api(api).patch_node(name, {"metadata": {"labels": {"gpuctl.dev/workload-class": "batch"}}},
+                                  field_manager="kubectl-label")
+    api.close()
+
+    def restored() -> bool:
+        node = next(n for n in assembled.client.list_objects("v1", "Node") if n["metadata"]["name"] == name)
+        return node["metadata"]["labels"]["gpuctl.dev/workload-class"] == "inference"
+
+    assert wait_until(restored, 60)
+    assert wait_until(lambda: any(h["trigger"] == Trigger.DRIFT.value
+                                  for h in daemon.status.snapshot()["history"]), 30)

@@ -1,6 +1,12 @@
-"""Telling gpuctl's own writes from someone else's by managedFields."""
+"""What counts as drift: someone else's write by managedFields, and a pool Node missing a
+label its pool sets."""
+
+from pathlib import Path
 
 from reconciler.cluster.watches import changed_by_gpuctl
+from reconciler.daemon.rollout_view import node_drifted
+from reconciler.rollout.targets import target_for
+from reconciler.source import load_directory
 
 
 def obj(*entries):
@@ -36,3 +42,31 @@ def test_same_second_writes_count_as_drift():
 def test_objects_without_managed_fields_are_drift_candidates():
     """Without managedFields nothing proves the change was gpuctl's."""
     assert not changed_by_gpuctl({"metadata": {}})
+
+
+def example_pools():
+    state = load_directory(Path(__file__).resolve().parents[2] / "desired_state").state
+    return state.pools
+
+
+def node(labels, annotations=None):
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n1", "labels": labels, "annotations": annotations or {}}}
+
+
+def test_node_with_its_pools_labels_has_not_drifted():
+    """A pool node carrying every label its pool sets is in sync."""
+    pools = example_pools()
+    pool = next(p for p in pools if p.metadata.name == "h100-inference")
+    target = target_for(pool)
+    labels = {"gpuctl.dev/pool": "h100-inference", **target.labels, **target.disruptive}
+    assert not node_drifted(pools, node(labels))
+    assert node_drifted(pools, node({**labels, "gpuctl.dev/workload-class": "batch"}))
+
+
+def test_nodes_mid_rollout_or_outside_pools_never_count_as_drift():
+    """A node in a rollout phase, or selected by no pool, is not drift."""
+    pools = example_pools()
+    assert not node_drifted(pools, node({"gpuctl.dev/pool": "h100-inference"},
+                                        {"gpuctl.dev/rollout-phase": "draining"}))
+    assert not node_drifted(pools, node({"kubernetes.io/hostname": "cpu-1"}))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.source import RevisionNotFoundError, SourceError, load_directory, load_revision
-from reconciler.source.yamldocs import Origin, parse_documents
+from reconciler.yamldocs import Origin, parse_documents
 from schemas.kinds import Limits
 from tests.reconciler.repo_fixtures import RepoLoader, places, write_repo
 

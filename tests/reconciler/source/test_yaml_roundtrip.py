@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.source.yamldocs import Origin, escape_pointer_token, parse_documents
+from reconciler.yamldocs import Origin, escape_pointer_token, parse_documents
 from schemas.kinds import Limits
 
 keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=8)

@@ -1,8 +1,8 @@
 """Hostile-input-safe YAML parsing that keeps source positions.
 
-Called by `reconciler.source.loader` for every repository file and by validation for YAML
-embedded in ConfigMaps. PyYAML's C composer (libyaml) builds the node graph with marks; this
-module converts that graph to plain Python values itself, so it can
+A leaf module: called by `reconciler.source.loader` for every repository file and by
+validation for YAML embedded in ConfigMaps. PyYAML's C composer (libyaml) builds the node
+graph with marks; this module converts that graph to plain Python values itself, so it can
 
 - record where every value was written (JSON pointer → `SourceLocation`),
 - reject duplicate keys (PyYAML silently keeps the last one),

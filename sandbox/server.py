@@ -28,6 +28,7 @@ from sandbox.gpu.disruption import DisruptionController
 from sandbox.gpu.kubelet import Kubelet
 from sandbox.gpu.loop import ControllerLoop
 from sandbox.gpu.node_agent import NodeAgents
+from sandbox.gpu.replication import ReplicationControllers
 from sandbox.gpu.scheduler import Scheduler
 from sandbox.spec import SandboxSpec
 from sandbox.stats import RequestStats
@@ -78,6 +79,7 @@ class Sandbox:
                 Scheduler(self.api, self.clock),
                 Kubelet(self.api, self.clock, spec.timings),
                 DisruptionController(self.api, self.clock),
+                ReplicationControllers(self.api, self.clock),
             ],
         )
         self._context = ServerContext(self.api, self.token, self.faults, self.stats)

@@ -22,6 +22,7 @@ _CORE = [
 _GROUPED = [
     # group, version, plural, kind, namespaced, short names, subresources, generation, categories
     ("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"), True, ("all",)),
+    ("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("status", "scale"), True, ("all",)),
     ("apps", "v1", "statefulsets", "StatefulSet", True, ("sts",), ("status", "scale"), True, ("all",)),
     ("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), ("status",), True, ("all",)),
     ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",), ("status",), True, ()),

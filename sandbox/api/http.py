@@ -29,7 +29,7 @@ from sandbox.api.metapaths import RawDocument, meta_document
 from sandbox.api.objects import BUILTIN_GROUPS as _BUILTIN_GROUPS
 from sandbox.api.routing import route
 from sandbox.api.store import encode
-from sandbox.api.watch import stream
+from sandbox.api.watch import Render, raw_event, stream
 from sandbox.faults import Fault, Faults
 from sandbox.stats import RequestStats
 
@@ -142,8 +142,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._inject_fault(ctx.faults, verb)
                 if verb == "watch":
                     ctx.stats.record(verb, False, None)
+                    as_table = tables.wants_table(self.headers.get("Accept", ""))
+                    render = self._table_events(req) if as_table else raw_event
                     watch_lines = stream(
-                        ctx.api.store, req, delay_s=ctx.faults.watch_delay, client_gone=self._client_gone
+                        ctx.api.store,
+                        req,
+                        delay_s=ctx.faults.watch_delay,
+                        client_gone=self._client_gone,
+                        render=render,
                     )
                     self._send_stream(watch_lines)
                     return
@@ -215,6 +221,19 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "patch":
             return 200, encode(scale.patch_scale(api, req, self.headers.get("Content-Type", ""), raw))
         raise errors.method_not_allowed()
+
+    def _table_events(self, req: Request) -> Render:
+        """Watch events as one-row Tables (`kubectl get -w`); column definitions in the first only."""
+        first = [True]
+
+        def render(event_type: str, obj: dict[str, Any], encoded: bytes) -> bytes:
+            table = self._table(req, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+            if not first[0]:
+                table["columnDefinitions"] = []
+            first[0] = False
+            return encode({"type": event_type, "object": table}) + b"\n"
+
+        return render
 
     def _table(self, req: Request, items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
         include = req.params.get("includeObject", "Metadata")

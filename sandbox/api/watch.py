@@ -44,6 +44,14 @@ def _line(event_type: str, encoded: bytes) -> bytes:
     return b'{"type":"' + event_type.encode() + b'","object":' + encoded + b"}\n"
 
 
+def raw_event(event_type: str, obj: dict[str, Any], encoded: bytes) -> bytes:
+    """The default rendering of an object event: the object as stored."""
+    return _line(event_type, encoded)
+
+
+Render = Callable[[str, dict[str, Any], bytes], bytes]
+
+
 def _never() -> bool:
     return False
 
@@ -58,6 +66,7 @@ def stream(
     *,
     delay_s: Callable[[], float] = _no_delay,
     client_gone: Callable[[], bool] = _never,
+    render: Render = raw_event,
 ) -> Iterator[bytes]:
     """Watch event lines until the timeout, the store closing, or the consumer leaving.
     Bad parameters raise ApiError here, before anything is streamed. `delay_s()` holds every
@@ -77,7 +86,14 @@ def stream(
     except ValueError:
         raise errors.bad_request("timeoutSeconds must be a number") from None
     return _events(
-        store, req, flt, requested=requested, timeout=timeout, delay_s=delay_s, client_gone=client_gone
+        store,
+        req,
+        flt,
+        requested=requested,
+        timeout=timeout,
+        delay_s=delay_s,
+        client_gone=client_gone,
+        render=render,
     )
 
 
@@ -90,6 +106,7 @@ def _events(
     timeout: float,
     delay_s: Callable[[], float],
     client_gone: Callable[[], bool],
+    render: Render,
 ) -> Iterator[bytes]:
     resource = req.rtype.group_resource
     bookmarks = req.params.get("allowWatchBookmarks") in ("true", "1")
@@ -98,7 +115,7 @@ def _events(
         items, cursor = store.list_objects(resource, req.namespace or None)
         for obj in items:
             if flt.matches(obj):
-                yield _line("ADDED", store.encoded(resource, obj))
+                yield render("ADDED", obj, store.encoded(resource, obj))
     else:
         cursor = int(requested)
         oldest = store.oldest_watchable_rv
@@ -139,12 +156,12 @@ def _events(
             was, now_matches = flt.matches(event.old), flt.matches(event.obj)
             if event.type == "DELETED":
                 if was or now_matches:
-                    yield _line("DELETED", event.encoded)
+                    yield render("DELETED", event.obj, event.encoded)
             elif was and now_matches:
-                yield _line(event.type if event.type != "ADDED" else "MODIFIED", event.encoded)
+                yield render(event.type if event.type != "ADDED" else "MODIFIED", event.obj, event.encoded)
             elif now_matches:
-                yield _line("ADDED", event.encoded)
+                yield render("ADDED", event.obj, event.encoded)
             elif was:
-                yield _line("DELETED", event.encoded)
+                yield render("DELETED", event.obj, event.encoded)
         if not events:
             cursor = store.resource_version

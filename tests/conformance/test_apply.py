@@ -197,3 +197,19 @@ def test_force_on_a_non_apply_patch_is_rejected(core: client.CoreV1Api, namespac
     with pytest.raises(ApiException) as err:
         core.patch_namespaced_config_map("f", namespace, {"data": {"a": "2"}}, force=True)
     assert err.value.status == 422
+
+
+def test_dynamic_client_server_side_apply(api_client: client.ApiClient, namespace: str) -> None:
+    """The DynamicClient's server_side_apply creates and updates through discovery."""
+    from kubernetes.dynamic import DynamicClient
+
+    dyn = DynamicClient(api_client)
+    configmaps = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    body = _cm("dyn", {"a": "1"})
+    dyn.server_side_apply(
+        configmaps, body=body, namespace=namespace, field_manager="dyn", force_conflicts=True
+    )
+    body["data"] = {"a": "2"}
+    applied = dyn.server_side_apply(configmaps, body=body, namespace=namespace, field_manager="dyn")
+    assert applied.data.a == "2"
+    assert [e.manager for e in applied.metadata.managedFields] == ["dyn"]

@@ -122,3 +122,26 @@ def test_bookmarks_carry_a_resource_version(core: client.CoreV1Api, namespace: s
     if bookmark is None:
         pytest.skip("the server sent no bookmark within the timeout (allowed by the API)")
     assert bookmark["metadata"]["resourceVersion"]
+
+
+def test_watch_as_table_sends_rows(core: client.CoreV1Api, namespace: str) -> None:
+    """A watch asking for `as=Table` (kubectl get -w) gets Table events with one row per object."""
+    import json
+
+    core.create_namespaced_config_map(namespace, _cm("tab"))
+    api = core.api_client
+    response = api.rest_client.pool_manager.request(
+        "GET",
+        f"{api.configuration.host}/api/v1/namespaces/{namespace}/configmaps?watch=true&timeoutSeconds=1",
+        headers={
+            "Authorization": api.configuration.api_key["BearerToken"],
+            "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        },
+        preload_content=False,
+    )
+    first = json.loads(next(response.stream()).splitlines()[0])
+    response.release_conn()
+    table = first["object"]
+    assert first["type"] == "ADDED" and table["kind"] == "Table"
+    assert table["columnDefinitions"][0]["name"] == "Name"
+    assert table["rows"][0]["cells"][0] == "tab"

@@ -24,7 +24,7 @@ log = structlog.get_logger("gpuctl.capture")
 
 
 class CaptureRecorder:
-    """The consumer of the Pod and Node `ListWatcher`s (see `reconciler.cluster.pod_watch`)."""
+    """The consumer of the Pod, Node and Workload `ListWatcher`s (`reconciler.cluster.pod_watch`)."""
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS pods (
 );
 CREATE INDEX IF NOT EXISTS pods_job ON pods (job_key);
 CREATE INDEX IF NOT EXISTS pods_created ON pods (created);
+CREATE INDEX IF NOT EXISTS pods_without_pool ON pods (node) WHERE pool = '';
 CREATE TABLE IF NOT EXISTS workloads (
     owner_key TEXT PRIMARY KEY,
     queue TEXT NOT NULL,
@@ -183,10 +184,11 @@ class CaptureStore:
 
     def assign_pools(self, pool_by_node: dict[str, str]) -> int:
         """Give pods recorded without a pool the pool of their node; returns the rows changed."""
-        rows = [(pool, node) for node, pool in pool_by_node.items()]
-        if not rows:
-            return 0
         with self._lock:
+            waiting = {r[0] for r in self._conn.execute("SELECT DISTINCT node FROM pods WHERE pool = ''")}
+            rows = [(pool_by_node[node], node) for node in waiting if node in pool_by_node]
+            if not rows:
+                return 0
             self._conn.execute("BEGIN")
             before = self._conn.total_changes
             self._conn.executemany("UPDATE pods SET pool = ? WHERE pool = '' AND node = ?", rows)

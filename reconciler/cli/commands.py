@@ -13,6 +13,7 @@ from reconciler.cli import (
     sandbox_cmd,
     schema,
     simulate_group,
+    trace_cmd,
     validate,
 )
 
@@ -37,5 +38,6 @@ def register(app: typer.Typer) -> None:
     sandbox_cmd.register(app)
     schema.register(app)
     simulate_group.register(app)
+    trace_cmd.register(app)
     validate.register(app)
     app.command("version")(_version)

@@ -44,6 +44,9 @@ def run(
         bool | None, typer.Option("--leader-elect/--no-leader-elect", help="elect a leader on a Lease")
     ] = None,
     identity: Annotated[str | None, typer.Option("--identity", help="this replica's Lease identity")] = None,
+    capture: Annotated[
+        bool | None, typer.Option("--capture/--no-capture", help="record the GPU jobs that run")
+    ] = None,
     log_format: Annotated[
         str | None, typer.Option("--log-format", help="auto, json or console")
     ] = None,
@@ -62,7 +65,7 @@ def run(
             "kubeconfig": kubeconfig, "in_cluster": in_cluster, "sandbox": sandbox, "listen": listen,
             "audit_db": audit_db, "cache_dir": cache_dir, "poll_interval": poll_interval,
             "resync_interval": resync_interval, "prune": prune, "leader_elect": leader_elect,
-            "identity": identity, "log_format": log_format,
+            "identity": identity, "log_format": log_format, "capture": capture,
         }.items() if value is not None
     }
     try:

@@ -223,7 +223,11 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
         str | None, typer.Option("--workload", "-w", help="WorkloadProfile name in the repository.")
     ] = None,
     trace: Annotated[
-        Path | None, typer.Option("--trace", help="A job trace file instead of a profile.")
+        Path | None,
+        typer.Option("--trace", help="A job trace file instead of a profile, or captured:7d."),
+    ] = None,
+    capture_store: Annotated[
+        Path | None, typer.Option("--capture-db", help="Capture store read by --trace captured:<window>.")
     ] = None,
     trace_format: Annotated[TraceFormat, typer.Option("--trace-format", help="openb, itp or csv.")] = (
         TraceFormat.CSV
@@ -253,6 +257,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     workload on the cluster a desired state describes, before anyone merges it."""
     from pydantic import ValidationError
 
+    from reconciler.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
     from simulator import SimConfig, SimParameters, run
     from simulator.errors import InputError
     from simulator.placement import POLICY_NAMES
@@ -260,7 +265,12 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     if policy not in POLICY_NAMES:
         raise _fail(f"unknown --policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
     try:
-        inputs = _resolve_inputs(path, nodes, trace, trace_format, workload)
+        if is_captured(trace):  # captured:<window>: the jobs the daemon recorded on this cluster
+            with captured_trace(str(trace), capture_db(capture_store)) as (file, _):
+                inputs = _resolve_inputs(path, nodes, file, TraceFormat.CSV, workload)
+            inputs.label = str(trace)
+        else:
+            inputs = _resolve_inputs(path, nodes, trace, trace_format, workload)
         params = SimParameters.model_validate(
             {
                 "mode": mode.value,
@@ -270,7 +280,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
                 "time_scale": time_scale,
             }
         )
-    except InputError as err:
+    except (InputError, CaptureInputError) as err:
         raise _fail(str(err)) from err
     except ValidationError as err:
         raise _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from err

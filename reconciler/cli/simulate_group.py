@@ -4,7 +4,9 @@
   command);
 - `gpuctl simulate --repo PATH --base REV --head REV …` or `--base DIR --head DIR`: the
   base-vs-head comparison (`simulate_compare`);
-- `gpuctl simulate sweep …`: sweeps (`simulate_sweep`).
+- `gpuctl simulate sweep …`: sweeps (`simulate_sweep`);
+- `gpuctl simulate calibrate PATH …`: the captured workload replayed against PATH, compared with
+  what was observed (`calibrate_cmd`).
 
 The group routes by the first argument (a sub-command name) or by the presence of
 `--repo/--base/--head`, so the plain form keeps its exact options and behaviour.
@@ -17,6 +19,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from reconciler.cli.calibrate_cmd import calibrate_command
 from reconciler.cli.simulate_cmd import simulate_command
 from reconciler.cli.simulate_compare import compare_command
 from reconciler.cli.simulate_sweep import sweep_command
@@ -47,4 +50,5 @@ def register(app: typer.Typer) -> None:
     )
     group.command("compare", help="Base against head (the form with --repo/--base/--head).")(compare_command)
     group.command("sweep")(sweep_command)
+    group.command("calibrate")(calibrate_command)
     app.add_typer(group, name="simulate")

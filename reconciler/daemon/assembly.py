@@ -13,6 +13,9 @@ from typing import Any
 import structlog
 
 from reconciler.audit import SqliteAuditLog
+from reconciler.capture.metrics import CaptureMetrics
+from reconciler.capture.session import CaptureSession, default_capture_db
+from reconciler.capture.store import RetentionPolicy
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.cluster.connection import api_client_for
 from reconciler.cluster.events import KubeEventRecorder
@@ -33,6 +36,20 @@ class Assembled:
     client: KubeClusterClient
     # The sandbox this process started (None when a cluster was configured).
     sandbox: Any = None
+    # The workload capture (None unless settings.capture).
+    capture: CaptureSession | None = None
+
+
+def _capture_session(settings: DaemonSettings, api: Any, stack: ExitStack) -> CaptureSession | None:
+    """The workload capture, stopped (its store closed) when the daemon is taken down."""
+    if not settings.capture:
+        return None
+    db = settings.capture_db or default_capture_db(settings.audit_db)
+    retention = RetentionPolicy(max_age_s=settings.capture_retention, max_pods=settings.capture_max_pods)
+    session = CaptureSession(api, db, retention)
+    stack.callback(session.stop)
+    log.info("workload capture on", db=str(db))
+    return session
 
 
 def _start_sandbox(settings: DaemonSettings, stack: ExitStack) -> Any:
@@ -78,14 +95,21 @@ def assemble(settings: DaemonSettings) -> Iterator[Assembled]:
         drift = DriftWatcher(api, lambda ref: daemon.request_reconcile(Trigger.DRIFT, ref=str(ref)))
         stack.callback(drift.stop)
 
+        capture = _capture_session(settings, api, stack)
+
         def runner_factory(location: RepoLocation) -> PipelineRunner:
             options = RunnerOptions(prune=settings.prune, health_timeout=settings.health_timeout or None)
+            on_state = (lambda state: capture.recorder.set_pools(state.pools)) if capture else None
             # `daemon` is bound below, after this factory has run: keep the lambda.
             return PipelineRunner(location, client, audit, options, on_managed=drift.follow,
-                                  on_rollout=lambda states: daemon.metrics.set_rollout(states))  # noqa: PLW0108
+                                  on_rollout=lambda states: daemon.metrics.set_rollout(states),  # noqa: PLW0108
+                                  on_state=on_state)
 
         events = EventsSink(KubeEventRecorder(api, settings.identity))
         daemon = Daemon(settings, runner_factory, lease_store=lease_store, sinks=[events])
         stack.callback(daemon.stop)
-        yield Assembled(daemon, client, cluster)
+        if capture is not None:
+            capture.attach_metrics(CaptureMetrics(daemon.metrics.registry))
+            capture.start()
+        yield Assembled(daemon, client, cluster, capture)
 

@@ -33,6 +33,7 @@ from reconciler.source import SourceError, load_directory, load_revision
 from reconciler.source.errors import TransientSourceError
 from reconciler.source.loader import LoadResult
 from reconciler.source.revision import describe_directory
+from schemas.desired import DesiredState
 from schemas.kinds import GPUCTL_GROUP, GPUNodePool
 from schemas.refs import ObjectRef
 from schemas.results import ChangeSet, ReconcileOutcome, RevisionInfo
@@ -148,6 +149,8 @@ class PipelineRunner:
     on_managed: ManagedObjects | None = None
     # Told each pool's nodes by rollout state while a pass waits, and at its end.
     on_rollout: RolloutStates | None = None
+    # Told every loaded desired state (the workload capture maps nodes to its pools).
+    on_state: Callable[[DesiredState], None] | None = None
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reconcile(
@@ -165,6 +168,8 @@ class PipelineRunner:
             summary += "; ".join(errors[:5])
             return self._invalid(item, info, summary)
         self._tell_managed(loaded)
+        if self.on_state is not None:
+            self.on_state(loaded.state)
         options = ReconcileOptions(
             prune=self.options.prune, trigger=item.trigger, poll_interval=self.options.poll_interval,
             health_timeout=self.options.health_timeout,

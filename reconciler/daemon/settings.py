@@ -62,6 +62,11 @@ class DaemonSettings(BaseSettings):
     retry_period: Duration = 2.0
     identity: str = Field(default_factory=_default_identity)
     log_format: Literal["auto", "json", "console"] = "auto"
+    # Workload capture (reconciler/capture): GPU pods → job records for `gpuctl trace export`.
+    capture: bool = Field(False, description="Record the GPU jobs that run on the cluster.")
+    capture_db: Path | None = Field(None, description="Capture store (default: beside the audit log).")
+    capture_retention: Duration = Field(14 * 86400.0, description="Drop ended jobs older than this.")
+    capture_max_pods: int = Field(200_000, gt=0, description="Row cap; the oldest jobs go first.")
 
     @model_validator(mode="after")
     def _one_cluster(self) -> DaemonSettings:

@@ -19,6 +19,7 @@ from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.source import load_directory
 from schemas.results import ReconcileOutcome
+from tests.capture.sandbox_pods import install_workload_crd
 from tests.daemon.gitrepos import AUTHOR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,8 +122,10 @@ def test_api_calls_match_the_cluster_role(tmp_path, recorded):
             "repo": str(tmp_path / "repo"), "kubeconfig": str(cluster.kubeconfig_path),
             "listen": "127.0.0.1:0", "audit_db": str(tmp_path / "audit.db"), "resync_interval": "1h",
             "lease_duration": "3s", "renew_deadline": "2s", "retry_period": "0.2s",
+            "capture": True,  # as deploy/base/settings.yaml
         })
         cluster.api.ensure_namespaces([settings.lease_namespace])
+        install_workload_crd(cluster)  # Kueue installed: the capture watches its Workloads
         with assemble(settings) as assembled:
             daemon = assembled.daemon
             daemon.start()

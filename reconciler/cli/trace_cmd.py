@@ -1,0 +1,50 @@
+"""`gpuctl trace export [--since 7d] [--out FILE]`: the jobs the daemon captured, as a gpuctl CSV
+trace (columns in docs/workload-capture.md). Exit codes: 0 written; 2 bad option or no store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.captured import CaptureInputError, capture_db, export_jobs, window_seconds
+
+EXIT_USAGE = 2
+
+trace_app = typer.Typer(help="Workload traces captured on the cluster.", no_args_is_help=True)
+
+
+@trace_app.command("export")
+def export(
+    since: Annotated[
+        str, typer.Option("--since", help="Jobs submitted in this window, e.g. 7d, 36h.")
+    ] = "7d",
+    out: Annotated[Path | None, typer.Option("--out", help="CSV file to write [default: stdout].")] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option("--capture-db", help="Capture store [default: $GPUCTL_CAPTURE_DB, gpuctl-capture.db]."),
+    ] = None,
+) -> None:
+    """Write the captured jobs (those that ran) as a gpuctl CSV trace for `gpuctl simulate`."""
+    try:
+        window = window_seconds(since)
+        store = capture_db(db)
+        if out is None:
+            summary = export_jobs(store, window, sys.stdout)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                summary = export_jobs(store, window, fh)
+    except CaptureInputError as exc:
+        typer.echo(f"gpuctl trace export: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    except OSError as exc:
+        typer.echo(f"gpuctl trace export: {out}: {exc.strerror}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    typer.echo(f"{summary.exported} job(s) exported; {summary.unfinished} still pending or running left out",
+               err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(trace_app, name="trace")

@@ -20,7 +20,7 @@ from tests.capture.test_capture_sandbox import start_session
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-TRAINING_JOBS = 6  # 2 pods × 8 GPUs each: 96 GPUs asked of a 32-GPU pool, so jobs queue
+TRAINING_JOBS = 9  # 2 pods × 8 GPUs each: 144 GPUs asked of a 48-GPU pool, so jobs queue
 
 
 def run_captured_workload(db: Path) -> None:
@@ -61,7 +61,7 @@ def test_capture_export_simulate_and_calibrate(tmp_path: Path) -> None:
     assert len(rows) == TRAINING_JOBS + 4
     train = [r for r in rows if r["team"] == "team-train"]
     assert {(r["pods"], r["gpus"], r["pool"]) for r in train} == {("2", "8", "a100-training")}
-    # 32 GPUs run two 16-GPU gangs at a time: three waves, the last waits about two runtimes.
+    # 48 GPUs run three 16-GPU gangs at a time: three waves, the last waits about two runtimes.
     waits = sorted(float(r["observed_wait"]) for r in train)
     assert waits[-1] >= 500, waits
 

@@ -4,6 +4,7 @@ generator, as kube-scheduler does among equal scores."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,18 +77,19 @@ def pick_highest(candidates: IntArray, scores: FloatArray, ties: TieBreaker) -> 
     return int(candidates[top[ties.below(top.shape[0])]])
 
 
-class ScoringPolicy:
+class ScoringPolicy(ABC):
     """A policy defined by a score of every node (higher is better; only feasible nodes
     count) and the device plugin's default device choice."""
 
     name = "abstract"
 
+    @abstractmethod
     def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
-        raise NotImplementedError
+        """Higher is better; entries of infeasible nodes are ignored."""
 
     def place(self, state: ClusterState, req: PodRequest, feasible: BoolArray, ties: TieBreaker) -> Placement:
         node = pick_best(self.score(state, req), feasible, ties)
         return Placement(node, state.default_devices(node, req))
 
     def placed(self, state: ClusterState, node: int, req: PodRequest, delta: int) -> None:
-        """Scoring policies keep no state of their own by default."""
+        """Scoring policies keep no state of their own by default."""  # noqa: B027

@@ -91,5 +91,5 @@ class ScoringPolicy(ABC):
         node = pick_best(self.score(state, req), feasible, ties)
         return Placement(node, state.default_devices(node, req))
 
-    def placed(self, state: ClusterState, node: int, req: PodRequest, delta: int) -> None:
-        """Scoring policies keep no state of their own by default."""  # noqa: B027
+    def placed(self, state: ClusterState, node: int, req: PodRequest, delta: int) -> None:  # noqa: B027
+        """Scoring policies keep no state of their own by default."""

@@ -12,16 +12,16 @@ from typing import Any
 RESULT_SCHEMA_VERSION = "gpuctl.dev/simulate-result/v1"
 
 
-def _clean(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """JSON-safe copy: floats rounded to 9 significant digits, NaN/inf as null."""
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return None
         return float(f"{value:.9g}")
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     return value
 
 
@@ -57,4 +57,4 @@ class RunResult:
 
     def to_json(self) -> str:
         """Canonical JSON: byte-identical for identical runs."""
-        return json.dumps(_clean(self.to_dict()), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+        return json.dumps(json_ready(self.to_dict()), sort_keys=True, indent=1, ensure_ascii=False) + "\n"

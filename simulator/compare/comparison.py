@@ -30,7 +30,7 @@ from simulator.compare.warnings import structural_warnings
 from simulator.config import SimParameters
 from simulator.jobs import JobTable
 from simulator.quotas import quotas_from_state
-from simulator.result import _clean
+from simulator.result import json_ready
 from simulator.rollout_cost import PoolDisruption, disruptions, rollout_outages
 from simulator.standing import StandingWorkload, standing_table, standing_workloads
 from simulator.sweep.backends import Backend
@@ -103,7 +103,7 @@ class Comparison:
             "errors": self.errors,
             "series": {side: s.to_dict() for side, s in self.series.items()},
         }
-        cleaned: dict[str, Any] = _clean(data)
+        cleaned: dict[str, Any] = json_ready(data)
         return cleaned
 
 

@@ -58,7 +58,7 @@ class Narrator:
         self.console.print(f"[green]ok[/green] {text}")
 
     def fail(self, text: str) -> None:
-        Console(stderr=True, no_color=not self.interactive, highlight=False).print(
+        Console(stderr=True, no_color=not self.interactive, highlight=False, soft_wrap=True).print(
             f"[bold red]gpuctl demo: FAILED[/bold red] {text}"
         )
 

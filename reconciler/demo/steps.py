@@ -99,6 +99,9 @@ def start_daemon(tour: Tour) -> None:
         "repo": str(repo.path), "branch": BRANCH, "kubeconfig": tour.cluster.kubeconfig_path,
         "listen": "127.0.0.1:0", "audit_db": tour.audit_db, "cache_dir": tour.workdir / "cache",
         "leader_elect": False, "resync_interval": "10m",
+        # Explicit, so that GPUCTL_* variables meant for `gpuctl run` cannot change the tour.
+        "sandbox": False, "in_cluster": False, "working_tree": False, "prune": False, "capture": False,
+        "path": "", "health_timeout": 0.0,
     })
     started = time.monotonic()
     tour.assembled = tour.stack.enter_context(assemble(settings, sinks=[tour.passes]))

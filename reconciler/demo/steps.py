@@ -18,6 +18,8 @@ from reconciler.demo.workspace import BRANCH, DemoRepo, Edit, example_state
 from schemas.desired import DesiredState
 from schemas.results import Action, ReconcileOutcome, Trigger
 
+SUCCEEDED = ReconcileOutcome.SUCCEEDED
+
 # The change the tour rolls out, and the one it proposes for the pre-merge simulation.
 POOL = "h100-inference"
 POOL_FILE = "pools/h100-inference.yaml"
@@ -109,10 +111,9 @@ def start_daemon(tour: Tour) -> None:
     tour.narrator.say(f"daemon following {repo.path} ({BRANCH}); health and metrics on "
                       f"http://127.0.0.1:{tour.assembled.daemon.http.port}; leader election off "
                       "(a single replica)")
-    _, report = tour.passes.wait(lambda i, r: i.trigger is Trigger.STARTUP, FIRST_APPLY_TIMEOUT_S,
-                                 "the first apply")
-    if report.outcome is not ReconcileOutcome.SUCCEEDED:
-        raise DemoFailure(f"the first apply ended {report.outcome.value}: {report.error}")
+    # A failed attempt is retried with back-off: wait for the one that succeeds.
+    _, report = tour.passes.wait(lambda i, r: r.revision == repo.head and r.outcome is SUCCEEDED,
+                                 FIRST_APPLY_TIMEOUT_S, f"the first apply of {repo.head[:7]} to succeed")
     objects = {(entry.ref.kind, entry.action.value, str(entry.ref)) for entry in report.changes.changed()}
     counts = Counter((kind, action) for kind, action, _ in objects)
     rows = [(kind, action, str(n)) for (kind, action), n in sorted(counts.items())]
@@ -144,10 +145,10 @@ def roll_out_mig_change(tour: Tour) -> None:
             return tracker.done
 
         wait_for(progressed, ROLLOUT_TIMEOUT_S, f"every node of {POOL} to be reconfigured")
-    _, report = tour.passes.wait(lambda i, r: r.revision == sha and not r.interrupted, ROLLOUT_TIMEOUT_S,
-                                 f"the pass of {sha[:7]} to finish")
-    if report.outcome is not ReconcileOutcome.SUCCEEDED:
-        raise DemoFailure(f"the pass of {sha[:7]} ended {report.outcome.value}: {report.error}")
+    _, report = tour.passes.wait(
+        lambda i, r: r.revision == sha and r.outcome is SUCCEEDED and not r.interrupted,
+        ROLLOUT_TIMEOUT_S, f"the pass of {sha[:7]} to succeed",
+    )
     if tracker.peak_unavailable > budget:
         raise DemoFailure(
             f"{tracker.peak_unavailable} nodes were unavailable at once (maxUnavailable {budget})"
@@ -177,6 +178,7 @@ def correct_drift(tour: Tour) -> None:
     if desired is None:
         raise DemoFailure(f"ResourceQuota {QUOTA_NAMESPACE}/{QUOTA_NAME} was not applied")
     edit = {"spec": {"hard": {QUOTA_KEY: QUOTA_EDIT}}}
+    before = tour.passes.count()
     with api_client_for(ConnectionSpec(kubeconfig=str(tour.cluster.kubeconfig_path))) as api:
         k8s.CoreV1Api(api).patch_namespaced_resource_quota(
             QUOTA_NAME, QUOTA_NAMESPACE, edit, field_manager="kubectl-edit"
@@ -188,7 +190,7 @@ def correct_drift(tour: Tour) -> None:
              f"hard.{QUOTA_KEY} to be put back to {desired}")
     took = time.monotonic() - edited
     tour.passes.wait(lambda i, r: i.trigger is Trigger.DRIFT and len(r.changes.changed()) > 0,
-                     DRIFT_TIMEOUT_S, "the drift pass to be recorded")
+                     DRIFT_TIMEOUT_S, "the drift pass to be recorded", since=before)
     tour.narrator.ok(f"drift corrected in {took:.2f} s: hard.{QUOTA_KEY} is {desired} again "
                      "(trigger: drift, no resync needed)")
 

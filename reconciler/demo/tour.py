@@ -43,12 +43,19 @@ class PassLog:
             self._passes.append((item, report))
             self._changed.notify_all()
 
+    def count(self) -> int:
+        """Passes finished so far (give it to `wait` as `since` to skip them)."""
+        with self._changed:
+            return len(self._passes)
+
     def wait(
-        self, matches: Callable[[WorkItem, ReconcileReport], bool], timeout_s: float, what: str
+        self, matches: Callable[[WorkItem, ReconcileReport], bool], timeout_s: float, what: str,
+        *, since: int = 0,
     ) -> tuple[WorkItem, ReconcileReport]:
-        """The first finished pass `matches` accepts; DemoFailure after `timeout_s`."""
+        """The first pass after the first `since` that `matches` accepts; DemoFailure after
+        `timeout_s`, listing the passes seen."""
         def found() -> tuple[WorkItem, ReconcileReport] | None:
-            return next(((i, r) for i, r in self._passes if matches(i, r)), None)
+            return next(((i, r) for i, r in self._passes[since:] if matches(i, r)), None)
 
         with self._changed:
             if not self._changed.wait_for(lambda: found() is not None, timeout_s):

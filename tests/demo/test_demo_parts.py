@@ -115,3 +115,15 @@ def test_plain_live_view_prints_events_then_the_final_table(capsys):
     event, table = out.index("n-0: cordoned"), out.index("Rollout")
     assert event < table
     assert "done" in out[table:] and "cordoned" not in out[table:]
+
+
+def test_pass_log_skips_passes_before_since():
+    """Passes finished before `since` never satisfy a wait (a drift pass before the edit)."""
+    log = PassLog()
+    log.reconciled(WorkItem("abc1234", Trigger.DRIFT), ReconcileReport("abc1234", ReconcileOutcome.SUCCEEDED))
+    before = log.count()
+    with pytest.raises(DemoFailure, match="waiting for a drift pass"):
+        log.wait(lambda i, r: i.trigger is Trigger.DRIFT, 0.1, "a drift pass", since=before)
+    log.reconciled(WorkItem("abc1234", Trigger.DRIFT), ReconcileReport("abc1234", ReconcileOutcome.NOOP))
+    _, report = log.wait(lambda i, r: i.trigger is Trigger.DRIFT, 1, "a drift pass", since=before)
+    assert report.outcome is ReconcileOutcome.NOOP

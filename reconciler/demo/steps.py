@@ -10,8 +10,10 @@ import time
 from collections import Counter
 from typing import Any
 
+from reconciler.cluster.feeds import Stream, WatchFeed
 from reconciler.demo.clirun import run_gpuctl
 from reconciler.demo.errors import DemoFailure, wait_for
+from reconciler.demo.narration import LiveView
 from reconciler.demo.rollout_watch import NodeState, RolloutTracker
 from reconciler.demo.tour import Tour
 from reconciler.demo.workspace import BRANCH, DemoRepo, Edit, example_state
@@ -32,6 +34,8 @@ QUOTA_NAMESPACE, QUOTA_NAME, QUOTA_KEY, QUOTA_EDIT = "team-research", "gpu-cap",
 
 FIRST_APPLY_TIMEOUT_S = 60.0
 ROLLOUT_TIMEOUT_S = 90.0
+FULL_READ_EVERY_S = 1.0
+WATCH_READY_TIMEOUT_S = 15.0
 DRIFT_TIMEOUT_S = 30.0
 SIMULATION_SEEDS, SIMULATION_HORIZON = "3", "12h"
 SIMULATION_GATE = "unschedulable > +10%"
@@ -122,29 +126,49 @@ def start_daemon(tour: Tour) -> None:
                      f"{len(report.changes.changed())} changes, in {time.monotonic() - started:.1f} s")
 
 
+def _follow_rollout(tracker: RolloutTracker, feed: WatchFeed, view: LiveView) -> None:
+    """Update the live table from watch events (and a full read now and then) until every
+    node is done; DemoFailure when a node fails or the deadline passes."""
+    last_read = time.monotonic()
+
+    def progressed() -> bool:
+        nonlocal last_read
+        changes = [change for event in feed.take() for change in tracker.observe(*event)]
+        if time.monotonic() - last_read >= FULL_READ_EVERY_S:  # covers a broken watch stream
+            changes += tracker.poll()
+            last_read = time.monotonic()
+        for name, _, new in changes:
+            row = tracker.rows[name]
+            view.event(f"  {name}: {new.value}" + (f" ({len(row.evicted)} pods evicted)"
+                                                     if new is NodeState.DONE else ""))
+        view.update(tracker.table_rows())
+        if tracker.failed:
+            raise DemoFailure(f"the rollout failed on {', '.join(tracker.failed)}")
+        return tracker.done
+
+    wait_for(progressed, ROLLOUT_TIMEOUT_S, f"every node of {tracker.node_selector} to be reconfigured")
+
+
 def roll_out_mig_change(tour: Tour) -> None:
     repo = tour.need_repo()
     state = _load_state(repo)
     pool = next(p for p in state.pools if p.metadata.name == POOL)
     tracker = RolloutTracker(tour.connect(), POOL, MIG_TO, JOB_NAMESPACE)
     budget = pool.spec.rollout.max_unavailable_for(len(tracker.rows))
-    sha = repo.commit_edit(Edit(POOL_FILE, f"config: {MIG_FROM}", f"config: {MIG_TO}"),
-                           f"{POOL}: MIG layout {MIG_FROM} -> {MIG_TO}")
-    tour.narrator.say(f"committed {sha[:7]}: {POOL} MIG layout {MIG_FROM} → {MIG_TO} "
-                      f"(maxUnavailable {budget} of {len(tracker.rows)} nodes)")
-    started = time.monotonic()
-    with tour.narrator.live(f"Rollout of {POOL} to {MIG_TO}", ("node", "state", "pods evicted")) as view:
-        def progressed() -> bool:
-            for name, _, new in tracker.poll():
-                row = tracker.rows[name]
-                view.event(f"  {name}: {new.value}" + (f" ({len(row.evicted)} pods evicted)"
-                                                         if new is NodeState.DONE else ""))
-            view.update(tracker.table_rows())
-            if tracker.failed:
-                raise DemoFailure(f"the rollout failed on {', '.join(tracker.failed)}")
-            return tracker.done
-
-        wait_for(progressed, ROLLOUT_TIMEOUT_S, f"every node of {POOL} to be reconfigured")
+    streams = [Stream("v1", "Node", {"label_selector": tracker.node_selector}),
+               Stream("v1", "Pod", {"namespace": JOB_NAMESPACE})]
+    live = tour.narrator.live(f"Rollout of {POOL} to {MIG_TO}", ("node", "state", "pods evicted"))
+    with WatchFeed(tour.connection, streams) as feed:
+        if not feed.wait_ready(WATCH_READY_TIMEOUT_S):
+            raise DemoFailure(f"the watches of {POOL}'s nodes and pods did not start within "
+                              f"{WATCH_READY_TIMEOUT_S:g} s")
+        sha = repo.commit_edit(Edit(POOL_FILE, f"config: {MIG_FROM}", f"config: {MIG_TO}"),
+                               f"{POOL}: MIG layout {MIG_FROM} -> {MIG_TO}")
+        tour.narrator.say(f"committed {sha[:7]}: {POOL} MIG layout {MIG_FROM} → {MIG_TO} "
+                          f"(maxUnavailable {budget} of {len(tracker.rows)} nodes)")
+        started = time.monotonic()
+        with live as view:
+            _follow_rollout(tracker, feed, view)
     _, report = tour.passes.wait(
         lambda i, r: r.revision == sha and r.outcome is SUCCEEDED and not r.interrupted,
         ROLLOUT_TIMEOUT_S, f"the pass of {sha[:7]} to succeed",
@@ -169,20 +193,14 @@ def _quota_value(tour: Tour) -> str | None:
 
 
 def correct_drift(tour: Tour) -> None:
-    from kubernetes import client as k8s
-
-    from reconciler.cluster import ConnectionSpec
-    from reconciler.cluster.connection import api_client_for
+    from reconciler.cluster.foreign import merge_patch_as
 
     desired = _quota_value(tour)
     if desired is None:
         raise DemoFailure(f"ResourceQuota {QUOTA_NAMESPACE}/{QUOTA_NAME} was not applied")
-    edit = {"spec": {"hard": {QUOTA_KEY: QUOTA_EDIT}}}
     before = tour.passes.count()
-    with api_client_for(ConnectionSpec(kubeconfig=str(tour.cluster.kubeconfig_path))) as api:
-        k8s.CoreV1Api(api).patch_namespaced_resource_quota(
-            QUOTA_NAME, QUOTA_NAMESPACE, edit, field_manager="kubectl-edit"
-        )
+    merge_patch_as(tour.connection, "kubectl-edit", ("v1", "ResourceQuota", QUOTA_NAMESPACE, QUOTA_NAME),
+                   {"spec": {"hard": {QUOTA_KEY: QUOTA_EDIT}}})
     edited = time.monotonic()
     tour.narrator.say(f"someone ran `kubectl edit`: ResourceQuota {QUOTA_NAMESPACE}/{QUOTA_NAME} "
                       f"hard.{QUOTA_KEY} {desired} → {QUOTA_EDIT}")

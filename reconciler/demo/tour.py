@@ -102,13 +102,17 @@ class Tour:
             raise DemoFailure("the demo repository was not created")
         return self.repo
 
+    @property
+    def connection(self) -> ConnectionSpec:
+        """How to reach the sandbox (its kubeconfig)."""
+        if self.cluster is None:
+            raise DemoFailure("the sandbox was not started")
+        return ConnectionSpec(kubeconfig=str(self.cluster.kubeconfig_path))
+
     def connect(self) -> KubeClusterClient:
         """The demo's client for the sandbox (opened once, closed with the tour)."""
         if self.client is None:
-            if self.cluster is None:
-                raise DemoFailure("the sandbox was not started")
-            spec = ConnectionSpec(kubeconfig=str(self.cluster.kubeconfig_path))
-            self.client = KubeClusterClient.connect(spec)
+            self.client = KubeClusterClient.connect(self.connection)
             self.stack.callback(self.client.close)
         return self.client
 

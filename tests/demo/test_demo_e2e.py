@@ -17,6 +17,7 @@ from reconciler.demo.workspace import example_state
 
 ROOT = Path(__file__).resolve().parents[2]
 H100_NODES = 4
+ROLLOUT_ORDER = ["cordoned", "draining", "reconfiguring", "done"]
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +39,10 @@ def test_demo_tour_succeeds_and_shows_every_step(tmp_path):
     assert re.search(r"First apply of [0-9a-f]{7}", out)
     assert re.search(r"ok first apply: \d+ objects created or configured", out)
     for i in range(H100_NODES):
+        states = re.findall(rf"^  h100-inference-{i}: (\w+)", out, re.MULTILINE)
+        # In order; the watch feed normally shows all four (a very slow machine may merge the first two).
+        assert states == sorted(states, key=ROLLOUT_ORDER.index) and states[-2:] == ["reconfiguring", "done"]
+        assert {"cordoned", "draining"} & set(states)
         assert f"h100-inference-{i} reconfigured to inference-small, 2 pods evicted" in out
     assert "at most 1 node(s) unavailable at a time" in out
     assert re.search(r"ok drift corrected in \d+\.\d\d s: hard\.pods is 64 again", out)

@@ -33,7 +33,9 @@ JOB_NAMESPACE = "default"
 QUOTA_NAMESPACE, QUOTA_NAME, QUOTA_KEY, QUOTA_EDIT = "team-research", "gpu-cap", "pods", "999"
 
 FIRST_APPLY_TIMEOUT_S = 60.0
-ROLLOUT_TIMEOUT_S = 90.0
+# The rollout's deadline: this much, plus per node its MIG reconfiguration (sandbox time at
+# --speed) and a few engine polls; nodes go `maxUnavailable` at a time.
+ROLLOUT_BASE_S, ROLLOUT_PER_NODE_S = 60.0, 5.0
 FULL_READ_EVERY_S = 1.0
 WATCH_READY_TIMEOUT_S = 15.0
 DRIFT_TIMEOUT_S = 30.0
@@ -126,7 +128,15 @@ def start_daemon(tour: Tour) -> None:
                      f"{len(report.changes.changed())} changes, in {time.monotonic() - started:.1f} s")
 
 
-def _follow_rollout(tracker: RolloutTracker, feed: WatchFeed, view: LiveView) -> None:
+def rollout_timeout(nodes: int, budget: int, speed: float) -> float:
+    """Seconds to allow for a rollout of `nodes` nodes, `budget` at a time, at `speed`."""
+    from sandbox import GpuTimings
+
+    waves = -(-nodes // max(budget, 1))
+    return ROLLOUT_BASE_S + waves * (GpuTimings().mig_reconfigure_s / speed + ROLLOUT_PER_NODE_S)
+
+
+def _follow_rollout(tracker: RolloutTracker, feed: WatchFeed, view: LiveView, timeout_s: float) -> None:
     """Update the live table from watch events (and a full read now and then) until every
     node is done; DemoFailure when a node fails or the deadline passes."""
     last_read = time.monotonic()
@@ -146,7 +156,7 @@ def _follow_rollout(tracker: RolloutTracker, feed: WatchFeed, view: LiveView) ->
             raise DemoFailure(f"the rollout failed on {', '.join(tracker.failed)}")
         return tracker.done
 
-    wait_for(progressed, ROLLOUT_TIMEOUT_S, f"every node of {tracker.node_selector} to be reconfigured")
+    wait_for(progressed, timeout_s, f"every node of {tracker.node_selector} to be reconfigured")
 
 
 def roll_out_mig_change(tour: Tour) -> None:
@@ -155,6 +165,7 @@ def roll_out_mig_change(tour: Tour) -> None:
     pool = next(p for p in state.pools if p.metadata.name == POOL)
     tracker = RolloutTracker(tour.connect(), POOL, MIG_TO, JOB_NAMESPACE)
     budget = pool.spec.rollout.max_unavailable_for(len(tracker.rows))
+    timeout_s = rollout_timeout(len(tracker.rows), budget, tour.options.speed)
     streams = [Stream("v1", "Node", {"label_selector": tracker.node_selector}),
                Stream("v1", "Pod", {"namespace": JOB_NAMESPACE})]
     live = tour.narrator.live(f"Rollout of {POOL} to {MIG_TO}", ("node", "state", "pods evicted"))
@@ -168,10 +179,10 @@ def roll_out_mig_change(tour: Tour) -> None:
                           f"(maxUnavailable {budget} of {len(tracker.rows)} nodes)")
         started = time.monotonic()
         with live as view:
-            _follow_rollout(tracker, feed, view)
+            _follow_rollout(tracker, feed, view, timeout_s)
     _, report = tour.passes.wait(
         lambda i, r: r.revision == sha and r.outcome is SUCCEEDED and not r.interrupted,
-        ROLLOUT_TIMEOUT_S, f"the pass of {sha[:7]} to succeed",
+        timeout_s, f"the pass of {sha[:7]} to succeed",
     )
     if tracker.peak_unavailable > budget:
         raise DemoFailure(

@@ -127,3 +127,13 @@ def test_pass_log_skips_passes_before_since():
     log.reconciled(WorkItem("abc1234", Trigger.DRIFT), ReconcileReport("abc1234", ReconcileOutcome.NOOP))
     _, report = log.wait(lambda i, r: i.trigger is Trigger.DRIFT, 1, "a drift pass", since=before)
     assert report.outcome is ReconcileOutcome.NOOP
+
+
+def test_rollout_deadline_grows_with_waves_and_slower_sandboxes():
+    """The rollout deadline covers each wave's MIG reconfiguration at the chosen speed."""
+    from reconciler.demo.steps import rollout_timeout
+
+    fast = rollout_timeout(4, 1, 60.0)
+    assert fast < rollout_timeout(4, 1, 1.0)
+    assert rollout_timeout(4, 2, 60.0) < fast
+    assert rollout_timeout(4, 1, 1.0) > 4 * 45  # four 45 s reconfigurations in real time

@@ -97,12 +97,11 @@ def start_cluster(tour: Tour) -> None:
 
 
 def start_daemon(tour: Tour) -> None:
-    from reconciler.daemon import logs
     from reconciler.daemon.assembly import assemble
     from reconciler.daemon.settings import load_settings
 
     repo = tour.need_repo()
-    logs.configure("json", stream=tour.log_file)
+    tour.route_logs_to_file()
     settings = load_settings({
         "repo": str(repo.path), "branch": BRANCH, "kubeconfig": tour.cluster.kubeconfig_path,
         "listen": "127.0.0.1:0", "audit_db": tour.audit_db, "cache_dir": tour.workdir / "cache",

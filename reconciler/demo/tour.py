@@ -4,6 +4,7 @@ Everything is closed in reverse order on success, failure, Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+
+import structlog
 
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.daemon.assembly import Assembled
@@ -120,6 +123,23 @@ class Tour:
         if self.assembled is None:
             raise DemoFailure("the daemon was not started")
         return self.assembled
+
+    def route_logs_to_file(self) -> None:
+        """Send the daemon's logs (structlog, and stdlib logging of libraries) to the log file
+        instead of the terminal, until the tour ends; then restore what was configured."""
+        from reconciler.daemon import logs
+
+        previous = structlog.get_config()
+        root = logging.getLogger()
+        handlers = list(root.handlers)
+        logs.configure("json", stream=self.log_file)
+
+        def restore() -> None:
+            structlog.configure(**previous)
+            for handler in [h for h in root.handlers if h not in handlers]:
+                root.removeHandler(handler)
+
+        self.stack.callback(restore)
 
     def log_tail(self, lines: int = 20) -> list[str]:
         """The daemon's last log lines, for a failure report."""

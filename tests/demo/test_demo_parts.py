@@ -137,3 +137,24 @@ def test_rollout_deadline_grows_with_waves_and_slower_sandboxes():
     assert fast < rollout_timeout(4, 1, 1.0)
     assert rollout_timeout(4, 2, 60.0) < fast
     assert rollout_timeout(4, 1, 1.0) > 4 * 45  # four 45 s reconfigurations in real time
+
+
+def test_daemon_logs_go_to_the_file_and_the_configuration_comes_back(tmp_path):
+    """While the tour runs, structlog writes JSON lines to its log file; afterwards the
+    previous logging configuration is back and no handler is left on a closed file."""
+    import logging
+    from contextlib import ExitStack
+
+    import structlog
+
+    from reconciler.demo.tour import DemoOptions, Tour
+
+    before = structlog.get_config()
+    handlers = list(logging.getLogger().handlers)
+    with ExitStack() as stack:
+        tour = Tour(DemoOptions(keep=tmp_path / "kept"), Narrator(interactive=False), stack)
+        tour.route_logs_to_file()
+        structlog.get_logger("gpuctl.test").info("reconcile finished", changed=3)
+        assert '"event": "reconcile finished"' in "\n".join(tour.log_tail())
+    assert structlog.get_config() == before
+    assert logging.getLogger().handlers == handlers

@@ -40,6 +40,9 @@ def demo(
     if source is not None and not source.is_dir():
         typer.echo(f"gpuctl demo: --source {source}: not a directory", err=True)
         raise typer.Exit(EXIT_USAGE)
+    if keep is not None and (keep.is_file() or (keep.is_dir() and any(keep.iterdir()))):
+        typer.echo(f"gpuctl demo: --keep {keep}: not a new or empty directory", err=True)
+        raise typer.Exit(EXIT_USAGE)
     options = DemoOptions(speed=speed, keep=keep, simulate=simulate, source=source)
     code = run_demo(options, Narrator())
     raise typer.Exit(code)

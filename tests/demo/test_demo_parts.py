@@ -158,3 +158,16 @@ def test_daemon_logs_go_to_the_file_and_the_configuration_comes_back(tmp_path):
         assert '"event": "reconcile finished"' in "\n".join(tour.log_tail())
     assert structlog.get_config() == before
     assert logging.getLogger().handlers == handlers
+
+
+def test_cli_refuses_a_non_empty_keep_directory(tmp_path):
+    """`gpuctl demo --keep DIR` with files in DIR is a usage error (exit 2), touching nothing."""
+    from typer.testing import CliRunner
+
+    from reconciler.cli import app
+
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["demo", "--keep", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a new or empty directory" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

@@ -29,8 +29,8 @@ def demo(
     ] = True,
     source: Annotated[
         Path | None,
-        typer.Option("--source", help="Desired-state directory to start from [default: the example "
-                     "desired_state/ shipped with gpuctl]; it needs the example's h100-inference pool."),
+        typer.Option("--source", help="Desired-state directory to start from (default: the example "
+                     "desired_state/ shipped with gpuctl); it needs the example's h100-inference pool."),
     ] = None,
 ) -> None:
     """Guided tour on the embedded sandbox: first apply, a MIG rollout node by node, drift

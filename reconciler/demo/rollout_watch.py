@@ -55,9 +55,13 @@ def node_state(node: dict[str, Any], target_config: str, evicted: int) -> NodeSt
         return NodeState.DRAINING if evicted else NodeState.CORDONED
     if cordoned:
         return NodeState.CORDONED
-    if at_target and labels.get(MIG_STATE) == "success":
+    if not at_target:
+        return NodeState.WAITING
+    # At the target config: the MIG manager's state says whether it has finished.
+    mig_state = labels.get(MIG_STATE)
+    if mig_state == "success":
         return NodeState.DONE
-    return NodeState.WAITING
+    return NodeState.FAILED if mig_state == "failed" else NodeState.RECONFIGURING
 
 
 class RolloutTracker:

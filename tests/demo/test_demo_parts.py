@@ -35,7 +35,8 @@ def _node(mig_config="all-balanced", state="success", *, cordoned=False, phase=N
     (_node(cordoned=True, phase=Phase.DRAINING), 1, NodeState.DRAINING),
     (_node(TARGET, "pending", cordoned=True, phase=Phase.CONFIGURING), 2, NodeState.RECONFIGURING),
     (_node(TARGET, "success", cordoned=True), 2, NodeState.RECONFIGURING),
-    (_node(TARGET, "pending"), 2, NodeState.WAITING),
+    (_node(TARGET, "pending"), 2, NodeState.RECONFIGURING),
+    (_node(TARGET, "failed"), 2, NodeState.FAILED),
     (_node(TARGET, "success"), 2, NodeState.DONE),
     (_node(TARGET, "failed", cordoned=True, phase=Phase.FAILED), 2, NodeState.FAILED),
 ])

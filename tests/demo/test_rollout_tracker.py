@@ -15,6 +15,7 @@ from reconciler.rollout.progress import Phase, clear_patch, phase_patch
 from reconciler.source import load_directory
 
 NODE, POOL, TARGET = "h100-inference-0", "h100-inference", "inference-small"
+RESOURCE = "nvidia.com/mig-1g.10gb"
 TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
@@ -38,7 +39,7 @@ def test_watch_events_show_every_rollout_state_of_a_node(cluster):
     """cordon → evict → relabel → MIG success → uncordon reads as cordoned, draining,
     reconfiguring, done, with the pod counted as evicted and one node unavailable at most."""
     running, spec, client = cluster
-    [pod] = running.launch_gpu_pods("job", 1, resource="nvidia.com/mig-1g.10gb",
+    [pod] = running.launch_gpu_pods("job", 1, resource=RESOURCE,
                                      node_selector={"kubernetes.io/hostname": NODE}, tolerations=[TOLERATION])
     wait_for(lambda: _running_pod(client), 30, "the pod to run")
     tracker = RolloutTracker(client, POOL, TARGET, "default")
@@ -64,8 +65,10 @@ def test_watch_events_show_every_rollout_state_of_a_node(cluster):
         configuring["metadata"]["labels"] = {"nvidia.com/mig.config": TARGET}
         client.patch_node(NODE, configuring)
         until(NodeState.RECONFIGURING)
-        wait_for(lambda: (client.get("v1", "Node", NODE) or {})["metadata"]["labels"]
-                 .get("nvidia.com/mig.config.state") == "success", 30, "the MIG manager")
+        # Done when the node advertises the new layout (7 × 1g.10gb per GPU, 8 GPUs): the state
+        # label alone still reads `success` from the old layout until the MIG manager starts.
+        wait_for(lambda: (client.get("v1", "Node", NODE) or {})["status"]["allocatable"]
+                 .get(RESOURCE) == "56", 30, "the MIG manager to apply the new layout")
         client.patch_node(NODE, {**clear_patch(), "spec": {"unschedulable": None}})
         until(NodeState.DONE)
     assert seen == [NodeState.CORDONED, NodeState.DRAINING, NodeState.RECONFIGURING, NodeState.DONE]

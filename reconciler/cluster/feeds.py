@@ -6,10 +6,12 @@ restarted after a short pause, so a consumer should also re-LIST now and then to
 from __future__ import annotations
 
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -39,7 +41,10 @@ class WatchFeed:
 
     def __init__(self, spec: ConnectionSpec, streams: Sequence[Stream]) -> None:
         self._api = api_client_for(spec)
-        self._dynamic = DynamicClient(self._api)
+        # A private discovery cache: the default file is shared by every client on the host.
+        self._cache_dir = tempfile.TemporaryDirectory(prefix="gpuctl-feed-discovery-")
+        cache_file = str(Path(self._cache_dir.name) / "discovery.json")
+        self._dynamic = DynamicClient(self._api, cache_file=cache_file)
         self._events: queue.Queue[Event] = queue.Queue()
         self._stop = threading.Event()
         self._watchers: list[watch.Watch] = []
@@ -79,6 +84,7 @@ class WatchFeed:
             for watcher in self._watchers:
                 watcher.stop()
         self._api.close()
+        self._cache_dir.cleanup()
 
     def __enter__(self) -> WatchFeed:
         return self

@@ -139,6 +139,7 @@ def _follow_rollout(tracker: RolloutTracker, feed: WatchFeed, view: LiveView, ti
     """Update the live table from watch events (and a full read now and then) until every
     node is done; DemoFailure when a node fails or the deadline passes."""
     last_read = time.monotonic()
+    view.update(tracker.table_rows())
 
     def progressed() -> bool:
         nonlocal last_read
@@ -146,11 +147,11 @@ def _follow_rollout(tracker: RolloutTracker, feed: WatchFeed, view: LiveView, ti
         if time.monotonic() - last_read >= FULL_READ_EVERY_S:  # covers a broken watch stream
             changes += tracker.poll()
             last_read = time.monotonic()
+        view.update(tracker.table_rows())
         for name, _, new in changes:
             row = tracker.rows[name]
             view.event(f"  {name}: {new.value}" + (f" ({len(row.evicted)} pods evicted)"
                                                      if new is NodeState.DONE else ""))
-        view.update(tracker.table_rows())
         if tracker.failed:
             raise DemoFailure(f"the rollout failed on {', '.join(tracker.failed)}")
         return tracker.done

@@ -22,16 +22,16 @@ def entry_line(entry: AuditEntry) -> str:
     head = f"#{entry.seq:<6} {_second(content.get('at', ''))}  r={reconcile}"
     if kind == "reconcile-started":
         return (
-            f"{head}  started   {_revision(content.get('revision') or {})} trigger={content.get('trigger')}"
+            f"{head}  started    {_revision(content.get('revision') or {})} trigger={content.get('trigger')}"
         )
     if kind == "reconcile-finished":
         error = f"  error: {content['error']}" if content.get("error") else ""
         return (
-            f"{head}  finished  {content.get('outcome')}  {content.get('changes', 0)} change(s), "
+            f"{head}  finished   {content.get('outcome')}  {content.get('changes', 0)} change(s), "
             f"{content.get('failed_changes', 0)} failed{error}"
         )
     patch: list[Any] = content.get("patch") or []
-    parts = [f"{head}  {content.get('action', '?'):<10}{content.get('object', '?')}"]
+    parts = [f"{head}  {content.get('action', '?'):<10} {content.get('object', '?')}"]
     if patch:
         parts.append(f"({len(patch)} patch op{'s' if len(patch) != 1 else ''})")
     if content.get("message"):

@@ -7,6 +7,7 @@ import typer
 from reconciler.cli import (
     apply_cmd,
     audit_cmd,
+    demo_cmd,
     diff_cmd,
     render,
     run_cmd,
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
     """Attach all commands to `app`. Keep one line per command module, sorted."""
     apply_cmd.register(app)
     audit_cmd.register(app)
+    demo_cmd.register(app)
     diff_cmd.register(app)
     render.register(app)
     run_cmd.register(app)

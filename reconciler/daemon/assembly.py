@@ -4,7 +4,7 @@ Kubernetes Events sink. Used by `gpuctl run`, the end-to-end tests and the bench
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from reconciler.cluster.leases import KubernetesLeaseStore
 from reconciler.cluster.watches import DriftWatcher
 from reconciler.daemon.daemon import Daemon, RepoLocation
 from reconciler.daemon.events import EventsSink
+from reconciler.daemon.protocols import ReportSink
 from reconciler.daemon.runner import PipelineRunner, RunnerOptions
 from reconciler.daemon.settings import DaemonSettings
 from schemas.results import Trigger
@@ -69,8 +70,9 @@ def _start_sandbox(settings: DaemonSettings, stack: ExitStack) -> Any:
 
 
 @contextmanager
-def assemble(settings: DaemonSettings) -> Iterator[Assembled]:
-    """A ready (not yet started) daemon; everything it opened is closed on exit."""
+def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> Iterator[Assembled]:
+    """A ready (not yet started) daemon; everything it opened is closed on exit. `sinks` are
+    told about every finished pass, after the status board and the Kubernetes Events."""
     with ExitStack() as stack:
         cluster = None
         if settings.no_cluster_configured or settings.sandbox:
@@ -106,7 +108,7 @@ def assemble(settings: DaemonSettings) -> Iterator[Assembled]:
                                   on_state=on_state)
 
         events = EventsSink(KubeEventRecorder(api, settings.identity))
-        daemon = Daemon(settings, runner_factory, lease_store=lease_store, sinks=[events])
+        daemon = Daemon(settings, runner_factory, lease_store=lease_store, sinks=[events, *sinks])
         stack.callback(daemon.stop)
         if capture is not None:
             capture.attach_metrics(CaptureMetrics(daemon.metrics.registry))

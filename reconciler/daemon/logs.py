@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from typing import Literal, TextIO
 
 import structlog
 
 LogFormat = Literal["auto", "json", "console"]
 
 
-def configure(log_format: LogFormat = "auto", *, level: int = logging.INFO) -> None:
-    """Route structlog (and stdlib logging of libraries) to stderr in `log_format`."""
-    use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+def configure(
+    log_format: LogFormat = "auto", *, level: int = logging.INFO, stream: TextIO | None = None
+) -> None:
+    """Route structlog (and stdlib logging of libraries) to `stream` (default stderr) in `log_format`."""
+    out = stream or sys.stderr
+    use_json = log_format == "json" or (log_format == "auto" and not out.isatty())
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     )
@@ -27,7 +30,7 @@ def configure(log_format: LogFormat = "auto", *, level: int = logging.INFO) -> N
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, stream=out)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from reconciler.audit.query import AuditEntry, ReconcileSummary
+from reconciler.cli.console import make_console
 
 _SHORT_SHA = 12
 _SHORT_ID = 8
@@ -43,7 +43,7 @@ def entry_line(entry: AuditEntry) -> str:
 
 def print_status(path: Path, last_applied: ReconcileSummary | None, recent: list[ReconcileSummary]) -> None:
     """The `gpuctl status` view: last reconcile, last applied revision, last reconciles table."""
-    console = Console()
+    console = make_console()
     if not recent:
         console.print(f"No reconciles recorded yet in {path}.")
         return

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from reconciler.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
+from reconciler.cli.console import make_console
 from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
@@ -27,10 +28,9 @@ def _seconds(value: float | None) -> str:
 
 
 def _print(report: dict[str, Any], label: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = make_console()
     console.print(f"[bold]calibration[/bold] · {label}: {report['jobs']} jobs "
                   f"over {report['window_s']:,.0f}s; "
                   f"{report['not_started_in_simulation']} never started in the simulation; "

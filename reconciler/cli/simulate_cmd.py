@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from reconciler.cli.console import make_console
 from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
@@ -83,7 +84,6 @@ class _ProgressBar:
         if self._bar is None:
             if time.monotonic() - self.started < 1.0:
                 return
-            from rich.console import Console
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
 
             self._bar = Progress(
@@ -91,7 +91,7 @@ class _ProgressBar:
                 BarColumn(),
                 TaskProgressColumn(),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=make_console(stderr=True),
                 transient=True,
             )
             self._bar.start()
@@ -104,10 +104,9 @@ class _ProgressBar:
 
 
 def _print_text(results: list[RunResult], summary: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = make_console()
     first = results[0]
     cluster, work = first.cluster, first.workload
     console.print(f"[bold]{first.mode}[/bold] · policy {first.policy} · seeds {summary['seeds']}")

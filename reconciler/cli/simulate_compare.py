@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from reconciler.cli.console import make_console
 from reconciler.cli.simulate_inputs import (
     EXIT_BREACHED,
     AddressOption,
@@ -145,7 +146,7 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
         verdicts = check(rules, comparison)
     except (ValueError, BackendError) as err:  # ModelError, StandingError, GateError, quota values
         raise fail(COMMAND, str(err)) from err
-    print_summary(comparison, verdicts)
+    print_summary(comparison, verdicts, make_console())
     if out is not None:
         for path in write_report(comparison, out, verdicts):
             typer.echo(f"wrote {path}", err=True)

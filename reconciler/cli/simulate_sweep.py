@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from reconciler.cli.console import make_console
 from reconciler.cli.simulate_inputs import (
     AddressOption,
     BackendName,
@@ -42,7 +43,6 @@ COMMAND = "simulate sweep"
 
 
 def _print_table(rows: list[SweepRow]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from simulator.compare.metrics import METRICS
@@ -64,7 +64,7 @@ def _print_table(rows: list[SweepRow]) -> None:
             spread = f" ± {value(metric, estimate.half_width)}" if estimate.half_width is not None else ""
             cells.append(value(metric, estimate.mean) + spread)
         table.add_row(*row.combination.values(), *cells, str(len(row.errors)) if row.errors else "")
-    Console().print(table)
+    make_console().print(table)
     for row in rows:
         for error in row.errors:
             typer.echo(f"{row.combination}: {error}", err=True)

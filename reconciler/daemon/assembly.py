@@ -25,6 +25,7 @@ from reconciler.daemon.daemon import Daemon, RepoLocation
 from reconciler.daemon.events import EventsSink
 from reconciler.daemon.runner import PipelineRunner, RunnerOptions
 from reconciler.daemon.settings import DaemonSettings
+from schemas.refs import ObjectRef
 from schemas.results import Trigger
 
 log = structlog.get_logger("gpuctl.daemon")
@@ -105,7 +106,8 @@ def assemble(settings: DaemonSettings) -> Iterator[Assembled]:
                                   on_rollout=lambda states: daemon.metrics.set_rollout(states),  # noqa: PLW0108
                                   on_state=on_state)
 
-        events = EventsSink(KubeEventRecorder(api, settings.identity))
+        lease = ObjectRef("coordination.k8s.io", "Lease", settings.lease_namespace, settings.lease_name)
+        events = EventsSink(KubeEventRecorder(api, settings.identity), subject=lease)
         daemon = Daemon(settings, runner_factory, lease_store=lease_store, sinks=[events])
         stack.callback(daemon.stop)
         if capture is not None:

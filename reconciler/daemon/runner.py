@@ -25,6 +25,7 @@ from reconciler.clock import SystemClock
 from reconciler.daemon.daemon import RepoLocation
 from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
 from reconciler.daemon.rollout_view import node_drifted, rollout_states
+from reconciler.daemon.trust import CommitTrust
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
@@ -152,6 +153,8 @@ class PipelineRunner:
     # Told every loaded desired state (the workload capture maps nodes to its pools).
     on_state: Callable[[DesiredState], None] | None = None
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
+    # gpuctl.yaml `verify`: signed commits, judged by the policy of the last trusted revision.
+    trust: CommitTrust = field(default_factory=CommitTrust)
 
     def reconcile(
         self, item: WorkItem, should_stop: StopCheck, may_write: WriteCheck = lambda: True
@@ -167,6 +170,10 @@ class PipelineRunner:
             summary = f"revision is invalid ({len(errors)} error(s)); nothing applied: "
             summary += "; ".join(errors[:5])
             return self._invalid(item, info, summary)
+        sha = None if self.location.working_tree else info.sha
+        refused = self.trust.rejection(self.location.path, sha, loaded.state.settings.verify)
+        if refused is not None:
+            return self._invalid(item, info, refused)
         self._tell_managed(loaded)
         if self.on_state is not None:
             self.on_state(loaded.state)

@@ -9,8 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import sandbox
+from reconciler.cli import app
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.daemon.daemon import RepoLocation
 from reconciler.daemon.protocols import WorkItem
@@ -116,7 +118,8 @@ def test_trust_chain_keeps_the_policy_of_the_last_verified_revision(tmp_path: Pa
 @pytest.mark.slow
 def test_runner_applies_signed_and_rejects_unsigned_revisions(tmp_path: Path, keys) -> None:
     """With gpuctl.yaml verify, the daemon's runner applies a signed commit and rejects an
-    unsigned one as invalid, writing nothing for it."""
+    unsigned one as invalid, writing nothing for it; gpuctl apply refuses the unsigned
+    checkout (exit 2) and applies the signed revision."""
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLE, repo)
     init(repo)
@@ -137,5 +140,13 @@ def test_runner_applies_signed_and_rejects_unsigned_revisions(tmp_path: Path, ke
             assert cluster.write_count == before
             live = client.get("v1", "ResourceQuota", "gpu-cap", "team-research")
             assert live is not None and live["spec"]["hard"]["pods"] == "64"
+            # gpuctl apply: the unsigned checkout is refused, the signed revision is applied.
+            audit = ["--sandbox", str(cluster.kubeconfig_path), "--audit-db", str(tmp_path / "a.db")]
+            refused = CliRunner().invoke(app, ["apply", str(repo), *audit])
+            assert refused.exit_code == 2 and "is not signed" in refused.output
+            assert cluster.write_count == before
+            accepted = CliRunner().invoke(app, ["apply", str(repo), "--revision", signed, *audit])
+            assert accepted.exit_code == 0, accepted.output
+            assert f"commit {signed[:12]} signed by openpgp key" in accepted.output
         finally:
             client.close()

@@ -230,6 +230,18 @@ def _settings_line() -> int:
     return len(_text("gpuctl.yaml").rstrip("\n").splitlines()) + 1
 
 
+H100_POOL = "pools/h100-inference.yaml"
+# Pool-level MIG mistakes on the H100 pool: (name, rule, line to report, replaced, replacement).
+_POOL_MIG_CASES = [
+    ("mig-config-missing", "mig-config-unknown", "config: all-balanced",
+     "config: all-balanced", "config: all-balancd"),
+    ("mig-single-strategy-mixed-layout", "mig-single-strategy", "strategy: mixed",
+     "strategy: mixed", "strategy: single"),
+    ("mig-strategy-mismatch", "mig-strategy-mismatch", "config: mig-mixed",
+     "strategy: mixed", "strategy: none"),
+]
+
+
 def _line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
@@ -306,6 +318,11 @@ CASES: list[HostileCase] = [
     HostileCase("mig-on-t4", "mig-not-capable", "pools/t4-notebooks.yaml",
                 _line_of(T4_WITH_MIG, "config: all-balanced"),
                 _fixed({"pools/t4-notebooks.yaml": T4_WITH_MIG})),
+    *[
+        HostileCase(name, rule, H100_POOL, _line_of(_text(H100_POOL), needle),
+                    _fixed({H100_POOL: _text(H100_POOL).replace(old, new)}))
+        for name, rule, needle, old, new in _POOL_MIG_CASES
+    ],
     *_mig_cases(),
     *[
         HostileCase(f"{rule}-snippet", rule, DEVICE_PLUGIN, _device_plugin_line(offset),

@@ -159,6 +159,9 @@ class PipelineRunner:
     def reconcile(
         self, item: WorkItem, should_stop: StopCheck, may_write: WriteCheck = lambda: True
     ) -> ReconcileReport:
+        refused = self._precheck(item.revision)
+        if refused is not None:
+            return self._invalid(item, RevisionInfo(sha=item.revision, path=self.location.subpath), refused)
         try:
             loaded, info = self._load(item.revision)
         except TransientSourceError as exc:
@@ -194,6 +197,17 @@ class PipelineRunner:
         except ReconcileError as exc:  # transient or not, the cluster may change: retry with back-off
             return ReconcileReport(item.revision, ReconcileOutcome.FAILED, error=str(exc), retryable=True)
         return _report(item.revision, result, self._rollout_states(loaded.state.pools))
+
+    def _precheck(self, revision: str) -> str | None:
+        """With a signing policy in force, an unsigned revision is refused before it is read."""
+        if self.location.working_tree:
+            return None
+        with self._repo_lock:
+            try:
+                sha = git.Repo(self.location.path).commit(revision).hexsha
+            except (ValueError, KeyError, git.BadName, git.GitError):
+                return None  # reported by the load itself
+        return self.trust.precheck(self.location.path, sha)
 
     def _rollout_states(self, pools: list[GPUNodePool]) -> dict[str, dict[str, int]]:
         """Each pool's nodes by rollout state, read from the live Nodes; reported to on_rollout."""

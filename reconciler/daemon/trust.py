@@ -48,6 +48,19 @@ class CommitTrust:
         self._passed(candidate)
         return None
 
+    def precheck(self, repo: Path, sha: str) -> str | None:
+        """Before the revision is even read: why it must not be loaded, when a policy is in force
+        (so an untrusted committer's files never reach the YAML parser). None: load it."""
+        with self._lock:
+            policy = self._policy
+        if not isinstance(policy, CommitVerification):
+            return None
+        try:
+            verify_commit(repo, sha, policy.keys)
+        except (UnverifiedCommitError, ValueError) as exc:
+            return f"signature check failed, nothing applied: {exc}"
+        return None
+
     def _passed(self, candidate: CommitVerification | None) -> None:
         with self._lock:
             self._policy = candidate

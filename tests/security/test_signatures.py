@@ -140,6 +140,13 @@ def test_runner_applies_signed_and_rejects_unsigned_revisions(tmp_path: Path, ke
             assert cluster.write_count == before
             live = client.get("v1", "ResourceQuota", "gpu-cap", "team-research")
             assert live is not None and live["spec"]["hard"]["pods"] == "64"
+            # With the policy in force, an unsigned commit is refused before its files are parsed.
+            broken = commit(repo, {"bad.yaml": "a: [unclosed\n"}, "unsigned broken YAML")
+            report = runner.reconcile(WorkItem(broken, Trigger.COMMIT), lambda: False)
+            assert report.outcome is ReconcileOutcome.INVALID
+            assert "is not signed" in (report.error or "") and "yaml-syntax" not in (report.error or "")
+            (repo / "bad.yaml").unlink()
+            commit(repo, {}, "remove the broken file")
             # gpuctl apply: the unsigned checkout is refused, the signed revision is applied.
             audit = ["--sandbox", str(cluster.kubeconfig_path), "--audit-db", str(tmp_path / "a.db")]
             refused = CliRunner().invoke(app, ["apply", str(repo), *audit])

@@ -26,7 +26,7 @@ _REASONS = {
 }
 _WARNINGS = frozenset({Action.ROLLOUT_FAILED, Action.FAILED})
 REJECTED_REASON = "RevisionRejected"
-# Event messages are capped by the API server (1 KiB is what kubectl shows in full).
+# events.k8s.io/v1 caps a note at 1 KiB; the rejection message (a list of findings) keeps to it.
 _MAX_MESSAGE = 1024
 
 

@@ -16,6 +16,7 @@ from reconciler.apply.inventory_store import InventoryStore
 from reconciler.apply.pruning import PruneOptions, Pruner
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.apply.snapshot import take_snapshot
+from reconciler.apply.tenancy import enforce
 from reconciler.errors import ReconcileError, TransientError
 from reconciler.health.assess import HealthReport, wait_healthy
 from reconciler.planning.inventory import Inventory
@@ -146,6 +147,7 @@ class _Pass:
             for item in render(self.state)
             if item.ref.group != GPUCTL_GROUP and not _is_node(item.obj)
         ]
+        enforce((obj for _, obj in objects), self.state.settings.allow)
         store = InventoryStore(client, self.state.settings.namespace)
         inventory = store.load()
         kinds = {(str(o["apiVersion"]), str(o["kind"])) for _, o in objects}

@@ -277,6 +277,17 @@ class Limits(Strict):
     max_alias_expansion: int = Field(default=10000, alias="maxAliasExpansion", ge=0)
 
 
+class CommitVerification(Strict):
+    """Signed-commit policy (as Flux's GitRepository `spec.verify`): the commit a revision
+    points at must carry a valid signature by one of `keys`."""
+
+    mode: Literal["head"] = "head"
+    keys: list[str] = Field(
+        min_length=1,
+        description="public keys, inline: ASCII-armored OpenPGP key blocks or OpenSSH public key lines",
+    )
+
+
 class RepoSettings(Strict):
     """`gpuctl.yaml` at the repository root (every field optional)."""
 
@@ -289,3 +300,4 @@ class RepoSettings(Strict):
     allow: AllowList | None = None
     diff_ignore: list[DiffIgnoreRule] = Field(default_factory=list, alias="diffIgnore")
     limits: Limits = Field(default_factory=Limits)
+    verify: CommitVerification | None = None

@@ -64,11 +64,15 @@ def apply(
     """Reconcile the cluster to PATH once. Exit 0 done, 1 a change or rollout failed, 2 error."""
     from reconciler.audit import AuditError, SqliteAuditLog
     from reconciler.cli import apply_report
+    from reconciler.cli.signing import require_signed
     from reconciler.clock import SystemClock
     from reconciler.pipeline import ReconcileOptions, reconcile
     from schemas.results import ReconcileOutcome
 
     state = load(path, revision)
+    applied_revision = revision_of(path, revision)
+    if not dry_run:
+        require_signed(path, applied_revision, state.settings.verify)
     client = connect(kubeconfig, context, sandbox)
     db = audit_db or Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
     audit = None
@@ -90,7 +94,7 @@ def apply(
             state,
             client,
             clock=SystemClock(),
-            revision=revision_of(path, revision),
+            revision=applied_revision,
             audit=audit,
             options=options,
         )

@@ -1,5 +1,6 @@
 """Rendering of what a reconcile would change: a unified YAML diff per object (coloured by
-`rich` on a terminal), or one JSON document with RFC 6902 patches. Secret values are redacted."""
+`rich` on a terminal), or one JSON document with RFC 6902 patches. Secret data and
+credential-looking values are redacted."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.apply.patches import redact
+from reconciler.apply.patches import REDACTED, redact
 from reconciler.pipeline import ReconcileResult
 from schemas.results import Action
 
@@ -33,9 +34,9 @@ def unified(result: ReconcileResult) -> str:
                     _yaml(outcome.before), _yaml(outcome.after), f"live/{label}", f"desired/{label}"
                 )
             )
-            if not lines and entry.ref.kind == "Secret":
-                # Only redacted values differ: say so rather than print nothing.
-                lines = f"--- live/{label}\n+++ desired/{label}\n# redacted values changed\n"
+            if REDACTED in str(entry.patch):
+                # Redacted values look alike on both sides: say that they changed.
+                lines = (lines or f"--- live/{label}\n+++ desired/{label}\n") + "# redacted values changed\n"
             chunks.append(lines or f"# {label}: {entry.message or 'changes'}\n")
         elif entry.action is Action.FAILED:
             chunks.append(f"! {entry.ref}: {entry.error}\n")

@@ -26,6 +26,7 @@ from reconciler.daemon.events import EventsSink
 from reconciler.daemon.protocols import ReportSink
 from reconciler.daemon.runner import PipelineRunner, RunnerOptions
 from reconciler.daemon.settings import DaemonSettings
+from schemas.refs import ObjectRef
 from schemas.results import Trigger
 
 log = structlog.get_logger("gpuctl.daemon")
@@ -107,7 +108,8 @@ def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> I
                                   on_rollout=lambda states: daemon.metrics.set_rollout(states),  # noqa: PLW0108
                                   on_state=on_state)
 
-        events = EventsSink(KubeEventRecorder(api, settings.identity))
+        lease = ObjectRef("coordination.k8s.io", "Lease", settings.lease_namespace, settings.lease_name)
+        events = EventsSink(KubeEventRecorder(api, settings.identity), subject=lease)
         daemon = Daemon(settings, runner_factory, lease_store=lease_store, sinks=[events, *sinks])
         stack.callback(daemon.stop)
         if capture is not None:

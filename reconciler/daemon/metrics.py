@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from reconciler.daemon.protocols import ReconcileReport, WorkItem
-from schemas.results import Trigger
+from schemas.results import ReconcileOutcome, Trigger
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -36,7 +36,8 @@ class DaemonMetrics:
             "Objects changed by someone else and put back by gpuctl.", registry=r,
         )
         self.revision_info = Gauge(
-            "gpuctl_revision_info", "The revision last reconciled (value 1).", ["revision"], registry=r
+            "gpuctl_revision_info", "The revision last reconciled; an invalid one is not (value 1).",
+            ["revision"], registry=r,
         )
         self.rollout_nodes = Gauge(
             "gpuctl_rollout_nodes", "Nodes of a pool's rollout by state.", ["pool", "state"], registry=r
@@ -68,7 +69,8 @@ class DaemonMetrics:
             self.changes_total.labels(action=entry.action.value, kind=entry.ref.kind).inc()
         if item.trigger is Trigger.DRIFT and changed:
             self.drift_corrections_total.inc(len(changed))
-        if self._last_revision != report.revision:
+        # The revision applied last: a rejected (invalid) revision leaves the last good one.
+        if report.outcome is not ReconcileOutcome.INVALID and self._last_revision != report.revision:
             if self._last_revision is not None:
                 self.revision_info.remove(self._last_revision)
             self.revision_info.labels(revision=report.revision).set(1)

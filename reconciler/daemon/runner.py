@@ -25,6 +25,7 @@ from reconciler.clock import SystemClock
 from reconciler.daemon.daemon import RepoLocation
 from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
 from reconciler.daemon.rollout_view import node_drifted, rollout_states
+from reconciler.daemon.trust import CommitTrust
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
@@ -152,10 +153,15 @@ class PipelineRunner:
     # Told every loaded desired state (the workload capture maps nodes to its pools).
     on_state: Callable[[DesiredState], None] | None = None
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
+    # gpuctl.yaml `verify`: signed commits, judged by the policy of the last trusted revision.
+    trust: CommitTrust = field(default_factory=CommitTrust)
 
     def reconcile(
         self, item: WorkItem, should_stop: StopCheck, may_write: WriteCheck = lambda: True
     ) -> ReconcileReport:
+        refused = self._precheck(item.revision)
+        if refused is not None:
+            return self._invalid(item, RevisionInfo(sha=item.revision, path=self.location.subpath), refused)
         try:
             loaded, info = self._load(item.revision)
         except TransientSourceError as exc:
@@ -167,6 +173,10 @@ class PipelineRunner:
             summary = f"revision is invalid ({len(errors)} error(s)); nothing applied: "
             summary += "; ".join(errors[:5])
             return self._invalid(item, info, summary)
+        sha = None if self.location.working_tree else info.sha
+        refused = self.trust.rejection(self.location.path, sha, loaded.state.settings.verify)
+        if refused is not None:
+            return self._invalid(item, info, refused)
         self._tell_managed(loaded)
         if self.on_state is not None:
             self.on_state(loaded.state)
@@ -187,6 +197,17 @@ class PipelineRunner:
         except ReconcileError as exc:  # transient or not, the cluster may change: retry with back-off
             return ReconcileReport(item.revision, ReconcileOutcome.FAILED, error=str(exc), retryable=True)
         return _report(item.revision, result, self._rollout_states(loaded.state.pools))
+
+    def _precheck(self, revision: str) -> str | None:
+        """With a signing policy in force, an unsigned revision is refused before it is read."""
+        if self.location.working_tree:
+            return None
+        with self._repo_lock:
+            try:
+                sha = git.Repo(self.location.path).commit(revision).hexsha
+            except (ValueError, KeyError, git.BadName, git.GitError):
+                return None  # reported by the load itself
+        return self.trust.precheck(self.location.path, sha)
 
     def _rollout_states(self, pools: list[GPUNodePool]) -> dict[str, dict[str, int]]:
         """Each pool's nodes by rollout state, read from the live Nodes; reported to on_rollout."""

@@ -43,6 +43,10 @@ def parse_listen(address: str) -> tuple[str, int]:
 _TEXT = "text/plain; charset=utf-8"
 
 
+# Seconds a client may take to send a request (headers and body) or idle between requests.
+READ_TIMEOUT_S = 10.0
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: DaemonHTTPServer
     protocol_version = "HTTP/1.1"
@@ -109,9 +113,14 @@ class _Handler(BaseHTTPRequestHandler):
 class DaemonHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], endpoints: Endpoints) -> None:
+    def __init__(
+        self, address: tuple[str, int], endpoints: Endpoints, *, read_timeout_s: float = READ_TIMEOUT_S
+    ) -> None:
         self.endpoints = endpoints
-        super().__init__(address, _Handler)
+        # A client that stalls (slow headers or body, idle keep-alive) loses its connection
+        # after this long instead of holding a server thread for ever.
+        handler = type("_TimedHandler", (_Handler,), {"timeout": read_timeout_s})
+        super().__init__(address, handler)
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that went away mid-request is routine; log it instead of printing a traceback."""

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from reconciler.source.refs import check_branch, check_subpath
 from schemas.durations import Duration
 
 ENV_PREFIX = "GPUCTL_"
@@ -67,6 +68,16 @@ class DaemonSettings(BaseSettings):
     capture_db: Path | None = Field(None, description="Capture store (default: beside the audit log).")
     capture_retention: Duration = Field(14 * 86400.0, description="Drop ended jobs older than this.")
     capture_max_pods: int = Field(200_000, gt=0, description="Row cap; the oldest jobs go first.")
+
+    @field_validator("branch")
+    @classmethod
+    def _valid_branch(cls, value: str) -> str:
+        return check_branch(value)
+
+    @field_validator("path")
+    @classmethod
+    def _path_inside_the_repository(cls, value: str) -> str:
+        return check_subpath(value)
 
     @model_validator(mode="after")
     def _one_cluster(self) -> DaemonSettings:

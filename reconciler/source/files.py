@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler.source.errors import RevisionNotFoundError, SourceError
+from reconciler.source.refs import check_revision, check_subpath
 
 YAML_SUFFIXES = (".yaml", ".yml")
 SETTINGS_FILES = ("gpuctl.yaml", "gpuctl.yml")
@@ -110,11 +111,15 @@ def git_tree_files(repo_path: Path, revision: str, subpath: str = "") -> tuple[s
     except (git.NoSuchPathError, git.InvalidGitRepositoryError) as err:
         raise SourceError(f"{repo_path}: not a Git repository") from err
     try:
+        check_revision(revision)
+        prefix = check_subpath(subpath)
+    except ValueError as err:
+        raise SourceError(str(err)) from err
+    try:
         commit = repo.commit(revision)
         tree = commit.tree
-    except (git.BadName, ValueError, git.GitCommandError) as err:
+    except (git.BadName, ValueError, git.GitCommandError, KeyError, AttributeError) as err:
         raise RevisionNotFoundError(f"{repo_path}: no revision {revision!r}") from err
-    prefix = subpath.strip("/")
     if prefix:
         try:
             tree = tree / prefix

@@ -144,10 +144,12 @@ class Daemon:
         return self._loop_thread.is_alive() and not self._stopped.is_set()
 
     def ready(self) -> bool:
-        """Ready after the first reconcile attempt; followers are ready (health and metrics)."""
+        """Ready after the first reconcile attempt, and not while the newest pass failed with a
+        retryable error (API or repository unreachable). Followers are ready while they can
+        reach the Lease (they serve health and metrics, and can take over)."""
         if self.elector is not None and not self.elector.is_leader():
-            return self.healthy()
-        return self.loop.attempted.is_set()
+            return self.healthy() and self.elector.lease_reachable
+        return self.loop.attempted.is_set() and not self.loop.failing
 
     def _status(self) -> dict[str, object]:
         item = self.queue.waiting()

@@ -83,7 +83,12 @@ class LeaderElector:
 
     def _campaign(self) -> None:
         while not self._stop.is_set():
-            self.try_acquire_or_renew()
+            try:
+                self.try_acquire_or_renew()
+            except Exception:  # a bug in one round must not end the campaign for good
+                log.exception("lease round failed", identity=self.identity)
+                self.lease_reachable = False
+                self._set_leading(False, False, self._clock())
             self._stop.wait(self._timing.retry_period_s)
 
     def try_acquire_or_renew(self) -> bool:

@@ -211,9 +211,12 @@ def _serialise(body: dict[str, Any]) -> str:
 
 
 def _revision_content(revision: RevisionInfo) -> dict[str, str]:
-    return {
+    content = {
         "sha": revision.sha,
         "author": revision.author,
         "message": revision.message,
         "path": revision.path,
     }
+    if revision.rewrites:  # only then, so entries of ordinary revisions keep their shape
+        content["history_rewritten_from"] = revision.rewrites
+    return content

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import http.client
 import time
+from pathlib import Path
 
+import git
 import pytest
 
 from reconciler.audit.query import AuditReader
@@ -133,3 +135,118 @@ def test_api_unreachable_daemon_stays_up_and_recovers(tmp_path, leader_elect):
             sb.faults.unreachable = False
             assert wait_until(lambda: readyz(port) == 200 and quota_pods(sb) == "70", 60)
             assert wait_until(lambda: assembled.daemon.status.snapshot()["last"]["revision"] == head, 30)
+
+
+def metric(assembled, name: str, **labels: str) -> float | None:
+    return assembled.daemon.metrics.registry.get_sample_value(name, labels or None)
+
+
+def remote_rig(tmp_path: Path) -> tuple[GitRepo, Path]:
+    """A working repository pushed to a local bare remote (what the daemon follows)."""
+    work = GitRepo(tmp_path / "work", RepoSpec(configmaps=3))
+    remote = tmp_path / "remote.git"
+    git.Repo.init(remote, bare=True, initial_branch="main")
+    work.repo.create_remote("origin", str(remote))
+    work.repo.git.push("origin", "main")
+    return work, remote
+
+
+def test_git_remote_unreachable_keeps_the_last_good_revision(tmp_path):
+    """With the remote gone, fetches fail: the last good revision stays applied (and its
+    objects are kept as they are), `gpuctl_git_source_reachable` drops to 0 and the fetch
+    error counter grows; when the remote is back, its new commit is applied."""
+    work, remote = remote_rig(tmp_path)
+    with sandbox_for(work, SPEED) as sb:
+        settings = daemon_settings(tmp_path, remote.as_uri(), sb.kubeconfig_path, poll_interval="0.3s")
+        with running_daemon(settings) as assembled:
+            first = work.repo.head.commit.hexsha
+            assert wait_until(lambda: quota_pods(sb) == "64"
+                              and metric(assembled, "gpuctl_git_source_reachable") == 1, 60)
+            moved = remote.with_name("moved.git")
+            remote.rename(moved)
+            assert wait_until(lambda: metric(assembled, "gpuctl_git_source_reachable") == 0, 30)
+            errors = metric(assembled, "gpuctl_git_fetch_errors_total") or 0
+
+            def failed_again() -> bool:
+                return (metric(assembled, "gpuctl_git_fetch_errors_total") or 0) >= errors + 3
+
+            assert wait_until(failed_again, 30)
+            assert metric(assembled, "gpuctl_revision_info", revision=first) == 1
+            assert quota_pods(sb) == "64"
+            assert assembled.daemon.healthy()
+            moved.rename(remote)
+            work.spec.quota_pods = 90
+            work.commit("raise the cap once the remote is back")
+            work.repo.git.push("origin", "main")
+            assert wait_until(lambda: quota_pods(sb) == "90", 60)
+            assert metric(assembled, "gpuctl_git_source_reachable") == 1
+
+
+def test_force_push_is_reconciled_to_the_new_head_and_noted_in_the_audit_log(tmp_path):
+    """A force-push replacing the applied commit with an unrelated one: the daemon applies
+    the new head, and its audit record names the revision whose history was rewritten."""
+    work, remote = remote_rig(tmp_path)
+    with sandbox_for(work, SPEED) as sb:
+        settings = daemon_settings(tmp_path, remote.as_uri(), sb.kubeconfig_path, poll_interval="0.3s")
+        with running_daemon(settings) as assembled:
+            work.spec.quota_pods = 70
+            applied = work.commit("cap 70")
+            work.repo.git.push("origin", "main")
+            assert wait_until(lambda: quota_pods(sb) == "70"
+                              and assembled.daemon.status.snapshot()["last"]["revision"] == applied, 60)
+            work.repo.git.reset("--hard", "HEAD~1")
+            work.spec.quota_pods = 75
+            rewritten = work.commit("cap 75, replacing 'cap 70'")
+            work.repo.git.push("--force", "origin", "main")
+            assert wait_until(lambda: quota_pods(sb) == "75", 60)
+            assert wait_until(lambda: assembled.daemon.status.snapshot()["last"]["revision"] == rewritten, 30)
+    with AuditReader(tmp_path / "audit.db") as reader:
+        records = [r for r in reader.reconciles(20) if r.revision.get("sha") == rewritten]
+    assert records and all(r.revision.get("history_rewritten_from") == applied for r in records)
+    assert records[0].outcome == "succeeded"
+
+
+def node_state(sb, pool: str) -> dict[str, tuple[str | None, str | None, bool]]:
+    """Each node of `pool`: (mig.config, rollout phase, cordoned)."""
+    return {
+        n["metadata"]["name"]: (
+            n["metadata"]["labels"].get("nvidia.com/mig.config"),
+            (n["metadata"].get("annotations") or {}).get("gpuctl.dev/rollout-phase"),
+            bool((n.get("spec") or {}).get("unschedulable")),
+        )
+        for n in pool_nodes(sb, pool)
+    }
+
+
+def test_mig_manager_failures_halt_their_pool_and_others_continue(tmp_path):
+    """The MIG manager reports `failed` on chosen nodes: the `halt` pool stops at its failed
+    node (which stays cordoned, marked failed) and starts no other node; the `continue` pool
+    rolls out around its failed node; a pool without failures finishes."""
+    pools = [Pool("halting", 4, max_unavailable=1, on_failure="halt"),
+             Pool("going-on", 4, max_unavailable=2, on_failure="continue"),
+             Pool("healthy", 3, max_unavailable=2)]
+    repo = GitRepo(tmp_path / "repo", RepoSpec(pools=pools, configmaps=2))
+    with sandbox_for(repo, SPEED) as sb:
+        settings = daemon_settings(tmp_path, repo.path, sb.kubeconfig_path)
+        with running_daemon(settings) as assembled:
+            assert wait_until(lambda: quota_pods(sb) == "64", 60)
+            sb.faults.mig_fail_nodes = {"halting-0", "going-on-1"}
+            for pool in repo.spec.pools:
+                pool.mig = "all-1g.10gb"
+            repo.commit("smaller MIG slices everywhere")
+            assert wait_until(lambda: rolled_out(sb, "healthy", "all-1g.10gb"), 90)
+
+            def going_on_done() -> bool:
+                state = node_state(sb, "going-on")
+                return all(state[f"going-on-{i}"] == ("all-1g.10gb", None, False) for i in (0, 2, 3))
+
+            assert wait_until(going_on_done, 90)
+            assert wait_until(lambda: assembled.daemon.status.snapshot()["last"]["result"] == "failed", 30)
+            halting = node_state(sb, "halting")
+            going_on = node_state(sb, "going-on")
+            rollout = assembled.daemon.metrics.registry.get_sample_value(
+                "gpuctl_rollout_nodes", {"pool": "halting", "state": "failed"})
+    assert halting["halting-0"][1:] == ("failed", True)
+    assert [halting[f"halting-{i}"] for i in (1, 2, 3)] == [("all-balanced", None, False)] * 3
+    assert going_on["going-on-1"][1:] == ("failed", True)
+    assert rollout == 1

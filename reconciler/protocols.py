@@ -8,7 +8,7 @@ Objects cross these seams as plain JSON-like dicts, exactly as the API server re
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from schemas.results import ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
 
@@ -24,6 +24,15 @@ class AuditSink(Protocol):
     def change(self, reconcile_id: str, entry: ChangeEntry) -> None: ...
 
     def end(self, reconcile_id: str, outcome: ReconcileOutcome, error: str | None = None) -> None: ...
+
+
+@runtime_checkable
+class ChangeHistory(Protocol):
+    """An audit sink that can also say what it last recorded for an object (crash recovery)."""
+
+    def last_change(self, object_ref: str) -> dict[str, Any] | None:
+        """The newest change entry's content for `object_ref` (`Kind/namespace/name`), if any."""
+        ...
 
 
 class ClusterClient(Protocol):

@@ -34,6 +34,7 @@ from reconciler.audit.schema import (
     migrate,
     utc_now,
 )
+from reconciler.crashpoints import crash_point
 from schemas.results import ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
 
 Clock = Callable[[], datetime]
@@ -130,6 +131,19 @@ class SqliteAuditLog:
 
         self._append(build_end)
 
+    def last_change(self, object_ref: str) -> dict[str, Any] | None:
+        """The content of the newest change entry for `object_ref` (`Kind/namespace/name`)."""
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT content FROM entries WHERE object_ref = ? AND entry_type = ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (object_ref, CHANGE),
+            ).fetchone()
+        if row is None:
+            return None
+        content: dict[str, Any] = json.loads(row[0])
+        return content
+
     def close(self) -> None:
         """Close the database connection (idempotent)."""
         with self._lock:
@@ -166,6 +180,7 @@ class SqliteAuditLog:
                     (head_seq + 1, body_json, head_hash, new_hash),
                 )
                 conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (head_seq + 1, new_hash))
+                crash_point("audit-append")
                 conn.execute("COMMIT")
             except BaseException as exc:
                 _rollback_quietly(conn)

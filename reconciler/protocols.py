@@ -8,6 +8,7 @@ Objects cross these seams as plain JSON-like dicts, exactly as the API server re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from schemas.results import ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
@@ -30,8 +31,9 @@ class AuditSink(Protocol):
 class ChangeHistory(Protocol):
     """An audit sink that can also say what it last recorded for an object (crash recovery)."""
 
-    def last_change(self, object_ref: str) -> dict[str, Any] | None:
-        """The newest change entry's content for `object_ref` (`Kind/namespace/name`), if any."""
+    def last_changes(self, object_refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The newest change entry's content for each of `object_refs` (`Kind/namespace/name`)
+        that has one."""
         ...
 
 

@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -133,16 +133,28 @@ class SqliteAuditLog:
 
     def last_change(self, object_ref: str) -> dict[str, Any] | None:
         """The content of the newest change entry for `object_ref` (`Kind/namespace/name`)."""
+        return self.last_changes([object_ref]).get(object_ref)
+
+    def last_changes(self, object_refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The content of the newest change entry of each of `object_refs` that has one.
+        Only change entries carry an object, so the newest seq per object comes from the
+        object index alone; one query per 500 objects."""
+        found: dict[str, dict[str, Any]] = {}
+        refs = list(dict.fromkeys(object_refs))
         with self._lock:
-            row = self._connection().execute(
-                "SELECT content FROM entries WHERE object_ref = ? AND entry_type = ? "
-                "ORDER BY seq DESC LIMIT 1",
-                (object_ref, CHANGE),
-            ).fetchone()
-        if row is None:
-            return None
-        content: dict[str, Any] = json.loads(row[0])
-        return content
+            conn = self._connection()
+            for start in range(0, len(refs), _REFS_PER_QUERY):
+                chunk = refs[start:start + _REFS_PER_QUERY]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT content FROM entries WHERE seq IN (SELECT max(seq) FROM entries "
+                    f"WHERE object_ref IN ({marks}) GROUP BY object_ref)",
+                    chunk,
+                ).fetchall()
+                for (content,) in rows:
+                    parsed: dict[str, Any] = json.loads(content)
+                    found[str(parsed["object"])] = parsed
+        return found
 
     def close(self) -> None:
         """Close the database connection (idempotent)."""
@@ -206,6 +218,9 @@ class SqliteAuditLog:
         if self._conn is None:
             raise AuditStoreError(f"{self.path}: the audit log is closed")
         return self._conn
+
+
+_REFS_PER_QUERY = 500
 
 
 def _rollback_quietly(conn: sqlite3.Connection) -> None:

@@ -215,7 +215,7 @@ class PipelineRunner:
         with self._repo_lock:
             loaded = load_revision(loc.path, revision, loc.subpath)
             info = _commit_info(loc, revision)
-            if self.last_applied and not _descends(loc, self.last_applied, info.sha):
+            if self.last_applied and _rewritten(loc, self.last_applied, info.sha):
                 log.warning("history rewritten: the new revision does not descend from the one "
                             "applied last (force-push?)", revision=info.sha, previous=self.last_applied)
                 info = replace(info, rewrites=self.last_applied)
@@ -241,12 +241,17 @@ class PipelineRunner:
         self.on_managed(kinds, {r.ref for r in objects}, node_check)
 
 
-def _descends(loc: RepoLocation, ancestor: str, revision: str) -> bool:
-    """Whether `revision` has `ancestor` in its history (False when `ancestor` is unknown,
-    e.g. garbage-collected after a force-push)."""
+def _rewritten(loc: RepoLocation, previous: str, revision: str) -> bool:
+    """Whether `revision` replaces history: `previous` is a commit of this repository that is
+    not in `revision`'s history. A `previous` this repository does not know (another
+    repository, a working-tree pass, a collected commit) tells nothing: False."""
     repo = git.Repo(loc.path)
     try:
-        return repo.is_ancestor(repo.commit(ancestor), repo.commit(revision))
+        old = repo.commit(previous)
+    except (git.BadName, ValueError):
+        return False
+    try:
+        return not repo.is_ancestor(old, repo.commit(revision))
     except (git.GitCommandError, git.BadName, ValueError):
         return False
 

@@ -36,8 +36,9 @@ def record_lost_node_writes(
     """Record the newest write of each node whose audit trail stops short of its state;
     return how many entries were recovered."""
     recovered = 0
+    last = history.last_changes([f"Node/{node['metadata']['name']}" for node in nodes])
     for node in nodes:
-        entry = _missing_entry(node, history.last_change(f"Node/{node['metadata']['name']}"))
+        entry = _missing_entry(node, last.get(f"Node/{node['metadata']['name']}"))
         if entry is not None:
             recorder.record(entry)
             recovered += 1

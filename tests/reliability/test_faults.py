@@ -13,6 +13,10 @@ import git
 import pytest
 
 from reconciler.audit.query import AuditReader
+from reconciler.cluster import ConnectionSpec
+from reconciler.cluster.connection import api_client_for
+from reconciler.cluster.events import KubeEventRecorder
+from schemas.refs import ObjectRef
 from tests.reliability.rig import (
     GitRepo,
     Pool,
@@ -250,3 +254,18 @@ def test_mig_manager_failures_halt_their_pool_and_others_continue(tmp_path):
     assert [halting[f"halting-{i}"] for i in (1, 2, 3)] == [("all-balanced", None, False)] * 3
     assert going_on["going-on-1"][1:] == ("failed", True)
     assert rollout == 1
+
+
+def test_events_are_best_effort_when_the_api_is_unreachable(tmp_path):
+    """Posting an Event to an API that resets the connection returns False instead of
+    raising (which used to end the Events of the whole pass), and works again after."""
+    repo = GitRepo(tmp_path / "repo", RepoSpec(configmaps=1))
+    with sandbox_for(repo, SPEED) as sb:
+        api = api_client_for(ConnectionSpec(kubeconfig=str(sb.kubeconfig_path)))
+        recorder = KubeEventRecorder(api, "test", timeout_s=2)
+        ref = ObjectRef("", "ConfigMap", "default", "x")
+        sb.faults.unreachable = True
+        assert recorder.record(ref, reason="Configured", message="m", revision="r") is False
+        sb.faults.unreachable = False
+        assert recorder.record(ref, reason="Configured", message="m", revision="r") is True
+        api.close()

@@ -18,7 +18,6 @@ import yaml
 import sandbox
 from reconciler.audit.query import AuditReader
 from reconciler.audit.schema import CHANGE
-from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.daemon.assembly import Assembled, assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.source import load_directory
@@ -125,10 +124,6 @@ def running_daemon(settings: Any) -> Iterator[Assembled]:
     with assemble(settings) as assembled:
         assembled.daemon.start()
         yield assembled
-
-
-def client_for(sb: sandbox.Sandbox) -> KubeClusterClient:
-    return KubeClusterClient.connect(ConnectionSpec(kubeconfig=str(sb.kubeconfig_path)))
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 60.0, step_s: float = 0.05) -> bool:

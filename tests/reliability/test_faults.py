@@ -36,15 +36,20 @@ pytestmark = pytest.mark.slow
 SPEED = 100.0
 
 
-def readyz(port: int) -> int | None:
+def http_status(port: int, path: str) -> int | None:
+    """The daemon's answer to GET `path` (None when it does not answer)."""
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/readyz")
+        conn.request("GET", path)
         status = conn.getresponse().status
         conn.close()
         return status
     except OSError:
         return None
+
+
+def readyz(port: int) -> int | None:
+    return http_status(port, "/readyz")
 
 
 def quota_pods(sb) -> str | None:
@@ -97,17 +102,6 @@ def test_ten_percent_api_faults_converge_without_double_changes(tmp_path):
     print(f"faults injected and survived: {injected}")
 
 
-def healthz(port: int) -> int | None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/healthz")
-        status = conn.getresponse().status
-        conn.close()
-        return status
-    except OSError:
-        return None
-
-
 OUTAGE_S = 8.0
 
 
@@ -133,7 +127,7 @@ def test_api_unreachable_daemon_stays_up_and_recovers(tmp_path, leader_elect):
             assert wait_until(lambda: readyz(port) == 503, OUTAGE_S)
             deadline = time.monotonic() + OUTAGE_S
             while time.monotonic() < deadline:
-                assert healthz(port) == 200
+                assert http_status(port, "/healthz") == 200
                 assert quota_pods(sb) == "64"
                 time.sleep(0.2)
             sb.faults.unreachable = False

@@ -8,7 +8,8 @@ Objects cross these seams as plain JSON-like dicts, exactly as the API server re
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from schemas.results import ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
 
@@ -24,6 +25,16 @@ class AuditSink(Protocol):
     def change(self, reconcile_id: str, entry: ChangeEntry) -> None: ...
 
     def end(self, reconcile_id: str, outcome: ReconcileOutcome, error: str | None = None) -> None: ...
+
+
+@runtime_checkable
+class ChangeHistory(Protocol):
+    """An audit sink that can also say what it last recorded for an object (crash recovery)."""
+
+    def last_changes(self, object_refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The newest change entry's content for each of `object_refs` (`Kind/namespace/name`)
+        that has one."""
+        ...
 
 
 class ClusterClient(Protocol):

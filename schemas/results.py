@@ -94,6 +94,9 @@ class RevisionInfo:
     author: str = ""
     message: str = ""
     path: str = ""
+    # The revision applied before this one, when this one does not descend from it: the
+    # branch's history was rewritten (force-push, reset). Empty otherwise.
+    rewrites: str = ""
 
 
 class ReconcileOutcome(StrEnum):

@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +34,7 @@ from reconciler.audit.schema import (
     migrate,
     utc_now,
 )
+from reconciler.crashpoints import crash_point
 from schemas.results import ChangeEntry, ReconcileOutcome, RevisionInfo, Trigger
 
 Clock = Callable[[], datetime]
@@ -130,6 +131,31 @@ class SqliteAuditLog:
 
         self._append(build_end)
 
+    def last_change(self, object_ref: str) -> dict[str, Any] | None:
+        """The content of the newest change entry for `object_ref` (`Kind/namespace/name`)."""
+        return self.last_changes([object_ref]).get(object_ref)
+
+    def last_changes(self, object_refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The content of the newest change entry of each of `object_refs` that has one.
+        Only change entries carry an object, so the newest seq per object comes from the
+        object index alone; one query per 500 objects."""
+        found: dict[str, dict[str, Any]] = {}
+        refs = list(dict.fromkeys(object_refs))
+        with self._lock:
+            conn = self._connection()
+            for start in range(0, len(refs), _REFS_PER_QUERY):
+                chunk = refs[start:start + _REFS_PER_QUERY]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT content FROM entries WHERE seq IN (SELECT max(seq) FROM entries "
+                    f"WHERE object_ref IN ({marks}) GROUP BY object_ref)",
+                    chunk,
+                ).fetchall()
+                for (content,) in rows:
+                    parsed: dict[str, Any] = json.loads(content)
+                    found[str(parsed["object"])] = parsed
+        return found
+
     def close(self) -> None:
         """Close the database connection (idempotent)."""
         with self._lock:
@@ -166,6 +192,7 @@ class SqliteAuditLog:
                     (head_seq + 1, body_json, head_hash, new_hash),
                 )
                 conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (head_seq + 1, new_hash))
+                crash_point("audit-append")
                 conn.execute("COMMIT")
             except BaseException as exc:
                 _rollback_quietly(conn)
@@ -193,6 +220,9 @@ class SqliteAuditLog:
         return self._conn
 
 
+_REFS_PER_QUERY = 500
+
+
 def _rollback_quietly(conn: sqlite3.Connection) -> None:
     """Undo the open transaction, if any, without hiding the error that made us undo it."""
     if conn.in_transaction:
@@ -211,9 +241,12 @@ def _serialise(body: dict[str, Any]) -> str:
 
 
 def _revision_content(revision: RevisionInfo) -> dict[str, str]:
-    return {
+    content = {
         "sha": revision.sha,
         "author": revision.author,
         "message": revision.message,
         "path": revision.path,
     }
+    if revision.rewrites:  # only then, so entries of ordinary revisions keep their shape
+        content["history_rewritten_from"] = revision.rewrites
+    return content

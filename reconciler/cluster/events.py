@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -52,7 +53,7 @@ class KubeEventRecorder:
         )
         try:
             self._api.create_namespaced_event(namespace, event, _request_timeout=self._timeout)
-        except (ApiException, OSError) as exc:
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:  # urllib3's: unreachable
             log.warning("event not posted", ref=str(ref), reason=reason, error=str(exc))
             return False
         return True

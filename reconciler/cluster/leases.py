@@ -4,12 +4,16 @@ and LeaseUnavailable (anything else, retried on the next round)."""
 
 from __future__ import annotations
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from reconciler.daemon.leases import LeaseConflict, LeaseRecord, LeaseUnavailable
 
 _CONFLICT = (409,)
+# What the client raises when the API server cannot be reached (refused, reset, timed out,
+# its own retries used up): urllib3's errors are not OSErrors.
+_UNREACHABLE = (OSError, urllib3.exceptions.HTTPError)
 _NOT_FOUND = 404
 
 
@@ -29,7 +33,7 @@ class KubernetesLeaseStore:
             if exc.status == _NOT_FOUND:
                 return None
             raise _translate(exc, "read") from exc
-        except OSError as exc:
+        except _UNREACHABLE as exc:
             raise LeaseUnavailable(f"reading Lease {self.namespace}/{self.name}: {exc}") from exc
         return _record(lease)
 
@@ -41,7 +45,7 @@ class KubernetesLeaseStore:
             lease = self._api.create_namespaced_lease(self.namespace, body, _request_timeout=self._timeout)
         except ApiException as exc:
             raise _translate(exc, "create") from exc
-        except OSError as exc:
+        except _UNREACHABLE as exc:
             raise LeaseUnavailable(f"creating Lease {self.namespace}/{self.name}: {exc}") from exc
         return _record(lease)
 
@@ -58,7 +62,7 @@ class KubernetesLeaseStore:
             )
         except ApiException as exc:
             raise _translate(exc, "update") from exc
-        except OSError as exc:
+        except _UNREACHABLE as exc:
             raise LeaseUnavailable(f"updating Lease {self.namespace}/{self.name}: {exc}") from exc
         return _record(lease)
 

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from reconciler.audit import SqliteAuditLog
+from reconciler.audit.query import AuditReader
 from reconciler.capture.metrics import CaptureMetrics
 from reconciler.capture.session import CaptureSession, default_capture_db
 from reconciler.capture.store import RetentionPolicy
@@ -70,6 +71,13 @@ def _start_sandbox(settings: DaemonSettings, stack: ExitStack) -> Any:
     return cluster
 
 
+def _last_applied(audit_db: Path) -> str | None:
+    """The revision the audit log says was applied last (None for a new log)."""
+    with AuditReader(audit_db) as reader:
+        last = reader.last_applied()
+    return None if last is None else last.revision.get("sha") or None
+
+
 @contextmanager
 def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> Iterator[Assembled]:
     """A ready (not yet started) daemon; everything it opened is closed on exit. `sinks` are
@@ -106,7 +114,7 @@ def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> I
             # `daemon` is bound below, after this factory has run: keep the lambda.
             return PipelineRunner(location, client, audit, options, on_managed=drift.follow,
                                   on_rollout=lambda states: daemon.metrics.set_rollout(states),  # noqa: PLW0108
-                                  on_state=on_state)
+                                  on_state=on_state, last_applied=_last_applied(settings.audit_db))
 
         lease = ObjectRef("coordination.k8s.io", "Lease", settings.lease_namespace, settings.lease_name)
         events = EventsSink(KubeEventRecorder(api, settings.identity), subject=lease)

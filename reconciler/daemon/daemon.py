@@ -69,7 +69,8 @@ class Daemon:
         if settings.is_remote:
             mirror = RemoteMirror(settings.repo, settings.branch, settings.cache_dir,
                                   self.metrics.git_fetch_duration.observe)
-            self._poller = RemotePoller(mirror, self.submit, self.metrics.git_fetch_errors_total.inc)
+            self._poller = RemotePoller(mirror, self.submit, self._fetch_failed,
+                                        lambda: self.metrics.git_source_reachable.set(1))
             self.location = RepoLocation(mirror.path, settings.path, working_tree=False)
         else:
             self._watcher = LocalRepoWatcher(Path(settings.repo), settings.branch, self.submit,
@@ -100,6 +101,10 @@ class Daemon:
         self._loop_thread = threading.Thread(target=self.loop.run_forever, name="gpuctl-loop", daemon=True)
         self._stopped = threading.Event()
         self._http_thread: threading.Thread | None = None
+
+    def _fetch_failed(self) -> None:
+        self.metrics.git_fetch_errors_total.inc()
+        self.metrics.git_source_reachable.set(0)
 
     # --- triggers -------------------------------------------------------------------------
     def submit(self, revision: str, trigger: Trigger) -> None:
@@ -144,10 +149,12 @@ class Daemon:
         return self._loop_thread.is_alive() and not self._stopped.is_set()
 
     def ready(self) -> bool:
-        """Ready after the first reconcile attempt; followers are ready (health and metrics)."""
+        """Ready after the first reconcile attempt, and not while the newest pass failed with a
+        retryable error (API or repository unreachable). Followers are ready while they can
+        reach the Lease (they serve health and metrics, and can take over)."""
         if self.elector is not None and not self.elector.is_leader():
-            return self.healthy()
-        return self.loop.attempted.is_set()
+            return self.healthy() and self.elector.lease_reachable
+        return self.loop.attempted.is_set() and not self.loop.failing
 
     def _status(self) -> dict[str, object]:
         item = self.queue.waiting()

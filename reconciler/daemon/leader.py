@@ -62,6 +62,7 @@ class LeaderElector:
         self._leading = False
         self._reported = False
         self._observed: tuple[str, float] | None = None  # (resourceVersion, first seen at)
+        self.lease_reachable = True  # False while the last round could not read or write the Lease
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -82,15 +83,22 @@ class LeaderElector:
 
     def _campaign(self) -> None:
         while not self._stop.is_set():
-            self.try_acquire_or_renew()
+            try:
+                self.try_acquire_or_renew()
+            except Exception:  # a bug in one round must not end the campaign for good
+                log.exception("lease round failed", identity=self.identity)
+                self.lease_reachable = False
+                self._set_leading(False, False, self._clock())
             self._stop.wait(self._timing.retry_period_s)
 
     def try_acquire_or_renew(self) -> bool:
         """One round of the election; True when this replica holds the Lease afterwards."""
         started = self._clock()
+        self.lease_reachable = True
         try:
             won, certain = self._attempt(started), True
         except LeaseUnavailable as exc:
+            self.lease_reachable = False
             # We cannot tell; keep writing only until the renew deadline runs out.
             log.warning("lease unavailable", error=str(exc), identity=self.identity)
             won, certain = False, False

@@ -47,6 +47,9 @@ class ReconcileLoop:
         self._clock = clock
         self._stopping = threading.Event()
         self.attempted = threading.Event()  # set after the first reconcile attempt: /readyz
+        # True while the newest pass failed with a retryable error (cluster or repository
+        # unreachable, API errors): /readyz answers not ready until a pass gets through.
+        self.failing = False
         self.skipped_not_leader = 0
 
     def stop(self) -> None:
@@ -75,6 +78,8 @@ class ReconcileLoop:
         started = self._clock()
         report = self._run_guarded(item)
         duration = self._clock() - started
+        failed = report.outcome is ReconcileOutcome.FAILED
+        self.failing = failed and report.retryable and not report.interrupted
         self.attempted.set()
         self._metrics.record(item, report, duration)
         for sink in self._sinks:

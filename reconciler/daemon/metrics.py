@@ -49,6 +49,11 @@ class DaemonMetrics:
         self.git_fetch_errors_total = Counter(
             "gpuctl_git_fetch_errors_total", "Fetches of the remote repository that failed.", registry=r
         )
+        self.git_source_reachable = Gauge(
+            "gpuctl_git_source_reachable",
+            "1 while the last fetch of the remote repository succeeded, 0 after a failed one "
+            "(the last good revision stays applied).", registry=r,
+        )
         self.leader = Gauge("gpuctl_leader", "1 while this replica holds the lease.", registry=r)
         self.triggers_total = Counter(
             "gpuctl_triggers_total", "Reconcile requests received, by trigger.", ["trigger"], registry=r

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import git
 import structlog
@@ -152,6 +152,9 @@ class PipelineRunner:
     on_rollout: RolloutStates | None = None
     # Told every loaded desired state (the workload capture maps nodes to its pools).
     on_state: Callable[[DesiredState], None] | None = None
+    # The commit last applied (succeeded or no-op); a revision that does not descend from it
+    # is recorded as a rewrite of history. Seeded from the audit log at start-up.
+    last_applied: str | None = None
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
     # gpuctl.yaml `verify`: signed commits, judged by the policy of the last trusted revision.
     trust: CommitTrust = field(default_factory=CommitTrust)
@@ -196,6 +199,9 @@ class PipelineRunner:
             return ReconcileReport(item.revision, failed, error="interrupted", interrupted=True)
         except ReconcileError as exc:  # transient or not, the cluster may change: retry with back-off
             return ReconcileReport(item.revision, ReconcileOutcome.FAILED, error=str(exc), retryable=True)
+        applied = result.outcome in (ReconcileOutcome.SUCCEEDED, ReconcileOutcome.NOOP)
+        if applied and not self.location.working_tree:
+            self.last_applied = info.sha
         return _report(item.revision, result, self._rollout_states(loaded.state.pools))
 
     def _precheck(self, revision: str) -> str | None:
@@ -229,7 +235,12 @@ class PipelineRunner:
             return load_directory(directory), describe_directory(directory)
         with self._repo_lock:
             loaded = load_revision(loc.path, revision, loc.subpath)
-            return loaded, _commit_info(loc, revision)
+            info = _commit_info(loc, revision)
+            if self.last_applied and _rewritten(loc, self.last_applied, info.sha):
+                log.warning("history rewritten: the new revision does not descend from the one "
+                            "applied last (force-push?)", revision=info.sha, previous=self.last_applied)
+                info = replace(info, rewrites=self.last_applied)
+            return loaded, info
 
     def _invalid(self, item: WorkItem, info: RevisionInfo, error: str) -> ReconcileReport:
         """All-or-nothing: record the rejected revision, apply nothing, keep the last good one."""
@@ -249,6 +260,21 @@ class PipelineRunner:
         pools = loaded.state.pools
         node_check = (lambda node: node_drifted(pools, node)) if pools else None
         self.on_managed(kinds, {r.ref for r in objects}, node_check)
+
+
+def _rewritten(loc: RepoLocation, previous: str, revision: str) -> bool:
+    """Whether `revision` replaces history: `previous` is a commit of this repository that is
+    not in `revision`'s history. A `previous` this repository does not know (another
+    repository, a working-tree pass, a collected commit) tells nothing: False."""
+    repo = git.Repo(loc.path)
+    try:
+        old = repo.commit(previous)
+    except (git.BadName, ValueError):
+        return False
+    try:
+        return not repo.is_ancestor(old, repo.commit(revision))
+    except (git.GitCommandError, git.BadName, ValueError):
+        return False
 
 
 def _commit_info(loc: RepoLocation, revision: str) -> RevisionInfo:

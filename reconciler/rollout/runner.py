@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.apply.recorder import ChangeRecorder
-from reconciler.protocols import Clock, ClusterClient
+from reconciler.protocols import ChangeHistory, Clock, ClusterClient
 from reconciler.rollout.progress import Phase, Progress, clear_patch
+from reconciler.rollout.recovery import record_lost_node_writes
 from reconciler.rollout.steps import NodeStepper, StepState, node_ref
 from reconciler.rollout.targets import NodeTarget, assign_nodes, needs_rollout, target_for
 from schemas.kinds import GPUNodePool
@@ -82,6 +83,9 @@ class RolloutRunner:
         assigned = assign_nodes(pools, list(nodes.values()))
         rollouts: list[tuple[PoolRollout, NodeStepper]] = []
         members_anywhere = {_name(n) for group in assigned.values() for n in group}
+        if isinstance(self.recorder.audit, ChangeHistory):
+            members = [n for group in assigned.values() for n in group]
+            record_lost_node_writes(members, self.recorder.audit, self.recorder)
         restarted = self._release_orphans([n for name, n in nodes.items() if name not in members_anywhere])
         for pool in pools:
             target = target_for(pool)

@@ -10,12 +10,16 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.apply.recorder import ChangeRecorder
+from reconciler.crashpoints import crash_point
 from reconciler.protocols import Clock, ClusterClient
 from reconciler.rollout.pods import gpu_pods
 from reconciler.rollout.progress import CORDONED_BY, FAILURE, Phase, Progress, clear_patch, phase_patch
 from reconciler.rollout.targets import MIG_CONFIG, MIG_CONFIG_STATE, NodeTarget
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry
+
+# Crash point names (reconciler.crashpoints) of the node writes.
+_CRASH_NAMES = {Action.CORDONED: "cordon", Action.RELABELLED: "relabel", Action.UNCORDONED: "uncordon"}
 
 
 class StepState(StrEnum):
@@ -72,7 +76,9 @@ class NodeStepper:
         self, name: str, patch: dict[str, Any], action: Action, message: str = "", error: str | None = None
     ) -> None:
         self.client.patch_node(name, patch)
+        crash_point(f"{_CRASH_NAMES.get(action, action.value)}-write")
         self.recorder.record(ChangeEntry(node_ref(name), action, _as_json_patch(patch), message, error))
+        crash_point(f"{_CRASH_NAMES.get(action, action.value)}-recorded")
 
     def _start(self, name: str, node: dict[str, Any]) -> StepResult:
         """Cordon (unless already cordoned), then go straight on to draining: no reason to wait."""
@@ -116,6 +122,7 @@ class NodeStepper:
             if meta.get("deletionTimestamp"):
                 continue
             namespace, pod_name = str(meta.get("namespace") or ""), str(meta["name"])
+            crash_point("evict")
             if self.client.evict(namespace, pod_name):
                 progressed = True
                 self.recorder.record(
@@ -141,6 +148,7 @@ class NodeStepper:
                         f"MIG manager did not report success within "
                         f"{self.rollout.mig_timeout:g}s (state {state or 'unset'})",
                     )
+                crash_point("mig-wait")
                 return StepResult(StepState.WAITING, False)
         patch = clear_patch()
         if progress.cordoned_by_gpuctl:

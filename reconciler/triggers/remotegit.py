@@ -84,10 +84,12 @@ class RemotePoller:
     """Fetches the mirror when told (interval job, webhook) and submits a moved head."""
 
     def __init__(self, mirror: RemoteMirror, submit: Submit,
-                 on_error: Callable[[], None] = lambda: None) -> None:
+                 on_error: Callable[[], None] = lambda: None,
+                 on_success: Callable[[], None] = lambda: None) -> None:
         self.mirror = mirror
         self._submit = submit
         self._on_error = on_error
+        self._on_success = on_success
         self._last: str | None = None
         self._lock = threading.Lock()
 
@@ -99,6 +101,7 @@ class RemotePoller:
             self._on_error()
             log.warning("fetch failed", error=str(exc), trigger=trigger.value)
             return None
+        self._on_success()
         with self._lock:
             if head == self._last:
                 return None

@@ -8,10 +8,12 @@ millisecond, connections are kept alive, and each long-lived watch holds one thr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,6 +90,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request access log."""
 
+    def handle(self) -> None:
+        if self.server.context.faults.unreachable:
+            self._reset()
+            return
+        super().handle()
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset (SO_LINGER 0), as an unreachable server does."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
     def do_GET(self) -> None:
         self._serve("GET")
 
@@ -107,6 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         started = time.perf_counter()
         ctx = self.server.context
+        if ctx.faults.unreachable:  # a kept-alive connection
+            self._reset()
+            return
         url = urlsplit(self.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         raw = self._read_body()
@@ -148,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
                         ctx.api.store,
                         req,
                         delay_s=ctx.faults.watch_delay,
-                        client_gone=self._client_gone,
+                        client_gone=lambda: ctx.faults.unreachable or self._client_gone(),
                         render=render,
                     )
                     self._send_stream(watch_lines)
@@ -299,6 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             for line in lines:
                 self._chunk(line)
+            if self.server.context.faults.unreachable:  # cut, not ended
+                self._reset()
+                return
             self.wfile.write(b"0\r\n\r\n")
         except OSError:  # the client went away (reset, broken pipe, TLS EOF)
             self.close_connection = True

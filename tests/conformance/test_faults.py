@@ -82,3 +82,29 @@ def test_watch_of_a_departed_client_ends(cluster: tuple[Sandbox, client.CoreV1Ap
     response.close()
     response.connection.close() if response.connection else None
     wait_for(lambda: threading.active_count() <= before, timeout=10, what="watch thread to end")
+
+
+def test_unreachable_resets_requests_and_cuts_watches(cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
+    """While `unreachable` is set, requests fail with a connection error (no answer at all)
+    and an open watch stream ends; once cleared, the same client works again."""
+    sb, core = cluster
+    rv = core.list_namespace().metadata.resource_version
+    ended = threading.Event()
+
+    def watch_namespaces() -> None:
+        try:
+            for _ in watch.Watch().stream(core.list_namespace, resource_version=rv, timeout_seconds=30):
+                pass
+        except Exception:  # a cut stream may also surface as a protocol error
+            pass
+        ended.set()
+
+    watcher = threading.Thread(target=watch_namespaces, daemon=True)
+    watcher.start()
+    time.sleep(0.3)
+    sb.faults.unreachable = True
+    with pytest.raises(MaxRetryError):
+        core.list_namespace(_request_timeout=2)
+    assert ended.wait(10)
+    sb.faults.clear()
+    assert core.list_namespace().items

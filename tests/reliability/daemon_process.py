@@ -1,0 +1,56 @@
+"""`gpuctl run` as a real child process against a sandbox the test holds, optionally armed
+with a crash point (`GPUCTL_CRASH_AT`, see reconciler.crashpoints)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class GpuctlRun:
+    """One `python -m reconciler run` child; its output goes to `log_path` (appended)."""
+
+    def __init__(self, repo: Path, kubeconfig: Path, audit_db: Path, log_path: Path,
+                 crash_at: str | None = None) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GPUCTL_")}
+        env.update({"GPUCTL_LEASE_DURATION": "3s", "GPUCTL_RENEW_DEADLINE": "2s",
+                    "GPUCTL_RETRY_PERIOD": "0.2s", "GPUCTL_BACKOFF_CAP": "1s"})
+        if crash_at is not None:
+            env["GPUCTL_CRASH_AT"] = crash_at
+        command = [sys.executable, "-m", "reconciler", "run", "--repo", str(repo),
+                   "--kubeconfig", str(kubeconfig), "--listen", "127.0.0.1:0",
+                   "--audit-db", str(audit_db), "--identity", "crash-test",
+                   "--log-format", "json", "--resync-interval", "1h"]
+        self._log = log_path.open("a")
+        self._log.write(f"--- run, crash point {crash_at}\n")
+        self._log.flush()
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait(self, timeout_s: float) -> int | None:
+        """The exit code, or None if still running after `timeout_s`."""
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def terminate(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        self._log.close()
+        return self.proc.returncode
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        self._log.close()

@@ -15,6 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain text: "[default: .]" or "gpuctl[ray]" must print as written, not
+    # be eaten as rich markup.
+    rich_markup_mode=None,
 )
 commands.register(app)
 

@@ -39,19 +39,15 @@ class ChainSource(Protocol):
 
     def snapshot(self) -> AbstractContextManager[None]:
         """Hold one consistent view of the entries while verifying."""
-        ...
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, in stored (`seq`) order."""
-        ...
 
     def seq_of_hash(self, entry_hash: str) -> int | None:
         """The position of the entry carrying `entry_hash`, if any."""
-        ...
 
     def head(self) -> tuple[int, str] | None:
         """The recorded newest entry (seq, hash), or None if the record is gone."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,9 @@ class LeaseStore(Protocol):
 
     def get(self) -> LeaseRecord | None:
         """The current record, or None when the Lease does not exist."""
-        ...
 
     def create(self, record: LeaseRecord) -> LeaseRecord:
         """Create the Lease; LeaseConflict if it already exists."""
-        ...
 
     def update(self, record: LeaseRecord) -> LeaseRecord:
         """Replace the Lease if `record.version` is current; LeaseConflict otherwise."""
-        ...

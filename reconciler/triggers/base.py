@@ -17,7 +17,6 @@ class RevisionSource(Protocol):
 
     def current(self) -> str:
         """The newest known revision (commit SHA, or `worktree:<digest>`)."""
-        ...
 
 
 class TriggerError(Exception):

@@ -23,7 +23,6 @@ class Controller(Protocol):
 
     def reconcile(self, now: float) -> float | None:
         """Do what is due at sandbox time `now`; return the next due sandbox time, if any."""
-        ...
 
 
 class ControllerLoop:

@@ -38,6 +38,10 @@ class PoolUsage:
     area: list[float] = field(default_factory=list)
     last: float = 0.0
     per_job: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # The comparison window [0, window] (the workload's horizon) and each pool's area in it,
+    # taken when time first passes the window's end.
+    window: float | None = None
+    window_area: list[float] | None = None
 
     @classmethod
     def of(cls, spec: ClusterSpec) -> PoolUsage:
@@ -56,6 +60,11 @@ class PoolUsage:
     def _advance(self, now: float) -> None:
         elapsed = now - self.last
         if elapsed > 0:
+            window = self.window
+            if window is not None and self.window_area is None and self.last <= window <= now:
+                self.window_area = [
+                    a + milli * (window - self.last) for a, milli in zip(self.area, self.held, strict=True)
+                ]
             for index, milli in enumerate(self.held):
                 self.area[index] += milli * elapsed
             self.last = now
@@ -76,6 +85,23 @@ class PoolUsage:
         self._advance(engine.env.now)
         for pool, milli in self.per_job.pop(job):
             self.held[pool] -= milli
+
+    def window_allocation_pct(self, end: float) -> tuple[dict[str, float], float]:
+        """Time-weighted GPU allocation over the window [0, `window`], per pool and for the
+        whole cluster, in percent (after the run ended at `end`). Both sides of a comparison
+        are measured over the same window, so doing the same work reads as the same allocation
+        however long each side's last job ran on."""
+        if self.window is None or self.window <= 0:
+            raise ValueError("no comparison window set")
+        self._advance(end)
+        area = self.window_area if self.window_area is not None else self.area
+        per_pool = {
+            name: 100.0 * area[i] / (self.capacity_milli[i] * self.window) if self.capacity_milli[i] else 0.0
+            for i, name in enumerate(self.pool_names)
+        }
+        capacity = sum(self.capacity_milli)
+        cluster = 100.0 * sum(area) / (capacity * self.window) if capacity else 0.0
+        return per_pool, cluster
 
     def allocation_pct(self, begin: float, end: float) -> dict[str, float]:
         """Time-weighted GPU allocation of each pool over [begin, end], in percent."""
@@ -101,8 +127,10 @@ class OutageReplayEngine(ReplayEngine):
         *,
         outages: list[NodeOutage],
         quotas: QuotaSpec | None = None,
+        window: float | None = None,
     ) -> None:
         self.usage = PoolUsage.of(spec)
+        self.usage.window = window
         super().__init__(spec, jobs, params, rng, observer=self.usage, quotas=quotas)
         index = {name: i for i, name in enumerate(spec.node_names)}
         self._outages = [(index[o.node], o.end_s) for o in outages if o.node in index]

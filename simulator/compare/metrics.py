@@ -25,7 +25,13 @@ class MetricInfo:
 METRICS: dict[str, MetricInfo] = {
     m.name: m
     for m in (
-        MetricInfo("gpu_allocation", "%", "higher", "time-weighted share of GPU capacity allocated to jobs"),
+        MetricInfo(
+            "gpu_allocation",
+            "%",
+            "higher",
+            "time-weighted share of GPU capacity allocated to jobs over the workload's horizon "
+            "(the same window on both sides)",
+        ),
         MetricInfo("effective_utilisation", "%", "higher", "work done at full speed ÷ GPU capacity × time"),
         MetricInfo("queue_wait_p50", "s", "lower", "median queue wait of completed jobs"),
         MetricInfo("queue_wait_p95", "s", "lower", "95th percentile queue wait"),
@@ -47,7 +53,12 @@ TEAM_METRICS: dict[str, MetricInfo] = {
         MetricInfo("unschedulable", "jobs", "lower", "the team's jobs no node can ever hold"),
     )
 }
-POOL_METRIC = MetricInfo("gpu_allocation", "%", "higher", "time-weighted share of the pool's GPU allocated")
+POOL_METRIC = MetricInfo(
+    "gpu_allocation",
+    "%",
+    "higher",
+    "time-weighted share of the pool's GPU allocated over the workload's horizon",
+)
 
 Figures = dict[str, float | None]
 
@@ -67,10 +78,13 @@ def cluster_figures(side: SideOutcome) -> Figures:
         return {}
     m = side.result.metrics
     amount = m.get("fragmentation", {}).get("amount_pct") or []
-    allocation = _get(m, "gpu_allocation", "time_weighted_mean")
+    core_allocation = _get(m, "gpu_allocation", "time_weighted_mean")
+    allocation = side.cluster_allocation_pct
+    if allocation is None and core_allocation is not None:
+        allocation = 100.0 * core_allocation
     utilisation = _get(m, "effective_utilisation")
     return {
-        "gpu_allocation": None if allocation is None else 100.0 * allocation,
+        "gpu_allocation": allocation,
         "effective_utilisation": None if utilisation is None else 100.0 * utilisation,
         "queue_wait_p50": _get(m, "wait_s", "p50"),
         "queue_wait_p95": _get(m, "wait_s", "p95"),

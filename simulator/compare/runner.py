@@ -60,6 +60,8 @@ class SideOutcome:
     waits_by_team: dict[str, FloatArray] = field(default_factory=dict)
     requests: dict[tuple[str, str], int] = field(default_factory=dict)
     unschedulable_by_team: dict[str, int] = field(default_factory=dict)
+    # GPU allocation of the whole cluster over the comparison window, in percent.
+    cluster_allocation_pct: float | None = None
 
 
 @dataclass
@@ -111,10 +113,18 @@ def run_side(
         result.workload = _workload_summary(jobs, workload_label)
         if len(jobs) == 0:
             raise ValueError("the workload has no jobs")
-        engine = OutageReplayEngine(side.spec, jobs, params, rng, outages=side.outages, quotas=side.quotas)
+        window = workload_horizon(workload, params) or None
+        engine = OutageReplayEngine(
+            side.spec, jobs, params, rng, outages=side.outages, quotas=side.quotas, window=window
+        )
         result.metrics = engine.run()
         end = engine.env.now
-        outcome.pool_allocation_pct = engine.usage.allocation_pct(end - result.metrics["makespan_s"], end)
+        if window is None:  # an empty trace window: fall back to each side's own run length
+            outcome.pool_allocation_pct = engine.usage.allocation_pct(end - result.metrics["makespan_s"], end)
+        else:
+            outcome.pool_allocation_pct, outcome.cluster_allocation_pct = engine.usage.window_allocation_pct(
+                end
+            )
         outcome.waits_by_team = engine.waits_by_team()
         outcome.requests = _requests(jobs)
         outcome.unschedulable_by_team = engine.count_by_team(JobState.UNSCHEDULABLE)

@@ -37,7 +37,8 @@ def _compare(repo: Path, base: str, head: str, *extra: str) -> tuple[int, str, s
 def test_harmful_change_fails_the_gate_naming_the_rule(
     example_repo: tuple[Path, Commit], tmp_path: Path
 ) -> None:
-    """Removing the MIG 3g instances team llm depends on breaches `unschedulable > 0` (exit 1)."""
+    """Removing the MIG 3g instances team llm depends on breaches `unschedulable > 0` (exit 1), and
+    the GPU those jobs no longer hold shows as lost allocation over the horizon."""
     repo, commit = example_repo
     head = commit({H100_POOL: drop_mig_3g}, "h100: 1g slices only")
     code, out, err = _compare(repo, "HEAD~1", head, *FAST, *GATE, "--out", str(tmp_path / "out"))
@@ -49,7 +50,7 @@ def test_harmful_change_fails_the_gate_naming_the_rule(
         for w in report["warnings"]
     )
     assert report["metrics"]["unschedulable"]["significant"] is True
-    assert [g["rule"] for g in report["gate"] if g["breached"]] == ["unschedulable > 0"]
+    assert [g["rule"] for g in report["gate"] if g["breached"]] == ["gpu_allocation < -5pp", "unschedulable > 0"]
     assert report["rollout"][0]["pool"] == "h100-inference"
     assert report["rollout"][0]["batches"] == 4
 

@@ -50,7 +50,8 @@ def test_harmful_change_fails_the_gate_naming_the_rule(
         for w in report["warnings"]
     )
     assert report["metrics"]["unschedulable"]["significant"] is True
-    assert [g["rule"] for g in report["gate"] if g["breached"]] == ["gpu_allocation < -5pp", "unschedulable > 0"]
+    breached = [g["rule"] for g in report["gate"] if g["breached"]]
+    assert breached == ["gpu_allocation < -5pp", "unschedulable > 0"]
     assert report["rollout"][0]["pool"] == "h100-inference"
     assert report["rollout"][0]["batches"] == 4
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import ValidationError
-
 from reconciler.validation.context import Context, DevicePluginSource, Embedded, data_pointer, parse_embedded
 from reconciler.validation.migparted import cluster_policy_config_name, is_mig_parted_configmap
-from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
+from reconciler.validation.pydantic_errors import validate_or_report
 from schemas.desired import Manifest
 from schemas.deviceplugin import DevicePluginConfig
 from schemas.diagnostics import Diagnostic, Severity
@@ -107,22 +105,16 @@ def _unknown_hint(dotted: str) -> str:
 
 
 def _strict_parse(embedded: Embedded, sink: list[Diagnostic]) -> DevicePluginConfig | None:
-    data = embedded.document.data
-    try:
-        return DevicePluginConfig.model_validate(data)
-    except ValidationError as err:
-        sink.extend(
-            diagnostics_from_pydantic(
-                err,
-                data,
-                embedded.position,
-                RULE_SCHEMA,
-                subject=f"device-plugin config {embedded.manifest.ref.name}[{embedded.key}]",
-                rule_for_unknown=RULE_UNKNOWN_KEY,
-                unknown_hint=_unknown_hint,
-            )
-        )
-        return None
+    return validate_or_report(
+        DevicePluginConfig,
+        embedded.document.data,
+        embedded.position,
+        RULE_SCHEMA,
+        sink,
+        subject=f"device-plugin config {embedded.manifest.ref.name}[{embedded.key}]",
+        rule_for_unknown=RULE_UNKNOWN_KEY,
+        unknown_hint=_unknown_hint,
+    )
 
 
 def _semantic_rules(config: DevicePluginConfig, embedded: Embedded) -> list[Diagnostic]:

@@ -8,10 +8,8 @@ checked per pool in `reconciler.validation.pools`.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from reconciler.validation.context import Context, Embedded, MigPartedSource, parse_embedded
-from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
+from reconciler.validation.pydantic_errors import validate_or_report
 from schemas.desired import Manifest
 from schemas.diagnostics import Diagnostic, Severity
 from schemas.migconfig import MigPartedConfig
@@ -83,17 +81,11 @@ def check_mig_parted(context: Context) -> list[Diagnostic]:
 
 
 def _strict_parse(embedded: Embedded, sink: list[Diagnostic]) -> MigPartedConfig | None:
-    data = embedded.document.data
-    try:
-        return MigPartedConfig.model_validate(data)
-    except ValidationError as err:
-        sink.extend(
-            diagnostics_from_pydantic(
-                err,
-                data,
-                embedded.position,
-                RULE_SCHEMA,
-                subject=f"mig-parted config in {embedded.manifest.ref}",
-            )
-        )
-        return None
+    return validate_or_report(
+        MigPartedConfig,
+        embedded.document.data,
+        embedded.position,
+        RULE_SCHEMA,
+        sink,
+        subject=f"mig-parted config in {embedded.manifest.ref}",
+    )

@@ -8,14 +8,15 @@ the document, which gives a JSON pointer whose source position the parser record
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from reconciler.yamldocs import escape_pointer_token
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 
 PositionLookup = Callable[[str], SourceLocation]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def pointer_for(data: Any, loc: tuple[int | str, ...]) -> tuple[str, str]:
@@ -68,3 +69,32 @@ def diagnostics_from_pydantic(
         # Unions report one error per member; keep the first per place and message.
         found.setdefault((where, message), Diagnostic(where, Severity.ERROR, message, this_rule))
     return list(found.values())
+
+
+def validate_or_report(
+    model: type[ModelT],
+    data: Any,
+    position: PositionLookup,
+    rule: str,
+    sink: list[Diagnostic],
+    *,
+    subject: str,
+    rule_for_unknown: str | None = None,
+    unknown_hint: Callable[[str], str] | None = None,
+) -> ModelT | None:
+    """`data` validated as `model`, or None with one diagnostic per error added to `sink`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        sink.extend(
+            diagnostics_from_pydantic(
+                err,
+                data,
+                position,
+                rule,
+                subject=subject,
+                rule_for_unknown=rule_for_unknown,
+                unknown_hint=unknown_hint,
+            )
+        )
+        return None

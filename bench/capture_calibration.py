@@ -19,9 +19,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 import sandbox
+from gpuctl.cli import app
 from reconciler.capture.session import CaptureSession
 from reconciler.capture.store import RetentionPolicy
-from reconciler.cli import app
 from reconciler.cluster import ConnectionSpec
 from reconciler.cluster.connection import api_client_for
 from reconciler.source import load_directory

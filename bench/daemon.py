@@ -192,7 +192,7 @@ def bench_idle(work: Path, seconds: float) -> None:
         port = 18000 + os.getpid() % 1000
         env = {k: v for k, v in os.environ.items() if not k.startswith("GPUCTL_")}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "run", "--repo", str(work / "repo"),
+            [sys.executable, "-m", "gpuctl", "run", "--repo", str(work / "repo"),
              "--kubeconfig", str(cluster.kubeconfig_path), "--listen", f"127.0.0.1:{port}",
              "--audit-db", str(work / "audit.db"), "--log-format", "json"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -30,7 +30,7 @@ FIGURES = {
 def run_once(speed: float) -> tuple[float, int, dict[str, float]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GPUCTL_")}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "reconciler", "demo", "--speed", f"{speed:g}"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "gpuctl", "demo", "--speed", f"{speed:g}"], cwd=ROOT,
                           env=env, capture_output=True, text=True, check=False)
     took = time.monotonic() - started
     figures = {}

@@ -98,7 +98,7 @@ def run(objects: int, commits: int, seconds: float) -> None:
         head = repo.index.commit("initial", author=AUTHOR, committer=AUTHOR).hexsha
         port, audit_db = _free_port(), tmp / "audit.db"
         env = {k: v for k, v in os.environ.items() if not k.startswith("GPUCTL_")}
-        command = [sys.executable, "-m", "reconciler", "run", "--repo", str(repo_dir),
+        command = [sys.executable, "-m", "gpuctl", "run", "--repo", str(repo_dir),
                    "--kubeconfig", str(sb.kubeconfig_path), "--listen", f"127.0.0.1:{port}",
                    "--audit-db", str(audit_db), "--no-leader-elect", "--log-format", "json",
                    "--resync-interval", "1h"]  # fmt: skip

@@ -171,7 +171,7 @@ def bench_rollout(nodes: int, max_unavailable: int, speed: float) -> None:
         repo.mkdir()
         pool_file = repo / "pool.yaml"
         pool_file.write_text(yaml.safe_dump(_rollout_pool(nodes, max_unavailable, "all-balanced")))
-        command = [sys.executable, "-m", "reconciler", "sandbox", "--pools", str(repo),
+        command = [sys.executable, "-m", "gpuctl", "sandbox", "--pools", str(repo),
                    "--kubeconfig-out", str(kubeconfig), "--speed", str(speed)]  # fmt: skip
         server = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL
@@ -229,7 +229,7 @@ def bench_rss(objects: int) -> None:
         repo = write_repository(Path(tmp) / "repo", objects)
         with sandbox.start() as sb:
             kubeconfig, audit_db = str(sb.kubeconfig_path), str(Path(tmp) / "audit.db")
-            command = [sys.executable, "-m", "reconciler", "apply", str(repo), "--sandbox", kubeconfig,
+            command = [sys.executable, "-m", "gpuctl", "apply", str(repo), "--sandbox", kubeconfig,
                        "--audit-db", audit_db]  # fmt: skip
             start = time.perf_counter()
             done = subprocess.run(

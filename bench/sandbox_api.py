@@ -43,7 +43,7 @@ def _cli_startup_ms() -> float:
 
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "--pools", str(ROOT / "desired_state")],
+        [sys.executable, "-m", "gpuctl", "sandbox", "--pools", str(ROOT / "desired_state")],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -181,7 +181,7 @@ def time_large_repository() -> None:
             raise SystemExit(f"generated repository is invalid: {result.diagnostics[:3]}")
         state = result.state
         documents = len(state.manifests) + len(state.pools) + len(state.workloads)
-        cli = _median_subprocess([sys.executable, "-m", "reconciler", "validate", str(root)], repeat=3)
+        cli = _median_subprocess([sys.executable, "-m", "gpuctl", "validate", str(root)], repeat=3)
         from_git = _time_git_revision(root)
     print(f"generated repository: {files} files, {documents} documents")
     print(f"load+validate in process: first {runs[0]:.2f} s, best {min(runs):.2f} s (target < 3 s)")
@@ -223,7 +223,7 @@ def _median_subprocess(command: list[str], repeat: int) -> float:
 
 def main() -> None:
     time_large_repository()
-    example = _median_subprocess([sys.executable, "-m", "reconciler", "validate", "desired_state"], repeat=5)
+    example = _median_subprocess([sys.executable, "-m", "gpuctl", "validate", "desired_state"], repeat=5)
     print(f"gpuctl validate desired_state subprocess incl. start-up: median {example:.2f} s (target < 1 s)")
 
 

@@ -2,7 +2,7 @@
 remote mirror), the schedule, leader election, the HTTP server and the reconcile loop from
 `DaemonSettings`, starts them in order, and stops them in the order that makes SIGTERM
 safe: no new triggers, let the pass in progress finish its current write, release the
-Lease, close the endpoints. Called by `reconciler.cli.run_cmd`."""
+Lease, close the endpoints. Called by `gpuctl.cli.run_cmd`."""
 
 from __future__ import annotations
 

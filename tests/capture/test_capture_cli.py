@@ -10,9 +10,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from gpuctl.cli import app
 from reconciler.capture import CaptureStore, PodRecord
 from reconciler.capture.pods import Outcome
-from reconciler.cli import app
 from tests.capture.sandbox_pods import EXAMPLE
 
 runner = CliRunner()

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 import sandbox
+from gpuctl.cli import app
 from reconciler.capture.pods import Outcome
-from reconciler.cli import app
 from reconciler.source import load_directory
 from tests.capture.sandbox_pods import EXAMPLE, INFERENCE, create_pods, owner, wait_until
 from tests.capture.test_capture_sandbox import start_session

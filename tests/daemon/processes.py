@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 class DaemonProcess:
-    """One `python -m reconciler run` child with its own port, identity and log file."""
+    """One `python -m gpuctl run` child with its own port, identity and log file."""
 
     def __init__(self, name: str, repo: Path, kubeconfig: Path, audit_db: Path, logs: Path) -> None:
         self.name = name
@@ -46,7 +46,7 @@ class DaemonProcess:
         self.log_path = logs / f"{name}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("GPUCTL_")}
         env.update(FAST_ELECTION)
-        command = [sys.executable, "-m", "reconciler", "run", "--repo", str(repo),
+        command = [sys.executable, "-m", "gpuctl", "run", "--repo", str(repo),
                    "--kubeconfig", str(kubeconfig), "--listen", f"127.0.0.1:{self.port}",
                    "--audit-db", str(audit_db), "--identity", name,
                    "--log-format", "json", "--resync-interval", "1h"]

@@ -117,7 +117,7 @@ def test_sigkill_mid_rollout_is_resumed_by_a_new_process(cluster_and_repo):
         first.stop()
         if second is not None:
             second.stop()
-    verify = subprocess.run([sys.executable, "-m", "reconciler", "audit", "verify", "--db", str(audit_db)],
+    verify = subprocess.run([sys.executable, "-m", "gpuctl", "audit", "verify", "--db", str(audit_db)],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     with AuditReader(audit_db) as reader:

@@ -26,7 +26,7 @@ def test_without_a_cluster_it_starts_the_sandbox_and_says_so_first(tmp_path):
     log = tmp_path / "run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "run", "--repo", str(tmp_path / "repo"),
+            [sys.executable, "-m", "gpuctl", "run", "--repo", str(tmp_path / "repo"),
              "--listen", f"127.0.0.1:{port}", "--audit-db", str(tmp_path / "audit.db"),
              "--log-format", "json"],
             cwd=ROOT, env={**clean_env(), "HOME": str(tmp_path)}, stdout=out, stderr=subprocess.STDOUT)
@@ -49,7 +49,7 @@ def test_without_a_cluster_it_starts_the_sandbox_and_says_so_first(tmp_path):
 def test_bad_settings_exit_2_with_the_reason(tmp_path):
     """A malformed interval is a usage error (exit 2) that names the flag."""
     result = subprocess.run(
-        [sys.executable, "-m", "reconciler", "run", "--repo", str(tmp_path), "--resync-interval", "soon"],
+        [sys.executable, "-m", "gpuctl", "run", "--repo", str(tmp_path), "--resync-interval", "soon"],
         cwd=ROOT, env=clean_env(), capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "--resync-interval" in result.stderr and "not a duration" in result.stderr
@@ -58,7 +58,7 @@ def test_bad_settings_exit_2_with_the_reason(tmp_path):
 def test_a_directory_that_is_not_a_repository_exits_2(tmp_path):
     """Following commits of a plain directory is refused with the --working-tree hint."""
     result = subprocess.run(
-        [sys.executable, "-m", "reconciler", "run", "--repo", str(tmp_path), "--sandbox",
+        [sys.executable, "-m", "gpuctl", "run", "--repo", str(tmp_path), "--sandbox",
          "--listen", f"127.0.0.1:{free_port()}", "--audit-db", str(tmp_path / "a.db")],
         cwd=ROOT, env=clean_env(), capture_output=True, text=True, check=False)
     assert result.returncode == 2

@@ -12,8 +12,8 @@ from pathlib import Path
 import git
 import pytest
 
-from reconciler.demo import DemoOptions, Narrator, run_demo
-from reconciler.demo.workspace import example_state
+from gpuctl.demo import DemoOptions, Narrator, run_demo
+from gpuctl.demo.workspace import example_state
 
 ROOT = Path(__file__).resolve().parents[2]
 H100_NODES = 4
@@ -32,7 +32,7 @@ def test_demo_tour_succeeds_and_shows_every_step(tmp_path):
     """The tour exits 0 and prints the first apply, each node reconfigured, the drift
     correction, the simulation gate and a verified audit log; --keep keeps its files."""
     kept = tmp_path / "kept"
-    done = subprocess.run([sys.executable, "-m", "reconciler", "demo", "--keep", str(kept)],
+    done = subprocess.run([sys.executable, "-m", "gpuctl", "demo", "--keep", str(kept)],
                           cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=150, check=False)
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
@@ -62,7 +62,7 @@ def test_demo_tour_succeeds_and_shows_every_step(tmp_path):
 def test_sigterm_stops_everything_and_removes_the_temporary_directory():
     """SIGTERM during the MIG rollout exits 130 after stopping the daemon and the sandbox
     and removing the temporary directory."""
-    command = [sys.executable, "-m", "reconciler", "demo", "--no-simulate"]
+    command = [sys.executable, "-m", "gpuctl", "demo", "--no-simulate"]
     proc = subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     workdir = None

@@ -6,12 +6,12 @@ import threading
 import git
 import pytest
 
+from gpuctl.demo.errors import DemoFailure, wait_for
+from gpuctl.demo.narration import Narrator
+from gpuctl.demo.rollout_watch import NodeState, node_state
+from gpuctl.demo.tour import PassLog
+from gpuctl.demo.workspace import AUTHOR_EMAIL, BRANCH, DemoRepo, Edit, example_state
 from reconciler.daemon.protocols import ReconcileReport, WorkItem
-from reconciler.demo.errors import DemoFailure, wait_for
-from reconciler.demo.narration import Narrator
-from reconciler.demo.rollout_watch import NodeState, node_state
-from reconciler.demo.tour import PassLog
-from reconciler.demo.workspace import AUTHOR_EMAIL, BRANCH, DemoRepo, Edit, example_state
 from reconciler.rollout.progress import Phase, phase_patch
 from schemas.results import ReconcileOutcome, Trigger
 
@@ -132,7 +132,7 @@ def test_pass_log_skips_passes_before_since():
 
 def test_rollout_deadline_grows_with_waves_and_slower_sandboxes():
     """The rollout deadline covers each wave's MIG reconfiguration at the chosen speed."""
-    from reconciler.demo.steps import rollout_timeout
+    from gpuctl.demo.steps import rollout_timeout
 
     fast = rollout_timeout(4, 1, 60.0)
     assert fast < rollout_timeout(4, 1, 1.0)
@@ -148,7 +148,7 @@ def test_daemon_logs_go_to_the_file_and_the_configuration_comes_back(tmp_path):
 
     import structlog
 
-    from reconciler.demo.tour import DemoOptions, Tour
+    from gpuctl.demo.tour import DemoOptions, Tour
 
     before = structlog.get_config()
     handlers = list(logging.getLogger().handlers)
@@ -165,7 +165,7 @@ def test_cli_refuses_a_non_empty_keep_directory(tmp_path):
     """`gpuctl demo --keep DIR` with files in DIR is a usage error (exit 2), touching nothing."""
     from typer.testing import CliRunner
 
-    from reconciler.cli import app
+    from gpuctl.cli import app
 
     (tmp_path / "notes.txt").write_text("mine")
     result = CliRunner().invoke(app, ["demo", "--keep", str(tmp_path)])

@@ -5,12 +5,12 @@ write as another field manager is recorded as that manager's."""
 import pytest
 
 import sandbox
+from gpuctl.demo.errors import wait_for
+from gpuctl.demo.rollout_watch import NodeState, RolloutTracker
+from gpuctl.demo.workspace import example_state
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.cluster.feeds import Stream, WatchFeed
 from reconciler.cluster.foreign import merge_patch_as
-from reconciler.demo.errors import wait_for
-from reconciler.demo.rollout_watch import NodeState, RolloutTracker
-from reconciler.demo.workspace import example_state
 from reconciler.rollout.progress import Phase, clear_patch, phase_patch
 from reconciler.source import load_directory
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sandbox
-from reconciler.cli import app
+from gpuctl.cli import app
 from tests.hostile.corpus import CASES, HostileCase, write_case
 from tests.reconciler.e2e.engine_kit import example_state
 

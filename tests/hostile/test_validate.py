@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from tests.hostile.corpus import CASES, HostileCase, write_case
 
 

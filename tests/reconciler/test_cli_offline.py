@@ -8,7 +8,7 @@ from pathlib import Path
 import git
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from reconciler.source.revision import describe_directory
 
 

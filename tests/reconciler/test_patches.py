@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gpuctl.cli.diff_render import as_json, unified
 from reconciler.apply.applier import Outcome
 from reconciler.apply.patches import REDACTED, change_patch
-from reconciler.cli.diff_render import as_json, unified
 from reconciler.pipeline import ReconcileResult
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry, RevisionInfo

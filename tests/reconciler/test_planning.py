@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.cli.cluster_options import load
+from gpuctl.cli.cluster_options import load
 from reconciler.planning.compare import DIGEST_ANNOTATION, is_subset, with_digest
 from reconciler.planning.inventory import Inventory, inventory_configmap, inventory_from_configmap
 from reconciler.planning.normalise import normalise, remove_pointer

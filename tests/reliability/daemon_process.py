@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class GpuctlRun:
-    """One `python -m reconciler run` child; its output goes to `log_path` (appended)."""
+    """One `python -m gpuctl run` child; its output goes to `log_path` (appended)."""
 
     def __init__(self, repo: Path, kubeconfig: Path, audit_db: Path, log_path: Path,
                  crash_at: str | None = None) -> None:
@@ -22,7 +22,7 @@ class GpuctlRun:
                     "GPUCTL_RETRY_PERIOD": "0.2s", "GPUCTL_BACKOFF_CAP": "1s"})
         if crash_at is not None:
             env["GPUCTL_CRASH_AT"] = crash_at
-        command = [sys.executable, "-m", "reconciler", "run", "--repo", str(repo),
+        command = [sys.executable, "-m", "gpuctl", "run", "--repo", str(repo),
                    "--kubeconfig", str(kubeconfig), "--listen", "127.0.0.1:0",
                    "--audit-db", str(audit_db), "--identity", "crash-test",
                    "--log-format", "json", "--resync-interval", "1h"]

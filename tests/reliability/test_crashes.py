@@ -53,7 +53,7 @@ def launch_pods(sb, round_: int) -> set[str]:
 
 
 def verify_audit(audit_db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reconciler", "audit", "verify", "--db", str(audit_db)],
+    return subprocess.run([sys.executable, "-m", "gpuctl", "audit", "verify", "--db", str(audit_db)],
                           cwd=ROOT, capture_output=True, text=True, check=False)
 
 

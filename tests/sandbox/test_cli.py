@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _gpuctl(*args: str) -> list[str]:
-    return [sys.executable, "-m", "reconciler", *args]
+    return [sys.executable, "-m", "gpuctl", *args]
 
 
 @pytest.mark.slow

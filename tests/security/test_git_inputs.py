@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from reconciler.daemon.settings import SettingsError, load_settings
 from reconciler.source.refs import check_branch, check_revision, check_subpath
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("schemas", "reconciler", "simulator", "sandbox")
+PACKAGES = ("gpuctl", "schemas", "reconciler", "simulator", "sandbox")
 
 
 @pytest.mark.parametrize("name", ["main", "release/1.2", "team-a_x", "v2"])

@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 import sandbox
-from reconciler.cli import app
+from gpuctl.cli import app
 from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from tests.daemon.gitrepos import AUTHOR

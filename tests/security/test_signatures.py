@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sandbox
-from reconciler.cli import app
+from gpuctl.cli import app
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.daemon.daemon import RepoLocation
 from reconciler.daemon.protocols import WorkItem

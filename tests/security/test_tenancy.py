@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 import sandbox
+from gpuctl.cli import app
 from reconciler.apply.tenancy import enforce, violations
-from reconciler.cli import app
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.pipeline import reconcile
 from reconciler.testing import ManualClock

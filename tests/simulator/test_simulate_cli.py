@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from tests.simulator.conftest import REPO_ROOT
 
 runner = CliRunner()
@@ -105,7 +105,7 @@ def test_json_is_byte_identical_across_processes() -> None:
             [
                 sys.executable,
                 "-m",
-                "reconciler",
+                "gpuctl",
                 "simulate",
                 "desired_state",
                 "--policy",

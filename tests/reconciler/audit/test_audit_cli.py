@@ -13,9 +13,9 @@ import typer
 from audit_testkit import RecordReconcile, node_change
 from typer.testing import CliRunner
 
+from gpuctl.cli import app
+from gpuctl.cli.audit_cmd import parse_since
 from reconciler.audit.chain import GENESIS_HASH, canonical_json, link_hash
-from reconciler.cli import app
-from reconciler.cli.audit_cmd import parse_since
 from schemas.results import ReconcileOutcome
 
 runner = CliRunner()

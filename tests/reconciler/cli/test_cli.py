@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from tests.reconciler.repo_fixtures import BASE_REPO, MIG_PARTED, write_repo
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,7 +21,7 @@ runner = CliRunner()
 def test_example_repository_validates_with_exit_0() -> None:
     """`gpuctl validate desired_state` exits 0 (run as a real subprocess, as users do)."""
     done = subprocess.run(
-        [sys.executable, "-m", "reconciler", "validate", "desired_state"],
+        [sys.executable, "-m", "gpuctl", "validate", "desired_state"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import sandbox
-from reconciler.cli.cluster_options import load
+from gpuctl.cli.cluster_options import load
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink

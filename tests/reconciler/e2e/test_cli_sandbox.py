@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from reconciler.rollout.progress import CORDONED_BY, PHASE
 from reconciler.rollout.targets import MIG_CONFIG
 from tests.reconciler.e2e.engine_kit import REPO, example_state, pool_nodes, running
@@ -96,7 +96,7 @@ def test_rollout_resumes_after_the_process_is_killed(tmp_path: Path) -> None:
             _gpuctl("apply", str(REPO), "--sandbox", kubeconfig, "--audit-db", str(tmp_path / "a.db"))[0] == 0
         )
         changed = _repo_copy(tmp_path, mig="inference-small")
-        command = [sys.executable, "-m", "reconciler", "apply", str(changed), "--sandbox", kubeconfig,
+        command = [sys.executable, "-m", "gpuctl", "apply", str(changed), "--sandbox", kubeconfig,
                    "--audit-db", str(tmp_path / "a.db"), "--poll-interval", "0.05"]  # fmt: skip
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         deadline = time.monotonic() + 60

@@ -8,7 +8,7 @@ import shlex
 import yaml
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from simulator.gate import parse_rule
 from tests.simulator.conftest import REPO_ROOT
 

@@ -10,7 +10,7 @@ import matplotlib.image
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from tests.simulator.premerge.conftest import EXAMPLE, H100_POOL, Commit, drop_mig_3g, neutral_edit
 
 runner = CliRunner()

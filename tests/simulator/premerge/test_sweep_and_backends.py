@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import app
+from gpuctl.cli import app
 from simulator import SimConfig, SimParameters, run
 from simulator.compare import CompareInputs, compare
 from simulator.sweep.backends import InlineBackend, ProcessPoolBackend, RayBackend

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.captured import CaptureInputError, capture_db, export_jobs, window_seconds
+from gpuctl.cli.captured import CaptureInputError, capture_db, export_jobs, window_seconds
 
 EXIT_USAGE = 2
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from reconciler.cli.cluster_options import (
+from gpuctl.cli.cluster_options import (
     ContextOption,
     KubeconfigOption,
     RevisionOption,
@@ -40,7 +40,7 @@ def diff(
     ] = True,
 ) -> None:
     """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error."""
-    from reconciler.cli import diff_render
+    from gpuctl.cli import diff_render
     from reconciler.clock import SystemClock
     from reconciler.pipeline import ReconcileOptions, reconcile
     from schemas.results import Action, ReconcileOutcome

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from reconciler.cli.cluster_options import (
+from gpuctl.cli.cluster_options import (
     ContextOption,
     KubeconfigOption,
     RevisionOption,
@@ -62,9 +62,9 @@ def apply(
     output: Annotated[Literal["text", "json"], typer.Option("--format", help="report format")] = "text",
 ) -> None:
     """Reconcile the cluster to PATH once. Exit 0 done, 1 a change or rollout failed, 2 error."""
+    from gpuctl.cli import apply_report
+    from gpuctl.cli.signing import require_signed
     from reconciler.audit import AuditError, SqliteAuditLog
-    from reconciler.cli import apply_report
-    from reconciler.cli.signing import require_signed
     from reconciler.clock import SystemClock
     from reconciler.pipeline import ReconcileOptions, reconcile
     from schemas.results import ReconcileOutcome

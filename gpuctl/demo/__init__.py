@@ -3,8 +3,8 @@ repository of the example desired state, a daemon applying it, a MIG layout chan
 out node by node while GPU jobs run, drift corrected, a pre-merge simulation and the
 verified audit log. `run_demo(options, narrator)` returns the command's exit code."""
 
-from reconciler.demo.narration import Narrator
-from reconciler.demo.run import run_demo
-from reconciler.demo.tour import DemoOptions
+from gpuctl.demo.narration import Narrator
+from gpuctl.demo.run import run_demo
+from gpuctl.demo.tour import DemoOptions
 
 __all__ = ["DemoOptions", "Narrator", "run_demo"]

@@ -19,10 +19,10 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from reconciler.cli.calibrate_cmd import calibrate_command
-from reconciler.cli.simulate_cmd import simulate_command
-from reconciler.cli.simulate_compare import compare_command
-from reconciler.cli.simulate_sweep import sweep_command
+from gpuctl.cli.calibrate_cmd import calibrate_command
+from gpuctl.cli.simulate_cmd import simulate_command
+from gpuctl.cli.simulate_compare import compare_command
+from gpuctl.cli.simulate_sweep import sweep_command
 
 _COMPARE_OPTIONS = ("--repo", "--base", "--head")
 

@@ -15,12 +15,13 @@ from typing import Any, TextIO
 
 import structlog
 
+from gpuctl.demo.clirun import CommandRunner
+from gpuctl.demo.errors import DemoFailure
+from gpuctl.demo.narration import Narrator
+from gpuctl.demo.workspace import DemoRepo
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.daemon.assembly import Assembled
 from reconciler.daemon.protocols import ReconcileReport, WorkItem
-from reconciler.demo.errors import DemoFailure
-from reconciler.demo.narration import Narrator
-from reconciler.demo.workspace import DemoRepo
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class DemoOptions:
     simulate: bool = True
     source: Path | None = None
     jobs_per_node: int = 2
+    # Runs the real `gpuctl` commands the tour shows (simulate, audit); None skips nothing
+    # silently: those steps fail saying the runner is missing.
+    gpuctl: CommandRunner | None = None
 
 
 class PassLog:

@@ -52,7 +52,7 @@ RevisionOption = Annotated[
 def load(path: Path, revision: str | None = None) -> DesiredState:
     """Load the repository at `path` (or its tree at Git `revision`). Exit 2 printing every
     diagnostic when it is invalid (all-or-nothing: nothing is applied from a bad revision)."""
-    from reconciler.cli.loading import load_path
+    from gpuctl.cli.loading import load_path
 
     if not path.is_dir():
         raise fail(f"{path} is not a directory")

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from types import FrameType
 
-from reconciler.demo import steps
-from reconciler.demo.errors import DemoFailure
-from reconciler.demo.narration import Narrator
-from reconciler.demo.tour import DemoOptions, Tour
+from gpuctl.demo import steps
+from gpuctl.demo.errors import DemoFailure
+from gpuctl.demo.narration import Narrator
+from gpuctl.demo.tour import DemoOptions, Tour
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from rich.table import Table
 
+from gpuctl.cli.console import make_console
 from reconciler.audit.query import AuditEntry, ReconcileSummary
-from reconciler.cli.console import make_console
 
 _SHORT_SHA = 12
 _SHORT_ID = 8

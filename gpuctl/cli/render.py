@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from reconciler.cli.loading import EXIT_INVALID, display_prefix, load_path
+from gpuctl.cli.loading import EXIT_INVALID, display_prefix, load_path
 from schemas.diagnostics import Severity
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
+from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
 if TYPE_CHECKING:  # the sandbox is imported only when the command runs (fast CLI start-up)

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
-from reconciler.cli.console import make_console
-from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
+from gpuctl.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
+from gpuctl.cli.console import make_console
+from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from reconciler.cli.console import make_console
-from reconciler.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
+from gpuctl.cli.console import make_console
+from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     workload on the cluster a desired state describes, before anyone merges it."""
     from pydantic import ValidationError
 
-    from reconciler.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
+    from gpuctl.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
     from simulator import SimConfig, SimParameters, run
     from simulator.errors import InputError
     from simulator.placement import POLICY_NAMES

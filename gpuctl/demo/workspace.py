@@ -11,7 +11,7 @@ from pathlib import Path
 
 import git
 
-from reconciler.demo.errors import DemoFailure
+from gpuctl.demo.errors import DemoFailure
 
 BRANCH = "main"
 AUTHOR_NAME = "gpuctl demo"

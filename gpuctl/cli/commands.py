@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import (
+from gpuctl.cli import (
     apply_cmd,
     audit_cmd,
     demo_cmd,

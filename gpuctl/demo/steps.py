@@ -10,13 +10,12 @@ import time
 from collections import Counter
 from typing import Any
 
+from gpuctl.demo.errors import DemoFailure, wait_for
+from gpuctl.demo.narration import LiveView
+from gpuctl.demo.rollout_watch import NodeState, RolloutTracker
+from gpuctl.demo.tour import Tour
+from gpuctl.demo.workspace import BRANCH, DemoRepo, Edit, example_state
 from reconciler.cluster.feeds import Stream, WatchFeed
-from reconciler.demo.clirun import run_gpuctl
-from reconciler.demo.errors import DemoFailure, wait_for
-from reconciler.demo.narration import LiveView
-from reconciler.demo.rollout_watch import NodeState, RolloutTracker
-from reconciler.demo.tour import Tour
-from reconciler.demo.workspace import BRANCH, DemoRepo, Edit, example_state
 from schemas.desired import DesiredState
 from schemas.results import Action, ReconcileOutcome, Trigger
 
@@ -224,6 +223,13 @@ def correct_drift(tour: Tour) -> None:
                      "(trigger: drift, no resync needed)")
 
 
+def _run_gpuctl(tour: Tour, args: list[str]) -> int:
+    runner = tour.options.gpuctl
+    if runner is None:
+        raise DemoFailure("no gpuctl command runner was given to the demo (DemoOptions.gpuctl)")
+    return runner(args)
+
+
 def simulate_proposal(tour: Tour) -> None:
     repo = tour.need_repo()
     sha = repo.propose(PROPOSAL_BRANCH, Edit(POOL_FILE, f"config: {MIG_TO}", f"config: {MIG_PROPOSED}"),
@@ -234,7 +240,7 @@ def simulate_proposal(tour: Tour) -> None:
     args = ["simulate", "--repo", str(repo.path), "--base", BRANCH, "--head", PROPOSAL_BRANCH,
             "--seeds", SIMULATION_SEEDS, "--horizon", SIMULATION_HORIZON, "--fail-if", SIMULATION_GATE]
     tour.narrator.say("$ " + shlex.join(["gpuctl", *args]))
-    code = run_gpuctl(args)
+    code = _run_gpuctl(tour, args)
     if code == EXIT_GATE_BREACHED:
         verdict = "the gate fails: CI would block this merge"
     elif code == 0:
@@ -251,7 +257,7 @@ def show_audit_log(tour: Tour) -> None:
     db = str(tour.audit_db)
     for args in (["audit", "log", "--db", db], ["audit", "verify", "--db", db]):
         tour.narrator.say("$ " + shlex.join(["gpuctl", *args]))
-        code = run_gpuctl(args)
+        code = _run_gpuctl(tour, args)
         if code != 0:
             raise DemoFailure(f"gpuctl {' '.join(args[:2])} exited {code}")
     tour.narrator.ok("audit log verified: every change is in the hash chain")

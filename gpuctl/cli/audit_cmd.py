@@ -1,7 +1,7 @@
 """`gpuctl audit log|verify|export` and `gpuctl status`: the command line over the audit log.
 
 Wiring and argument parsing only; reading is `reconciler.audit.query`, checking is
-`reconciler.audit.verification`, text rendering is `reconciler.cli.audit_render`.
+`reconciler.audit.verification`, text rendering is `gpuctl.cli.audit_render`.
 Exit codes: 0 success; 1 `verify` found a bad entry; 2 usage or I/O error (missing file…).
 """
 
@@ -17,11 +17,11 @@ from typing import Annotated, Any
 
 import typer
 
+from gpuctl.cli import audit_render
 from reconciler.audit.archive import JsonlExport
 from reconciler.audit.errors import AuditError
 from reconciler.audit.query import AuditReader, EntryFilter
 from reconciler.audit.verification import verify_chain
-from reconciler.cli import audit_render
 from schemas.durations import parse_duration
 
 DB_ENV_VAR = "GPUCTL_AUDIT_DB"

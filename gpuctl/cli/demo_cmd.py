@@ -1,4 +1,4 @@
-"""`gpuctl demo`: the guided tour on the embedded sandbox (see `reconciler.demo`).
+"""`gpuctl demo`: the guided tour on the embedded sandbox (see `gpuctl.demo`).
 Exit codes: 0 every step held; 1 a step failed (named on stderr); 2 a usage error;
 130 interrupted (Ctrl-C or SIGTERM), after stopping everything it started."""
 
@@ -13,6 +13,7 @@ EXIT_USAGE = 2
 
 
 def demo(
+    ctx: typer.Context,
     *,
     keep: Annotated[
         Path | None,
@@ -36,7 +37,8 @@ def demo(
     """Guided tour on the embedded sandbox: first apply, a MIG rollout node by node, drift
     correction, a pre-merge simulation and the verified audit log, in under two minutes.
     Exit 0 every step held, 1 a step failed, 2 usage error, 130 interrupted."""
-    from reconciler.demo import DemoOptions, Narrator, run_demo
+    from gpuctl.demo import DemoOptions, Narrator, run_demo
+    from gpuctl.demo.clirun import click_runner
 
     if source is not None and not source.is_dir():
         typer.echo(f"gpuctl demo: --source {source}: not a directory", err=True)
@@ -44,7 +46,8 @@ def demo(
     if keep is not None and (keep.is_file() or (keep.is_dir() and any(keep.iterdir()))):
         typer.echo(f"gpuctl demo: --keep {keep}: not a new or empty directory", err=True)
         raise typer.Exit(EXIT_USAGE)
-    options = DemoOptions(speed=speed, keep=keep, simulate=simulate, source=source)
+    options = DemoOptions(speed=speed, keep=keep, simulate=simulate, source=source,
+                          gpuctl=click_runner(ctx.find_root().command))
     code = run_demo(options, Narrator())
     raise typer.Exit(code)
 

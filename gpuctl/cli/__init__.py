@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from reconciler.cli import commands
+from gpuctl.cli import commands
 
 app = typer.Typer(
     name="gpuctl",

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reconciler.cli.console import make_console
-from reconciler.cli.simulate_inputs import (
+from gpuctl.cli.console import make_console
+from gpuctl.cli.simulate_inputs import (
     AddressOption,
     BackendName,
     BackendOption,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from reconciler.cli.cluster_options import fail
+from gpuctl.cli.cluster_options import fail
 from reconciler.source.files import containing_repository
 from reconciler.source.signatures import UnverifiedCommitError, verify_commit
 from schemas.kinds import CommitVerification

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reconciler.cli.loading import display_prefix, load_path
+from gpuctl.cli.loading import display_prefix, load_path
 from schemas.diagnostics import Severity
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.loading import EXIT_INVALID, display_prefix, load_path
+from gpuctl.cli.loading import EXIT_INVALID, display_prefix, load_path
 from schemas.diagnostics import Severity
 
 

@@ -1,0 +1,5 @@
+"""`python -m gpuctl` runs the gpuctl CLI."""
+
+from gpuctl.cli import main
+
+main()

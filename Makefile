@@ -3,6 +3,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# The demo needs gpuctl and its runtime dependencies only; the tests add the test tools and
+# Ray (for the `gpuctl simulate sweep --backend ray` tests).
+$(BIN)/.installed-demo: pyproject.toml
+	@if [ -f $(BIN)/.installed ] && [ $(BIN)/.installed -nt pyproject.toml ]; then \
+		echo "gpuctl already installed with the test extras"; \
+	else \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install -q --upgrade pip && \
+		$(BIN)/python -m pip install -q -e .; \
+	fi
+	touch $@
+
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -12,7 +24,7 @@ $(BIN)/.installed: pyproject.toml
 .PHONY: install demo test lint bench
 install: $(BIN)/.installed
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed-demo
 	$(BIN)/gpuctl demo
 
 lint: $(BIN)/.installed

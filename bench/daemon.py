@@ -37,9 +37,9 @@ import git
 from kubernetes import client as k8s
 
 import sandbox
+from gpuctl.assembly import Assembled, assemble
 from reconciler.cluster import ConnectionSpec
 from reconciler.cluster.connection import api_client_for
-from reconciler.daemon.assembly import Assembled, assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.daemon.webhooks import sign
 from reconciler.source import load_directory

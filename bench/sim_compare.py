@@ -17,8 +17,8 @@ from pathlib import Path
 
 from reconciler.source import load_directory
 from simulator import SimParameters
+from simulator.backends import ProcessPoolBackend, usable_cpus
 from simulator.compare import CompareInputs, compare
-from simulator.sweep.backends import ProcessPoolBackend, usable_cpus
 from simulator.sweep.grid import apply
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "desired_state"

@@ -3,11 +3,13 @@
 A `TransientError` is worth retrying later (429, 5xx, timeouts, a conflict that may clear);
 a `TerminalError` will fail again until the desired state or the cluster changes (invalid
 object, forbidden, unknown kind). Both name the object they concern as `Kind/namespace/name`.
-This module imports nothing else of ours except `schemas.refs`.
+Both sit under `schemas.errors`' split (`Retryable`, `Terminal`), shared by every package.
+This module imports nothing else of ours except `schemas.refs` and `schemas.errors`.
 """
 
 from __future__ import annotations
 
+from schemas.errors import Retryable, Terminal
 from schemas.refs import ObjectRef
 
 
@@ -20,7 +22,7 @@ class ReconcileError(Exception):
         super().__init__(f"{ref}: {message}" if ref is not None else message)
 
 
-class TransientError(ReconcileError):
+class TransientError(ReconcileError, Retryable):
     """Retryable: the same request may succeed after `delay` seconds."""
 
     def __init__(self, message: str, ref: ObjectRef | None = None, delay: float = 5.0) -> None:
@@ -28,7 +30,7 @@ class TransientError(ReconcileError):
         self.delay = delay
 
 
-class TerminalError(ReconcileError):
+class TerminalError(ReconcileError, Terminal):
     """Not retryable without a change to the desired state or the cluster."""
 
 

@@ -20,15 +20,13 @@ from reconciler.apply.tenancy import enforce
 from reconciler.errors import ReconcileError, TransientError
 from reconciler.health.assess import HealthReport, wait_healthy
 from reconciler.planning.inventory import Inventory
-from reconciler.planning.order import CRDS, NODE_POOLS
 from reconciler.planning.pairing import Pair, plan
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
-from reconciler.render import render
-from reconciler.render.order import STAGE_NAMES
+from reconciler.render import RenderedObject, cluster_objects, render
+from reconciler.render.order import CRDS, NODE_POOLS, STAGE_NAMES
 from reconciler.rollout.node_state import apply_node_state
 from reconciler.rollout.runner import PoolRollout, RolloutRunner
 from schemas.desired import DesiredState
-from schemas.kinds import GPUCTL_GROUP
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeSet, HealthCode, ReconcileOutcome, RevisionInfo, Trigger
 
@@ -73,15 +71,20 @@ def reconcile(
     revision: RevisionInfo,
     audit: AuditSink | None = None,
     options: ReconcileOptions | None = None,
+    rendered: list[RenderedObject] | None = None,
 ) -> ReconcileResult:
-    """Run one pass over `state`: its rendered manifests, then its GPUNodePools."""
+    """Run one pass over `state`: its rendered manifests, then its GPUNodePools. `rendered`
+    is `render(state)` when the caller has it already (rendered once per pass)."""
     options = options or ReconcileOptions()
     sink = None if options.dry_run else audit
     reconcile_id = sink.begin(revision, options.trigger) if sink is not None else ""
     recorder = ChangeRecorder(sink, reconcile_id)
     result = ReconcileResult(revision, changes=recorder.changes, reconcile_id=reconcile_id or None)
     try:
-        _Pass(state, client=client, clock=clock, options=options, recorder=recorder, result=result).run()
+        _Pass(
+            state, client=client, clock=clock, options=options, recorder=recorder, result=result,
+            rendered=rendered,
+        ).run()
     except ReconcileError as exc:
         result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
         result.retryable = isinstance(exc, TransientError)
@@ -132,8 +135,10 @@ class _Pass:
         options: ReconcileOptions,
         recorder: ChangeRecorder,
         result: ReconcileResult,
+        rendered: list[RenderedObject] | None = None,
     ) -> None:
         self.state = state
+        self.rendered = rendered
         self.client = client
         self.clock = clock
         self.options = options
@@ -142,11 +147,8 @@ class _Pass:
 
     def run(self) -> None:
         client, options = self.client, self.options
-        objects = [
-            (item.stage, _with_namespace(client, item.obj))
-            for item in render(self.state)
-            if item.ref.group != GPUCTL_GROUP and not _is_node(item.obj)
-        ]
+        rendered = self.rendered if self.rendered is not None else render(self.state)
+        objects = [(item.stage, _with_namespace(client, item.obj)) for item in cluster_objects(rendered)]
         enforce((obj for _, obj in objects), self.state.settings.allow)
         store = InventoryStore(client, self.state.settings.namespace)
         inventory = store.load()
@@ -206,11 +208,6 @@ class _Pass:
                 timeout, poll = options.crd_timeout, options.poll_interval
                 wait_established(self.client, crds, self.clock, timeout=timeout, poll=poll)
         return applied
-
-
-def _is_node(obj: KubeObject) -> bool:
-    """Nodes are never applied from manifests: pools describe them (and pruning never deletes them)."""
-    return obj.get("kind") == "Node" and obj.get("apiVersion") == "v1"
 
 
 def _wrote(outcome: Outcome) -> bool:

@@ -184,6 +184,8 @@ def desired_state(
     settings: Any | None = None,
 ) -> Any:
     """A DesiredState holding `objects` as manifests (written in a file `test.yaml`) and `pools`."""
+    from reconciler.validation.context import Context
+    from reconciler.validation.operator_configs import gpu_operator_configmaps
     from schemas.desired import DesiredState, Manifest
     from schemas.diagnostics import SourceLocation
     from schemas.kinds import RepoSettings
@@ -192,10 +194,13 @@ def desired_state(
         Manifest(copy.deepcopy(obj), SourceLocation("test.yaml", line), ObjectRef.of(obj))
         for line, obj in enumerate(objects, start=1)
     ]
-    return DesiredState(
+    state = DesiredState(
         root=".",
         revision=None,
         settings=settings or RepoSettings(),
         manifests=manifests,
         pools=list(pools or []),
     )
+    # What the loader's validation records: the ConfigMaps the GPU Operator reads.
+    state.gpu_operator_configs = gpu_operator_configmaps(Context.of(state))
+    return state

@@ -48,6 +48,9 @@ class DesiredState:
     mig_parted: MigPartedConfig | None = None
     # Device-plugin configs by ConfigMap key (the value of `nvidia.com/device-plugin.config`).
     device_plugin: dict[str, DevicePluginConfig] = field(default_factory=dict)
+    # The ConfigMaps the GPU Operator reads (its MIG manager's and device plugin's configs),
+    # found by validation; rendering applies them with the GPU Operator.
+    gpu_operator_configs: set[ObjectRef] = field(default_factory=set)
     # Where each gpuctl-kind document was written, by ObjectRef.
     locations: dict[ObjectRef, SourceLocation] = field(default_factory=dict)
 

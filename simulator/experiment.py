@@ -8,7 +8,6 @@ is in `simulator.cluster`, `simulator.traces`, `simulator.inflate` and `simulato
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 
@@ -17,25 +16,11 @@ from simulator.cluster import ClusterSpec, from_desired_state
 from simulator.config import SimConfig
 from simulator.errors import InputError
 from simulator.inflate import inflate
-from simulator.jobs import JobTable
+from simulator.jobs import JobTable, workload_summary
 from simulator.progress import Progress, no_progress
 from simulator.quotas import quotas_from_state
 from simulator.result import RunResult
 from simulator.traces import generate_from_profile
-
-
-def _workload_summary(jobs: JobTable, label: str) -> dict[str, Any]:
-    request = jobs.gpu_request()
-    return {
-        "source": label,
-        "jobs": len(jobs),
-        "pods": int(jobs.pods.sum()),
-        "gpu_requested": float(request.sum()),
-        "gpu_seconds": float((request * jobs.work).sum()),
-        "cpu_only_jobs": int((request == 0).sum()),
-        "sharing_jobs": int((jobs.milli > 0).sum()),
-        "multi_pod_jobs": int((jobs.pods > 1).sum()),
-    }
 
 
 def _cluster(config: SimConfig) -> ClusterSpec:
@@ -64,7 +49,7 @@ def run(config: SimConfig, progress: Progress = no_progress) -> RunResult:
         spec = _cluster(config)
         result.cluster = spec.describe()
         jobs = _jobs(config, rng)
-        result.workload = _workload_summary(jobs, config.workload_label)
+        result.workload = workload_summary(jobs, config.workload_label)
         if len(jobs) == 0:
             raise InputError("the workload has no jobs")
         if params.mode == "inflate":

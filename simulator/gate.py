@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from simulator.compare.comparison import Comparison
 from simulator.compare.metrics import METRICS, POOL_METRIC, TEAM_METRICS, MetricInfo
 from simulator.compare.stats import Difference
+from simulator.errors import SimulatorError
 
 _RULE = re.compile(
     r"^\s*(?P<target>[A-Za-z0-9_.\-]+)\s*(?P<op>>=|<=|>|<)\s*"
@@ -30,7 +31,7 @@ _TIME_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
 
 
-class GateError(ValueError):
+class GateError(ValueError, SimulatorError):
     """A rule that cannot be parsed or names a figure the comparison does not have (exit 2)."""
 
 

@@ -111,7 +111,7 @@ class JobTable:
     ) -> JobTable:
         """A table from the columns of `empty_columns` (cast to their dtypes) and name lists."""
         floats = {k: cols[k].astype(np.float64, copy=False) for k in ("arrival", "work")}
-        ints = {k: cols[k].astype(np.int64, copy=False) for k in _INT_COLUMNS}
+        ints = {k: cols[k].astype(np.int64, copy=False) for k in INT_COLUMNS}
         return cls(
             arrival=floats["arrival"],
             work=floats["work"],
@@ -141,7 +141,9 @@ class JobTable:
         return self.take(np.argsort(self.arrival, kind="stable"))
 
 
-_INT_COLUMNS = (
+# Every column of a JobTable, in the one order loaders fill them in: floats, then integers.
+FLOAT_COLUMNS = ("arrival", "work")
+INT_COLUMNS = (
     "pods",
     "gpus",
     "milli",
@@ -156,24 +158,27 @@ _INT_COLUMNS = (
     "model_mask",
     "gpu_memory_mib",
 )
+COLUMNS = FLOAT_COLUMNS + INT_COLUMNS
 
 
 def empty_columns(n: int) -> dict[str, npt.NDArray[Any]]:
     """Zeroed columns for `n` jobs (1 pod each), for loaders that fill them in place."""
+    columns: dict[str, npt.NDArray[Any]] = {name: np.zeros(n, dtype=np.float64) for name in FLOAT_COLUMNS}
+    columns.update({name: np.zeros(n, dtype=np.int64) for name in INT_COLUMNS})
+    columns["pods"][:] = 1
+    return columns
+
+
+def workload_summary(jobs: JobTable, label: str) -> dict[str, Any]:
+    """What a run's result says about its workload: where it came from and its size."""
+    request = jobs.gpu_request()
     return {
-        "arrival": np.zeros(n, dtype=np.float64),
-        "work": np.zeros(n, dtype=np.float64),
-        "pods": np.ones(n, dtype=np.int64),
-        "gpus": np.zeros(n, dtype=np.int64),
-        "milli": np.zeros(n, dtype=np.int64),
-        "resource": np.zeros(n, dtype=np.int64),
-        "cpu_milli": np.zeros(n, dtype=np.int64),
-        "memory_mib": np.zeros(n, dtype=np.int64),
-        "priority": np.zeros(n, dtype=np.int64),
-        "team": np.zeros(n, dtype=np.int64),
-        "queue": np.zeros(n, dtype=np.int64),
-        "job_class": np.zeros(n, dtype=np.int64),
-        "kind": np.zeros(n, dtype=np.int64),
-        "model_mask": np.zeros(n, dtype=np.int64),
-        "gpu_memory_mib": np.zeros(n, dtype=np.int64),
+        "source": label,
+        "jobs": len(jobs),
+        "pods": int(jobs.pods.sum()),
+        "gpu_requested": float(request.sum()),
+        "gpu_seconds": float((request * jobs.work).sum()),
+        "cpu_only_jobs": int((request == 0).sum()),
+        "sharing_jobs": int((jobs.milli > 0).sum()),
+        "multi_pod_jobs": int((jobs.pods > 1).sum()),
     }

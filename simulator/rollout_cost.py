@@ -1,8 +1,9 @@
 """The cost of rolling a change out: which simulated nodes the reconciler would drain to move
 from the base desired state to the head, and when each is unavailable.
 
-A pool is disrupted when it exists in both states and its node configuration differs: the MIG
-config name or strategy, the device-plugin config name, or the *content* of the mig-parted or
+A pool is disrupted when it exists in both states and its node configuration differs: a drain
+label (`schemas.drain`, the rule the reconciler drains by: the MIG config name of a MIG-capable
+model, the device-plugin config name), the MIG strategy, or the *content* of the mig-parted or
 device-plugin config it names. Its nodes go down in batches of `rollout.maxUnavailable`, one
 batch after the other from the start of the horizon; each batch is unavailable for the pool's
 drain timeout plus its reconfiguration time (the MIG timeout when the MIG layout changes, a
@@ -17,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.desired import DesiredState
+from schemas.drain import describe_change, drain_labels, pool_drain_changes
 from schemas.kinds import GPUNodePool
+from schemas.nodelabels import DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL
 
 DEVICE_PLUGIN_RESTART_S = 60.0  # the plugin DaemonSet pod restarting with its new config
 
@@ -71,19 +74,22 @@ def _plugin_content(state: DesiredState, pool: GPUNodePool) -> object:
 
 
 def _reasons(base: DesiredState, head: DesiredState, old: GPUNodePool, new: GPUNodePool) -> list[str]:
+    """Why the pool's nodes are drained: its drain labels change (`schemas.drain`, the rule the
+    reconciler follows), or, under the same names, the configs they name are edited, or the
+    MIG strategy changes (counted here as a drain too: an upper bound)."""
+    changes = pool_drain_changes(old, new)
+    wanted = drain_labels(new)
     reasons = []
-    if old.spec.mig.config != new.spec.mig.config:
-        reasons.append(f"MIG config {old.spec.mig.config} → {new.spec.mig.config}")
-    elif _mig_content(base, old) != _mig_content(head, new):
+    if MIG_CONFIG_LABEL in changes:
+        reasons.append(describe_change(MIG_CONFIG_LABEL, changes[MIG_CONFIG_LABEL]))
+    elif MIG_CONFIG_LABEL in wanted and _mig_content(base, old) != _mig_content(head, new):
         reasons.append(f"MIG config {new.spec.mig.config} edited")
     if old.spec.mig.strategy != new.spec.mig.strategy:
         reasons.append(f"MIG strategy {old.spec.mig.strategy} → {new.spec.mig.strategy}")
-    old_plugin = old.spec.device_plugin.config if old.spec.device_plugin else None
-    new_plugin = new.spec.device_plugin.config if new.spec.device_plugin else None
-    if old_plugin != new_plugin:
-        reasons.append(f"device-plugin config {old_plugin or 'default'} → {new_plugin or 'default'}")
-    elif _plugin_content(base, old) != _plugin_content(head, new):
-        reasons.append(f"device-plugin config {new_plugin} edited")
+    if DEVICE_PLUGIN_CONFIG_LABEL in changes:
+        reasons.append(describe_change(DEVICE_PLUGIN_CONFIG_LABEL, changes[DEVICE_PLUGIN_CONFIG_LABEL]))
+    elif DEVICE_PLUGIN_CONFIG_LABEL in wanted and _plugin_content(base, old) != _plugin_content(head, new):
+        reasons.append(f"device-plugin config {wanted[DEVICE_PLUGIN_CONFIG_LABEL]} edited")
     return reasons
 
 

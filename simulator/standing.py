@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from schemas.desired import DesiredState
+from simulator.errors import SimulatorError
 from simulator.jobs import JobTable, empty_columns
 
 TEAM_LABEL = "gpuctl.dev/team"
@@ -36,7 +37,7 @@ _SUFFIX = {
 }  # fmt: skip
 
 
-class StandingError(ValueError):
+class StandingError(ValueError, SimulatorError):
     """A standing workload's manifest cannot be read as pods (terminal: fix the manifest)."""
 
 

@@ -14,8 +14,7 @@ import typer
 
 from gpuctl.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
 from gpuctl.cli.console import make_console
-from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
-from schemas.diagnostics import Severity
+from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, echo_errors, load_path
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -87,9 +86,7 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
         raise _fail(f"unknown --policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
     loaded = load_path(path, None)
     if loaded.state is None:
-        for diagnostic in loaded.diagnostics:
-            if diagnostic.severity is Severity.ERROR:
-                typer.echo(f"{display_prefix(path)}{diagnostic}", err=True)
+        echo_errors(path, loaded)
         raise _fail(f"{path}: invalid repository; nothing simulated (run gpuctl validate)", EXIT_INVALID)
     state = loaded.state
     try:

@@ -16,12 +16,13 @@ from reconciler.capture.export import ExportSummary, write_trace
 from reconciler.capture.session import CAPTURE_DB_NAME
 from reconciler.capture.store import CaptureStore
 from schemas.durations import parse_duration
+from schemas.errors import Terminal
 
 DB_ENV_VAR = "GPUCTL_CAPTURE_DB"
 CAPTURED_PREFIX = "captured:"
 
 
-class CaptureInputError(ValueError):
+class CaptureInputError(ValueError, Terminal):
     """A bad `--since`/`captured:` value or a missing store (terminal: fix the command)."""
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from reconciler.source import LoadResult, SourceError, load_directory, load_path_at_revision
+from schemas.diagnostics import Severity
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -29,3 +30,11 @@ def display_prefix(path: Path) -> str:
     """What to put before repository-relative file names so that they open from the cwd."""
     text = path.as_posix().rstrip("/")
     return "" if text in ("", ".") else text + "/"
+
+
+def echo_errors(path: Path, result: LoadResult) -> None:
+    """Print the load's errors to stderr, each file name opening from the cwd."""
+    prefix = display_prefix(path)
+    for diagnostic in result.diagnostics:
+        if diagnostic.severity is Severity.ERROR:
+            typer.echo(f"{prefix}{diagnostic}", err=True)

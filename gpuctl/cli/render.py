@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from gpuctl.cli.loading import EXIT_INVALID, display_prefix, load_path
-from schemas.diagnostics import Severity
+from gpuctl.cli.loading import EXIT_INVALID, echo_errors, load_path
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -39,10 +38,7 @@ def render_command(
 
     result = load_path(path, revision)
     if result.state is None:
-        prefix = display_prefix(path)
-        for diagnostic in result.diagnostics:
-            if diagnostic.severity is Severity.ERROR:
-                typer.echo(f"{prefix}{diagnostic}", err=True)
+        echo_errors(path, result)
         typer.echo(f"{path}: invalid; nothing rendered (run gpuctl validate for details)", err=True)
         raise typer.Exit(EXIT_INVALID)
     objects = render(result.state)

@@ -74,7 +74,7 @@ def run(
         typer.echo(f"gpuctl run: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
     logs.configure(settings.log_format)
-    from reconciler.daemon.assembly import assemble
+    from gpuctl.assembly import assemble
     from reconciler.triggers.base import TriggerError
 
     try:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gpuctl.cli.console import make_console
-from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
-from schemas.diagnostics import Severity
+from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, echo_errors, load_path
+from gpuctl.cli.simulate_inputs import TraceFormat, read_trace
 
 if TYPE_CHECKING:
     from schemas.desired import DesiredState
@@ -34,12 +34,6 @@ class Mode(StrEnum):
     INFLATE = "inflate"
 
 
-class TraceFormat(StrEnum):
-    OPENB = "openb"
-    ITP = "itp"
-    CSV = "csv"
-
-
 class OutputFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -53,22 +47,9 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 def _load_state(path: Path) -> DesiredState:
     result = load_path(path, None)
     if result.state is None:
-        prefix = display_prefix(path)
-        for diagnostic in result.diagnostics:
-            if diagnostic.severity is Severity.ERROR:
-                typer.echo(f"{prefix}{diagnostic}", err=True)
+        echo_errors(path, result)
         raise _fail(f"{path}: invalid repository; nothing simulated (run gpuctl validate)", EXIT_INVALID)
     return result.state
-
-
-def _load_trace(path: Path, fmt: TraceFormat, gpus_per_node: int) -> JobTable:
-    from simulator.traces import load_gpuctl_csv, load_itp, load_openb_pods
-
-    if fmt is TraceFormat.OPENB:
-        return load_openb_pods(path)
-    if fmt is TraceFormat.ITP:
-        return load_itp(path, gpus_per_node=max(1, gpus_per_node))
-    return load_gpuctl_csv(path)
 
 
 class _ProgressBar:
@@ -181,7 +162,7 @@ def _resolve_inputs(
     # The repository's Kueue quotas govern its own pools, not a trace's node list.
     quotas = quotas_from_state(state) if state is not None and nodes is None else None
     if trace is not None:
-        jobs = _load_trace(trace, trace_format, int(cluster.physical_gpus.max()))
+        jobs = read_trace(trace, trace_format, int(cluster.physical_gpus.max()))
         return _Inputs(cluster, jobs, str(trace), 0, quotas)
     assert state is not None
     profile = _pick_profile(state, workload)
@@ -193,7 +174,7 @@ def _resolve_inputs(
         cluster = from_node_list(load_openb_nodes(Path(state.root) / ref.nodes))
         quotas = None
     file = Path(state.root) / ref.file
-    jobs = _load_trace(file, TraceFormat(ref.format), int(cluster.physical_gpus.max()))
+    jobs = read_trace(file, TraceFormat(ref.format), int(cluster.physical_gpus.max()))
     return _Inputs(cluster, jobs, str(file), profile.spec.seed, quotas)
 
 

@@ -108,11 +108,11 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = False,
 ) -> None:
     """Compare the base and the proposed desired state under the same workload and seeds."""
+    from simulator.backends import BackendError, make_backend
     from simulator.compare import CompareInputs, compare
     from simulator.gate import GateError, check, parse_rule
     from simulator.report import write_report
     from simulator.report.terminal import print_summary
-    from simulator.sweep.backends import BackendError, make_backend
 
     try:
         rules = [parse_rule(text) for text in fail_if or []]

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gpuctl.cli.loading import display_prefix, load_path
-from schemas.diagnostics import Severity
+from gpuctl.cli.loading import echo_errors, load_path
+from reconciler.source.history import file_at_revision
 
 if TYPE_CHECKING:
     from schemas.desired import DesiredState
@@ -47,10 +47,7 @@ def load_state(path: Path, revision: str | None, command: str) -> DesiredState:
     repository holding `path`); an invalid one prints its errors and exits 2."""
     result = load_path(path, revision)
     if result.state is None:
-        prefix = display_prefix(path)
-        for diagnostic in result.diagnostics:
-            if diagnostic.severity is Severity.ERROR:
-                typer.echo(f"{prefix}{diagnostic}", err=True)
+        echo_errors(path, result)
         where = f"{path} at {revision}" if revision else str(path)
         raise fail(command, f"{where}: invalid repository; nothing simulated (run gpuctl validate)")
     return result.state
@@ -81,15 +78,23 @@ def pick_profile(states: list[DesiredState], name: str | None, command: str) -> 
     raise fail(command, "the repository declares no WorkloadProfile; give --trace FILE")
 
 
+def read_trace(path: Path, fmt: TraceFormat, gpus_per_node: int) -> JobTable:
+    """The job table of the trace file `path` in format `fmt` (TraceError, OSError if bad)."""
+    from simulator.traces import load_gpuctl_csv, load_itp, load_openb_pods
+
+    if fmt is TraceFormat.OPENB:
+        return load_openb_pods(path)
+    if fmt is TraceFormat.ITP:
+        return load_itp(path, gpus_per_node=max(1, gpus_per_node))
+    return load_gpuctl_csv(path)
+
+
 def load_trace(path: Path, fmt: TraceFormat, gpus_per_node: int, command: str) -> JobTable:
-    from simulator.traces import TraceError, load_gpuctl_csv, load_itp, load_openb_pods
+    """`read_trace`, with a bad file reported as `gpuctl COMMAND: ...` (exit 2)."""
+    from simulator.traces import TraceError
 
     try:
-        if fmt is TraceFormat.OPENB:
-            return load_openb_pods(path)
-        if fmt is TraceFormat.ITP:
-            return load_itp(path, gpus_per_node=max(1, gpus_per_node))
-        return load_gpuctl_csv(path)
+        return read_trace(path, fmt, gpus_per_node)
     except (TraceError, OSError) as err:
         raise fail(command, str(err)) from err
 
@@ -101,22 +106,6 @@ class Workload:
     jobs: JobTable | WorkloadProfile
     label: str
     default_seed: int
-
-
-def _revision_file(where: Path, revision: str, relative: str, into: Path) -> Path:
-    """The file `relative` (to `where`) as committed at `revision`, copied into `into`."""
-    import git
-
-    repo = git.Repo(where, search_parent_directories=True)
-    top = Path(repo.working_tree_dir or where).resolve()
-    inside = ((where.resolve() / relative).resolve()).relative_to(top).as_posix()
-    try:
-        blob = repo.commit(revision).tree / inside
-    except KeyError as err:
-        raise FileNotFoundError(f"{inside} is not in revision {revision}") from err
-    target = into / Path(inside).name
-    target.write_bytes(blob.data_stream.read())
-    return target
 
 
 def resolve_workload(
@@ -145,7 +134,7 @@ def resolve_workload(
         )
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            file = _revision_file(where, owner.revision or revision, ref.file, Path(scratch))
+            file = file_at_revision(where, owner.revision or revision, ref.file, Path(scratch))
         except (FileNotFoundError, ValueError) as err:
             raise fail(command, f"{label}: trace {ref.file}: {err}") from err
         return Workload(load_trace(file, TraceFormat(ref.format), gpus, command), label, profile.spec.seed)

@@ -94,7 +94,7 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
     no_standing: NoStandingOption = False,
 ) -> None:
     """Run every combination of the varied settings × seeds and tabulate the results."""
-    from simulator.sweep.backends import BackendError, make_backend
+    from simulator.backends import BackendError, make_backend
     from simulator.sweep.grid import SweepError, parse_vary
     from simulator.sweep.run import sweep
 

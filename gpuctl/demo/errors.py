@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from schemas.errors import Terminal
+
 T = TypeVar("T")
 
 POLL_S = 0.05
 
 
-class DemoFailure(Exception):
+class DemoFailure(Terminal):
     """A step of the tour failed; the message says what was expected and what was seen."""
 
 

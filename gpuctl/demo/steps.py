@@ -96,7 +96,7 @@ def start_cluster(tour: Tour) -> None:
 
 
 def start_daemon(tour: Tour) -> None:
-    from reconciler.daemon.assembly import assemble
+    from gpuctl.assembly import assemble
     from reconciler.daemon.settings import load_settings
 
     repo = tour.need_repo()

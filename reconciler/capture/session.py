@@ -1,7 +1,7 @@
 """`CaptureSession`: the capture as the daemon runs it: cluster-wide list/watches of Pods, Nodes
 and Kueue Workloads (when Kueue's CRD is served; looked for again every `kueue_retry_s`) feeding
 a `CaptureRecorder` that writes the `CaptureStore`. Started and stopped with the daemon (see
-`reconciler.daemon.assembly`); `default_capture_db` puts the store next to the audit log."""
+`gpuctl.assembly`); `default_capture_db` puts the store next to the audit log."""
 
 from __future__ import annotations
 

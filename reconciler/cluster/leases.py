@@ -8,7 +8,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from reconciler.daemon.leases import LeaseConflict, LeaseRecord, LeaseUnavailable
+from reconciler.leases import LeaseConflict, LeaseRecord, LeaseUnavailable
 
 _CONFLICT = (409,)
 # What the client raises when the API server cannot be reached (refused, reset, timed out,

@@ -1,6 +1,6 @@
-"""Puts a daemon together against a real cluster (or the sandbox it starts when none is
-configured): the cluster client, the audit log, the Lease store, the engine runner and the
-Kubernetes Events sink. Used by `gpuctl run`, the end-to-end tests and the benchmarks."""
+"""Puts a daemon together against a real cluster (or a local one the application started and
+hands in, see `gpuctl.assembly`): the cluster client, the audit log, the Lease store, the
+engine runner and the Kubernetes Events sink. The engine never starts the sandbox itself."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -27,10 +27,21 @@ from reconciler.daemon.events import EventsSink
 from reconciler.daemon.protocols import ReportSink
 from reconciler.daemon.runner import PipelineRunner, RunnerOptions
 from reconciler.daemon.settings import DaemonSettings
+from reconciler.errors import TerminalError
 from schemas.refs import ObjectRef
 from schemas.results import Trigger
 
 log = structlog.get_logger("gpuctl.daemon")
+
+
+class LocalCluster(Protocol):
+    """A cluster the application started for this daemon (the embedded sandbox)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def kubeconfig_path(self) -> Path: ...
 
 
 @dataclass
@@ -55,22 +66,6 @@ def _capture_session(settings: DaemonSettings, api: Any, stack: ExitStack) -> Ca
     return session
 
 
-def _start_sandbox(settings: DaemonSettings, stack: ExitStack) -> Any:
-    """Start the embedded cluster with the followed repository's pools as its nodes."""
-    import sandbox
-    from reconciler.source import load_directory
-
-    spec = sandbox.SandboxSpec()
-    repo = Path(settings.repo) / settings.path
-    if not settings.is_remote and repo.is_dir():
-        loaded = load_directory(repo)
-        if loaded.state is not None:
-            spec = sandbox.SandboxSpec.from_state(loaded.state)
-    cluster = stack.enter_context(sandbox.start(spec))
-    log.info("sandbox started", url=cluster.url, kubeconfig=str(cluster.kubeconfig_path))
-    return cluster
-
-
 def _last_applied(audit_db: Path) -> str | None:
     """The revision the audit log says was applied last (None for a new log)."""
     with AuditReader(audit_db) as reader:
@@ -79,15 +74,17 @@ def _last_applied(audit_db: Path) -> str | None:
 
 
 @contextmanager
-def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> Iterator[Assembled]:
+def assemble(
+    settings: DaemonSettings, *, sinks: Sequence[ReportSink] = (), cluster: LocalCluster | None = None
+) -> Iterator[Assembled]:
     """A ready (not yet started) daemon; everything it opened is closed on exit. `sinks` are
-    told about every finished pass, after the status board and the Kubernetes Events."""
+    told about every finished pass, after the status board and the Kubernetes Events.
+    `cluster` is the local cluster to use when the settings name none (or ask for the sandbox)."""
     with ExitStack() as stack:
-        cluster = None
-        if settings.no_cluster_configured or settings.sandbox:
-            if settings.no_cluster_configured:
-                log.info("no cluster configured: starting the embedded sandbox")
-            cluster = _start_sandbox(settings, stack)
+        if cluster is None and (settings.no_cluster_configured or settings.sandbox):
+            raise TerminalError("the settings ask for the embedded sandbox, but none was started: "
+                                "use gpuctl.assembly.assemble, which starts it")
+        if cluster is not None:
             spec = ConnectionSpec(sandbox=str(cluster.kubeconfig_path))
         else:
             # In a Pod without a kubeconfig, ConnectionSpec() uses the service account.

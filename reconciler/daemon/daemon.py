@@ -17,7 +17,6 @@ import structlog
 
 from reconciler.daemon.backoff import Backoff
 from reconciler.daemon.leader import ElectionTiming, LeaderElector
-from reconciler.daemon.leases import LeaseStore
 from reconciler.daemon.loop import ReconcileLoop
 from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.protocols import AlwaysLeader, Leadership, ReconcileRunner, ReportSink
@@ -26,6 +25,7 @@ from reconciler.daemon.settings import DaemonSettings
 from reconciler.daemon.status import StatusBoard
 from reconciler.daemon.webhooks import Provider, TokenBucket, WebhookReceiver
 from reconciler.daemon.workqueue import WorkQueue
+from reconciler.leases import LeaseStore
 from reconciler.triggers.base import TriggerError
 from reconciler.triggers.localgit import LocalRepoWatcher
 from reconciler.triggers.remotegit import FetchError, RemoteMirror, RemotePoller

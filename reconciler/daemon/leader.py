@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from reconciler.daemon.leases import LeaseConflict, LeaseRecord, LeaseStore, LeaseUnavailable
+from reconciler.leases import LeaseConflict, LeaseRecord, LeaseStore, LeaseUnavailable
 
 log = structlog.get_logger("gpuctl.daemon.leader")
 

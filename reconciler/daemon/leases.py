@@ -1,42 +1,6 @@
-"""The Lease record the leader elector reads and writes, and the store Protocol behind it.
-The Kubernetes implementation is `reconciler.cluster.leases.KubernetesLeaseStore`."""
+"""The Lease types under their former name: they live in `reconciler.leases`, the seam that
+both the daemon and `reconciler.cluster` may import."""
 
-from __future__ import annotations
+from reconciler.leases import LeaseConflict, LeaseRecord, LeaseStore, LeaseUnavailable
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
-
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """The fields of a coordination.k8s.io/v1 Lease that leader election uses."""
-
-    holder: str | None
-    duration_s: int
-    acquire_time: datetime | None = None
-    renew_time: datetime | None = None
-    transitions: int = 0
-    # The object's resourceVersion: an update with a stale one fails with LeaseConflict.
-    version: str = ""
-
-
-class LeaseConflict(Exception):
-    """Someone else created or updated the Lease first (HTTP 409): not an error, a lost race."""
-
-
-class LeaseUnavailable(Exception):
-    """The Lease could not be read or written (API down, timeout, forbidden): retry later."""
-
-
-class LeaseStore(Protocol):
-    """One named Lease object."""
-
-    def get(self) -> LeaseRecord | None:
-        """The current record, or None when the Lease does not exist."""
-
-    def create(self, record: LeaseRecord) -> LeaseRecord:
-        """Create the Lease; LeaseConflict if it already exists."""
-
-    def update(self, record: LeaseRecord) -> LeaseRecord:
-        """Replace the Lease if `record.version` is current; LeaseConflict otherwise."""
+__all__ = ["LeaseConflict", "LeaseRecord", "LeaseStore", "LeaseUnavailable"]

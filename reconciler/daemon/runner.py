@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-import git
 import structlog
 
 from reconciler.clock import SystemClock
@@ -29,13 +28,14 @@ from reconciler.daemon.trust import CommitTrust
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
-from reconciler.render import render
+from reconciler.render import RenderedObject, cluster_objects, render
 from reconciler.source import SourceError, load_directory, load_revision
 from reconciler.source.errors import TransientSourceError
+from reconciler.source.history import commit_sha, rewrites_history
 from reconciler.source.loader import LoadResult
-from reconciler.source.revision import describe_directory
+from reconciler.source.revision import describe_directory, describe_revision
 from schemas.desired import DesiredState
-from schemas.kinds import GPUCTL_GROUP, GPUNodePool
+from schemas.kinds import GPUNodePool
 from schemas.refs import ObjectRef
 from schemas.results import ChangeSet, ReconcileOutcome, RevisionInfo
 
@@ -180,7 +180,8 @@ class PipelineRunner:
         refused = self.trust.rejection(self.location.path, sha, loaded.state.settings.verify)
         if refused is not None:
             return self._invalid(item, info, refused)
-        self._tell_managed(loaded)
+        rendered = render(loaded.state)
+        self._tell_managed(loaded.state, rendered)
         if self.on_state is not None:
             self.on_state(loaded.state)
         options = ReconcileOptions(
@@ -192,7 +193,7 @@ class PipelineRunner:
             clock = StoppableClock(self.clock, lambda: should_stop() or not may_write(),
                                    on_wait=lambda: self._rollout_states(pools))
             result = reconcile(loaded.state, FencedClient(self.client, may_write), clock=clock,
-                               revision=info, audit=self.audit, options=options)
+                               revision=info, audit=self.audit, options=options, rendered=rendered)
         except PassInterrupted:
             self._rollout_states(loaded.state.pools)
             failed = ReconcileOutcome.FAILED
@@ -209,10 +210,9 @@ class PipelineRunner:
         if self.location.working_tree:
             return None
         with self._repo_lock:
-            try:
-                sha = git.Repo(self.location.path).commit(revision).hexsha
-            except (ValueError, KeyError, git.BadName, git.GitError):
-                return None  # reported by the load itself
+            sha = commit_sha(self.location.path, revision)
+        if sha is None:
+            return None  # reported by the load itself
         return self.trust.precheck(self.location.path, sha)
 
     def _rollout_states(self, pools: list[GPUNodePool]) -> dict[str, dict[str, int]]:
@@ -235,8 +235,8 @@ class PipelineRunner:
             return load_directory(directory), describe_directory(directory)
         with self._repo_lock:
             loaded = load_revision(loc.path, revision, loc.subpath)
-            info = _commit_info(loc, revision)
-            if self.last_applied and _rewritten(loc, self.last_applied, info.sha):
+            info = describe_revision(loc.path, revision, loc.subpath)
+            if self.last_applied and rewrites_history(loc.path, self.last_applied, info.sha):
                 log.warning("history rewritten: the new revision does not descend from the one "
                             "applied last (force-push?)", revision=info.sha, previous=self.last_applied)
                 info = replace(info, rewrites=self.last_applied)
@@ -250,38 +250,14 @@ class PipelineRunner:
             self.audit.end(reconcile_id, ReconcileOutcome.INVALID, error)
         return ReconcileReport(item.revision, ReconcileOutcome.INVALID, error=error)
 
-    def _tell_managed(self, loaded: LoadResult) -> None:
-        if self.on_managed is None or loaded.state is None:
+    def _tell_managed(self, state: DesiredState, rendered: list[RenderedObject]) -> None:
+        if self.on_managed is None:
             return
-        objects = [
-            r for r in render(loaded.state) if r.ref.group != GPUCTL_GROUP and r.obj.get("kind") != "Node"
-        ]
+        objects = cluster_objects(rendered)
         kinds = {(str(r.obj["apiVersion"]), str(r.obj["kind"])) for r in objects}
-        pools = loaded.state.pools
+        pools = state.pools
         node_check = (lambda node: node_drifted(pools, node)) if pools else None
         self.on_managed(kinds, {r.ref for r in objects}, node_check)
-
-
-def _rewritten(loc: RepoLocation, previous: str, revision: str) -> bool:
-    """Whether `revision` replaces history: `previous` is a commit of this repository that is
-    not in `revision`'s history. A `previous` this repository does not know (another
-    repository, a working-tree pass, a collected commit) tells nothing: False."""
-    repo = git.Repo(loc.path)
-    try:
-        old = repo.commit(previous)
-    except (git.BadName, ValueError):
-        return False
-    try:
-        return not repo.is_ancestor(old, repo.commit(revision))
-    except (git.GitCommandError, git.BadName, ValueError):
-        return False
-
-
-def _commit_info(loc: RepoLocation, revision: str) -> RevisionInfo:
-    commit = git.Repo(loc.path).commit(revision)
-    message = str(commit.message).strip().splitlines()[0] if commit.message else ""
-    return RevisionInfo(sha=commit.hexsha, author=f"{commit.author.name} <{commit.author.email}>",
-                        message=message, path=loc.subpath)
 
 
 def _report(

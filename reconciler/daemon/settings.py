@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from reconciler.errors import TerminalError
 from reconciler.source.refs import check_branch, check_subpath
 from schemas.durations import Duration
 
@@ -126,7 +127,7 @@ class _FileSource(PydanticBaseSettingsSource):
         return dict(_file_values.get() or {})
 
 
-class SettingsError(Exception):
+class SettingsError(TerminalError):
     """Bad settings; the message names each wrong value's origin and the fix."""
 
 

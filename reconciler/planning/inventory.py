@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.errors import Terminal
 from schemas.refs import ObjectRef
 
 INVENTORY_NAME = "gpuctl-inventory"
@@ -44,7 +45,7 @@ class InventoryEntry:
         return f"{self.api_version}|{self.kind}|{self.namespace}|{self.name}"
 
 
-class InventoryFormatError(ValueError):
+class InventoryFormatError(ValueError, Terminal):
     pass
 
 

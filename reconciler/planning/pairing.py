@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.errors import TerminalError
 from reconciler.planning.inventory import Inventory
-from reconciler.planning.order import sort_key, stage_name
+from reconciler.render.order import sort_key, stage_name
 from schemas.refs import ObjectRef
 
 KubeObject = dict[str, Any]

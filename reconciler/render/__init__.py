@@ -16,14 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.render.order import GPU_OPERATOR_STAGE, STAGES, stage_index, stage_of
-from reconciler.validation.context import Context
-from reconciler.validation.deviceplugin import is_device_plugin_configmap
-from reconciler.validation.migparted import cluster_policy_config_name, is_mig_parted_configmap
 from schemas.advertised import node_resources
 from schemas.desired import DesiredState
 from schemas.diagnostics import SourceLocation
 from schemas.durations import format_duration
-from schemas.kinds import API_VERSION, GPUNodePool
+from schemas.kinds import API_VERSION, GPUCTL_GROUP, GPUNodePool
 from schemas.nodelabels import DEVICE_PLUGIN_CONFIG_LABEL, DISRUPTIVE_LABELS, MIG_CONFIG_LABEL, pool_labels
 from schemas.refs import ObjectRef
 
@@ -34,6 +31,7 @@ __all__ = [
     "MIG_CONFIG_LABEL",
     "NODE_POOL_PATCH",
     "RenderedObject",
+    "cluster_objects",
     "pool_labels",
     "pool_patch",
     "render",
@@ -55,7 +53,7 @@ class RenderedObject:
 
 def render(state: DesiredState) -> list[RenderedObject]:
     """Every object of `state` in apply order (stage, then rank within it, then identity)."""
-    operator_configs = _gpu_operator_configmaps(state)
+    operator_configs = state.gpu_operator_configs  # found by validation when loading
     keyed: list[tuple[tuple[int, int], ObjectRef, RenderedObject]] = []
     for manifest in state.manifests:
         rank = stage_of(manifest.ref)
@@ -74,6 +72,17 @@ def render(state: DesiredState) -> list[RenderedObject]:
         keyed.append((rank, ref, RenderedObject(STAGES[rank[0]].name, ref, patch, source)))
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [item[2] for item in keyed]
+
+
+def cluster_objects(rendered: list[RenderedObject]) -> list[RenderedObject]:
+    """What of `rendered` is sent to the API server: not gpuctl's own kinds (NodePoolPatch,
+    applied as node labels by the pipeline) and never Nodes (pools describe them, and
+    pruning never deletes them)."""
+    return [item for item in rendered if item.ref.group != GPUCTL_GROUP and not _is_node(item.obj)]
+
+
+def _is_node(obj: dict[str, Any]) -> bool:
+    return obj.get("kind") == "Node" and obj.get("apiVersion") == "v1"
 
 
 def pool_patch(pool: GPUNodePool, state: DesiredState) -> dict[str, Any]:
@@ -101,15 +110,4 @@ def pool_patch(pool: GPUNodePool, state: DesiredState) -> dict[str, Any]:
             },
             "advertisedPerNode": node_resources(pool, state.mig_parted, state.device_plugin),
         },
-    }
-
-
-def _gpu_operator_configmaps(state: DesiredState) -> set[ObjectRef]:
-    context = Context.of(state)
-    mig_name = cluster_policy_config_name(context, "migManager")
-    plugin_name = cluster_policy_config_name(context, "devicePlugin")
-    return {
-        m.ref
-        for m in context.kind("ConfigMap", "")
-        if is_mig_parted_configmap(m, mig_name) or is_device_plugin_configmap(m, plugin_name)
     }

@@ -1,8 +1,10 @@
 """The apply order, as a data table: which stage each kind belongs to.
 
-Used by `reconciler.render` (the order of `gpuctl render`) and meant for the reconcile
-engine's staged apply (apply a stage, wait for it, go on), as Flux's kustomize-controller
-does: definitions first, then what others live in or refer to, workloads last.
+The project's one apply-order table. Used by `reconciler.render` (the order of `gpuctl
+render`) and by the reconcile engine's staged apply and pruning (`reconciler.planning`, the
+pipeline; apply a stage, wait for it, go on), as Flux's kustomize-controller does:
+definitions first, then what others live in or refer to, workloads last. Pruning walks the
+same order backwards.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ STAGES: tuple[Stage, ...] = (
 
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
 GPU_OPERATOR_STAGE = "gpu-operator"
+CRDS = "crds"
+NODE_POOLS = "node-pools"
 _CATCH_ALL = len(STAGES) - 1
 _INDEX: dict[tuple[str, str], tuple[int, int]] = {
     key: (stage_index, kind_index)
@@ -103,3 +107,13 @@ def stage_of(ref: ObjectRef) -> tuple[int, int]:
 
 def stage_index(name: str) -> int:
     return STAGE_NAMES.index(name)
+
+
+def stage_name(ref: ObjectRef) -> str:
+    """The stage an object of this identity is applied in (by kind)."""
+    return STAGE_NAMES[stage_of(ref)[0]]
+
+
+def sort_key(stage: str, ref: ObjectRef) -> tuple[int, int, ObjectRef]:
+    """Total apply order: stage, rank of the kind inside the stage, identity."""
+    return (STAGE_NAMES.index(stage), stage_of(ref)[1], ref)

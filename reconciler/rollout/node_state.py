@@ -16,9 +16,9 @@ from typing import Any
 from reconciler.apply.applier import Applier, Outcome
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.errors import ReconcileError
-from reconciler.planning.order import NODE_POOLS
 from reconciler.planning.pairing import Pair
 from reconciler.protocols import ClusterClient, KubeObject
+from reconciler.render.order import NODE_POOLS
 from reconciler.rollout.steps import node_ref
 from reconciler.rollout.targets import NodeTarget, assign_nodes, partial_node, target_for
 from schemas.kinds import GPUNodePool

@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.errors import TerminalError
 from reconciler.render import DEVICE_PLUGIN_CONFIG_LABEL, DISRUPTIVE_LABELS, MIG_CONFIG_LABEL, pool_labels
+from schemas.drain import drain_changes, drain_labels
 from schemas.kinds import GPUNodePool
 from schemas.refs import ObjectRef
 
@@ -44,7 +45,7 @@ def node_labels(node: dict[str, Any]) -> dict[str, str]:
 def target_for(pool: GPUNodePool) -> NodeTarget:
     """Split the pool's node labels (as `reconciler.render` computes them) by disruptiveness."""
     all_labels = pool_labels(pool)
-    disruptive = {k: v for k, v in all_labels.items() if k in DISRUPTIVE_LABELS}
+    disruptive = drain_labels(pool)
     labels = {k: v for k, v in all_labels.items() if k not in DISRUPTIVE_LABELS}
     taints = [{k: v for k, v in taint.model_dump().items() if v != ""} for taint in pool.spec.taints]
     return NodeTarget(pool, labels, taints, disruptive)
@@ -76,5 +77,5 @@ def partial_node(name: str, target: NodeTarget) -> dict[str, Any] | None:
 
 
 def needs_rollout(node: dict[str, Any], target: NodeTarget) -> bool:
-    labels = node_labels(node)
-    return any(labels.get(key) != value for key, value in target.disruptive.items())
+    """Whether `node` must be drained to carry `target`'s drain labels (`schemas.drain`)."""
+    return bool(drain_changes(node_labels(node), target.disruptive))

@@ -116,6 +116,7 @@ def load_files(
     diagnostics.extend(outcome.diagnostics)
     state.mig_parted = outcome.mig_parted
     state.device_plugin = outcome.device_plugin
+    state.gpu_operator_configs = outcome.gpu_operator_configs
     # gpuctl kinds are described by pools/workloads; manifests keeps only what is applied.
     state.manifests = [m for m in state.manifests if m.ref.group != "gpuctl.dev"]
     diagnostics.sort()

@@ -19,6 +19,14 @@ def describe_commit(path: Path, revision: str) -> RevisionInfo:
     return _info(commit, commit.hexsha, _subpath(repo, path))
 
 
+def describe_revision(repo_path: Path, revision: str, subpath: str = "") -> RevisionInfo:
+    """The commit `revision` of the repository at `repo_path`, recorded as read from `subpath`."""
+    import git
+
+    commit = git.Repo(repo_path).commit(revision)
+    return _info(commit, commit.hexsha, subpath)
+
+
 def describe_directory(path: Path) -> RevisionInfo:
     import git
 

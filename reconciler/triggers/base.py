@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from reconciler.errors import TerminalError
 from schemas.results import Trigger
 
 Submit = Callable[[str, Trigger], None]
@@ -19,5 +20,5 @@ class RevisionSource(Protocol):
         """The newest known revision (commit SHA, or `worktree:<digest>`)."""
 
 
-class TriggerError(Exception):
+class TriggerError(TerminalError):
     """A trigger could not start (not a repository, branch missing): terminal, with the reason."""

@@ -14,13 +14,14 @@ from pathlib import Path
 import git
 import structlog
 
+from reconciler.errors import TransientError
 from reconciler.triggers.base import Submit, TriggerError
 from schemas.results import Trigger
 
 log = structlog.get_logger("gpuctl.triggers.remote")
 
 
-class FetchError(Exception):
+class FetchError(TransientError):
     """A fetch failed (network, auth, missing branch): retried on the next poll or webhook."""
 
 

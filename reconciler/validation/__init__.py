@@ -2,7 +2,8 @@
 stable id (`mig-layout-fit`, `device-plugin-unknown-key`, ...).
 
 Called by `reconciler.source.loader` on the draft state; returns every finding at once plus
-the GPU Operator configs it parsed (the loader puts them into `DesiredState`). The order
+the GPU Operator configs it parsed and which ConfigMaps hold them (the loader puts both into
+`DesiredState`, so that rendering need not look for them again). The order
 matters only in that the GPU Operator configs are parsed before the pool rules read them.
 """
 
@@ -23,12 +24,14 @@ from reconciler.validation.kubernetes_schema import check_kubernetes_schemas
 from reconciler.validation.kueue import check_kueue
 from reconciler.validation.migparted import check_mig_parted
 from reconciler.validation.names import check_names
+from reconciler.validation.operator_configs import gpu_operator_configmaps
 from reconciler.validation.pools import check_pools
 from reconciler.validation.secrets import check_secrets
 from schemas.desired import DesiredState
 from schemas.deviceplugin import DevicePluginConfig
 from schemas.diagnostics import Diagnostic
 from schemas.migconfig import MigPartedConfig
+from schemas.refs import ObjectRef
 
 Rule = Callable[[Context], list[Diagnostic]]
 
@@ -54,6 +57,7 @@ class ValidationOutcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     mig_parted: MigPartedConfig | None = None
     device_plugin: dict[str, DevicePluginConfig] = field(default_factory=dict)
+    gpu_operator_configs: set[ObjectRef] = field(default_factory=set)
 
 
 def validate_state(state: DesiredState) -> ValidationOutcome:
@@ -64,4 +68,5 @@ def validate_state(state: DesiredState) -> ValidationOutcome:
         outcome.diagnostics.extend(family(context))
     outcome.mig_parted = context.mig_parted.config if context.mig_parted else None
     outcome.device_plugin = {key: source.config for key, source in context.device_plugin.items()}
+    outcome.gpu_operator_configs = gpu_operator_configmaps(context)
     return outcome

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.errors import SandboxError
 
-class ApiError(Exception):
+
+class ApiError(SandboxError):
     """A request that fails with a Kubernetes `Status`."""
 
     def __init__(

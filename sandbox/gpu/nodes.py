@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.errors import SandboxError
 from schemas.catalogue import catalogue
 from schemas.kinds import GPUNodePool
 from schemas.migconfig import MigLayout, MigPartedConfig, builtin_layout, layouts_for_gpus
@@ -21,7 +22,7 @@ POOL_ANNOTATION = "sandbox.gpuctl.dev/pool"
 DEPLOY_LABELS = ("device-plugin", "gpu-feature-discovery", "dcgm-exporter", "dcgm", "nvsm")
 
 
-class LayoutError(Exception):
+class LayoutError(SandboxError):
     """A MIG config that cannot be applied to a node (unknown name, or does not fit)."""
 
 

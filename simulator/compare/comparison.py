@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas.desired import DesiredState
 from schemas.kinds import WorkloadProfile
+from simulator.backends import Backend
 from simulator.cluster import from_desired_state
 from simulator.compare.metrics import (
     METRICS,
@@ -33,7 +34,6 @@ from simulator.quotas import quotas_from_state
 from simulator.result import json_ready
 from simulator.rollout_cost import PoolDisruption, disruptions, rollout_outages
 from simulator.standing import StandingWorkload, standing_table, standing_workloads
-from simulator.sweep.backends import Backend
 
 COMPARE_SCHEMA = "gpuctl.dev/simulate-compare/v1"
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import simpy
 
 from simulator.cluster.spec import ClusterSpec
 from simulator.cluster.state import PodRequest
 from simulator.config import SimParameters
+from simulator.engine.events import Event
 from simulator.engine.replay import ReplayEngine
 from simulator.jobs import FloatArray, JobTable
 from simulator.metrics import JobState
@@ -163,7 +163,7 @@ class OutageReplayEngine(ReplayEngine):
             if len(queue):
                 queue.drain(self._try_start)
 
-    def _rollout(self) -> Generator[simpy.Event, Any, None]:
+    def _rollout(self) -> Generator[Event, Any, None]:
         for node, _end in self._outages:
             self._hold(node)
         for node, end in sorted(self._outages, key=lambda item: (item[1], item[0])):

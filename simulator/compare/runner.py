@@ -10,7 +10,6 @@ or a rollout, a side's numbers equal `gpuctl simulate` on that state with that s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from simulator.cluster.spec import ClusterSpec
 from simulator.compare.engine import OutageReplayEngine
 from simulator.config import SimParameters
 from simulator.errors import InputError
-from simulator.jobs import FloatArray, JobTable
+from simulator.jobs import FloatArray, JobTable, workload_summary
 from simulator.metrics import JobState
 from simulator.quotas import QuotaSpec
 from simulator.result import RunResult
@@ -110,7 +109,7 @@ def run_side(
             jobs = generate_from_profile(workload, rng, params.horizon)
         if side.standing is not None and len(side.standing):
             jobs = concat_tables(side.standing, jobs)
-        result.workload = _workload_summary(jobs, workload_label)
+        result.workload = workload_summary(jobs, workload_label)
         if len(jobs) == 0:
             raise ValueError("the workload has no jobs")
         window = workload_horizon(workload, params) or None
@@ -131,17 +130,6 @@ def run_side(
     except InputError as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     return outcome
-
-
-def _workload_summary(jobs: JobTable, label: str) -> dict[str, Any]:
-    request = jobs.gpu_request()
-    return {
-        "source": label,
-        "jobs": len(jobs),
-        "pods": int(jobs.pods.sum()),
-        "gpu_requested": float(request.sum()),
-        "gpu_seconds": float((request * jobs.work).sum()),
-    }
 
 
 def run_pair(task: PairTask) -> PairOutcome:

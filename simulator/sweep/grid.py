@@ -22,13 +22,14 @@ from pydantic import ValidationError
 from schemas.desired import DesiredState
 from schemas.kinds import GPUNodePool
 from simulator.config import SimParameters
+from simulator.errors import SimulatorError
 from simulator.placement import POLICY_NAMES
 
 PARAMETER_KEYS = ("policy", "queue")
 QUEUES = ("fifo", "priority", "best-effort-fifo")
 
 
-class SweepError(ValueError):
+class SweepError(ValueError, SimulatorError):
     """A `--vary` that cannot be applied (terminal: fix the command line)."""
 
 

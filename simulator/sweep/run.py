@@ -8,6 +8,7 @@ from typing import Any
 
 from schemas.desired import DesiredState
 from schemas.kinds import WorkloadProfile
+from simulator.backends import Backend
 from simulator.cluster import ModelError, from_desired_state
 from simulator.compare.metrics import cluster_figures
 from simulator.compare.runner import Side, SideOutcome, run_side, workload_horizon
@@ -16,7 +17,6 @@ from simulator.config import SimParameters
 from simulator.jobs import JobTable
 from simulator.quotas import quotas_from_state
 from simulator.standing import standing_table, standing_workloads
-from simulator.sweep.backends import Backend
 from simulator.sweep.grid import Axis, apply, combinations
 
 SWEEP_FIGURES = ("gpu_allocation", "queue_wait_p95", "jct_p50", "unschedulable", "fragmentation")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.jobs import GPU_RESOURCE, JobTable, empty_columns
+from simulator.jobs import COLUMNS, FLOAT_COLUMNS, GPU_RESOURCE, JobTable, empty_columns
 from simulator.traces.errors import TraceError, parse_float, parse_int, read_rows
 
 CSV_COLUMNS = ("job_id", "arrival", "duration")
@@ -61,8 +61,8 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
                 parse_int(path, line, "priority", row.get("priority", ""), low=-(2**31), default=0),
                 _intern(teams, row.get("team", "").strip() or "default"),
                 _intern(queues, row.get("queue", "").strip() or row.get("team", "").strip() or "default"),
-                _intern(kinds, row.get("kind", "").strip() or "job"),
                 _intern(classes, row.get("class", "").strip() or row.get("kind", "").strip() or "job"),
+                _intern(kinds, row.get("kind", "").strip() or "job"),
                 mask,
                 parse_int(path, line, "gpu_memory_mib", row.get("gpu_memory_mib", ""), default=0),
             )
@@ -73,25 +73,8 @@ def load_gpuctl_csv(path: str | Path) -> JobTable:
         raise TraceError(path, 2, "at most 62 distinct gpu_models are supported")
     cols = empty_columns(len(rows))
     data = np.array(rows, dtype=np.float64)
-    order = (
-        "arrival",
-        "work",
-        "pods",
-        "gpus",
-        "milli",
-        "resource",
-        "cpu_milli",
-        "memory_mib",
-        "priority",
-        "team",
-        "queue",
-        "kind",
-        "job_class",
-        "model_mask",
-        "gpu_memory_mib",
-    )
-    for index, name in enumerate(order):
-        cols[name][:] = data[:, index] if index < 2 else data[:, index].astype(np.int64)
+    for index, name in enumerate(COLUMNS):  # the row tuples above hold the columns in this order
+        cols[name][:] = data[:, index] if name in FLOAT_COLUMNS else data[:, index].astype(np.int64)
     table = JobTable.from_columns(
         cols,
         names=names,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from gpuctl.assembly import assemble
 from reconciler.capture.pods import Outcome
-from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from tests.capture.sandbox_pods import create_pods, wait_until
 from tests.daemon.test_daemon_sandbox import example_repo

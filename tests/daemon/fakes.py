@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from reconciler.daemon.leases import LeaseConflict, LeaseRecord
 from reconciler.daemon.protocols import ReconcileReport, StopCheck, WorkItem, WriteCheck
+from reconciler.leases import LeaseConflict, LeaseRecord
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry, ChangeSet, ReconcileOutcome
 

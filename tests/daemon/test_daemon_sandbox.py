@@ -12,10 +12,10 @@ import git
 import pytest
 from kubernetes import client as k8s
 
+from gpuctl.assembly import assemble
 from reconciler.audit.query import AuditReader
 from reconciler.cluster import ConnectionSpec
 from reconciler.cluster.connection import api_client_for
-from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.daemon.webhooks import sign
 from schemas.results import Trigger

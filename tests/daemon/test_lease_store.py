@@ -11,7 +11,7 @@ from reconciler.cluster import ConnectionSpec
 from reconciler.cluster.connection import api_client_for
 from reconciler.cluster.leases import KubernetesLeaseStore
 from reconciler.daemon.leader import ElectionTiming, LeaderElector
-from reconciler.daemon.leases import LeaseConflict, LeaseRecord, LeaseUnavailable
+from reconciler.leases import LeaseConflict, LeaseRecord, LeaseUnavailable
 
 
 @pytest.fixture

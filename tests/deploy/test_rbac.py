@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client as k8s
 
 import sandbox
-from reconciler.daemon.assembly import assemble
+from gpuctl.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.source import load_directory
 from schemas.results import ReconcileOutcome

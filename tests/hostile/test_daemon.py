@@ -14,8 +14,8 @@ import git
 import pytest
 from structlog.testing import capture_logs
 
+from gpuctl.assembly import assemble
 from reconciler.audit.query import AuditReader
-from reconciler.daemon.assembly import assemble
 from reconciler.daemon.events import REJECTED_REASON
 from reconciler.daemon.settings import load_settings
 from tests.daemon.gitrepos import AUTHOR

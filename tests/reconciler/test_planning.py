@@ -9,10 +9,9 @@ from gpuctl.cli.cluster_options import load
 from reconciler.planning.compare import DIGEST_ANNOTATION, is_subset, with_digest
 from reconciler.planning.inventory import Inventory, inventory_configmap, inventory_from_configmap
 from reconciler.planning.normalise import normalise, remove_pointer
-from reconciler.planning.order import stage_name
 from reconciler.planning.pairing import plan
 from reconciler.render import render
-from reconciler.render.order import STAGE_NAMES
+from reconciler.render.order import STAGE_NAMES, stage_name
 from schemas.kinds import DiffIgnoreRule
 from schemas.refs import ObjectRef
 

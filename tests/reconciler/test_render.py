@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.render import DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, render
+from reconciler.render import (
+    DEVICE_PLUGIN_CONFIG_LABEL,
+    MIG_CONFIG_LABEL,
+    NODE_POOL_PATCH,
+    cluster_objects,
+    render,
+)
 from reconciler.render.order import STAGE_NAMES, stage_of
 from reconciler.source import load_directory
+from reconciler.testing import desired_state
 from schemas.refs import ObjectRef
+from tests.reconciler.rollout_fixtures import pool
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "desired_state"
 
@@ -50,3 +58,26 @@ def test_example_renders_pools_as_node_patches() -> None:
     assert {"custom-mig-parted-config", "device-plugin-config", "cluster-policy"} == set(operator_stage)
     stages = [STAGE_NAMES.index(o.stage) for o in objects]
     assert stages == sorted(stages)
+
+
+def test_loading_records_the_gpu_operator_configmaps() -> None:
+    """Validation finds the MIG manager's and device plugin's ConfigMaps once; render reads that."""
+    state = load_directory(EXAMPLE).state
+    assert state is not None
+    names = {ref.name for ref in state.gpu_operator_configs}
+    assert names == {"custom-mig-parted-config", "device-plugin-config"}
+    assert all(ref.kind == "ConfigMap" for ref in state.gpu_operator_configs)
+
+
+def test_cluster_objects_leave_out_node_pool_patches_and_nodes() -> None:
+    """What is sent to the API server: every rendered object but gpuctl's own kinds and Nodes."""
+    state = desired_state(
+        [
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1"}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "a"}},
+        ],
+        pools=[pool("p")],
+    )
+    rendered = render(state)
+    assert {o.ref.kind for o in rendered} == {"Node", "ConfigMap", NODE_POOL_PATCH}
+    assert [o.ref.kind for o in cluster_objects(rendered)] == ["ConfigMap"]

@@ -16,9 +16,9 @@ import git
 import yaml
 
 import sandbox
+from gpuctl.assembly import Assembled, assemble
 from reconciler.audit.query import AuditReader
 from reconciler.audit.schema import CHANGE
-from reconciler.daemon.assembly import Assembled, assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.source import load_directory
 

@@ -17,8 +17,8 @@ from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 import sandbox
+from gpuctl.assembly import assemble
 from gpuctl.cli import app
-from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from tests.daemon.gitrepos import AUTHOR
 from tests.daemon.test_daemon import wait_until

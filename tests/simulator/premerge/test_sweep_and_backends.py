@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from gpuctl.cli import app
 from simulator import SimConfig, SimParameters, run
+from simulator.backends import InlineBackend, ProcessPoolBackend, RayBackend
 from simulator.compare import CompareInputs, compare
-from simulator.sweep.backends import InlineBackend, ProcessPoolBackend, RayBackend
 from simulator.sweep.grid import SweepError, apply, combinations, parse_vary
 from simulator.sweep.run import sweep
 from tests.simulator.premerge.conftest import EXAMPLE, example_state

@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
+from simulator.errors import SimulatorError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class BackendError(RuntimeError):
+class BackendError(RuntimeError, SimulatorError):
     """The backend cannot run (Ray not installed, cluster unreachable): terminal for this call."""
 
 

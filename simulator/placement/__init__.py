@@ -4,7 +4,9 @@
 paper's reference simulator does (integer scores, one fixed node order per run for ties; see
 `reference.py`). The same names with `-gpuctl` are gpuctl's own earlier variants (float scores,
 random ties; `dot-product-gpuctl` maximises the alignment, `fgd-gpuctl` breaks ties by less
-free GPU), kept for comparison. `k8s-default` and `bin-pack` model kube-scheduler.
+free GPU), kept for comparison. `k8s-default` models stock kube-scheduler's default scoring
+(`kube.py`); `k8s-default-gpuctl` is the earlier float LeastAllocated over CPU, memory and GPU;
+`bin-pack` is MostAllocated over the same three.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from simulator.errors import InputError
 from simulator.placement.base import Placement, PlacementPolicy, TieBreaker, pick_first_best, pick_highest
 from simulator.placement.fgd import FragmentationGradient
 from simulator.placement.fragmentation import FragmentationTracker, TargetWorkload
+from simulator.placement.kube import KubeDefault
 from simulator.placement.reference import REFERENCE_POLICIES
 from simulator.placement.scoring import (
     BestFit,
@@ -27,9 +30,10 @@ from simulator.placement.scoring import (
 )
 
 _SIMPLE: dict[str, Callable[[], PlacementPolicy]] = {
-    "k8s-default": LeastAllocated,
+    "k8s-default": KubeDefault,
     "bin-pack": MostAllocated,
     **REFERENCE_POLICIES,
+    "k8s-default-gpuctl": LeastAllocated,
     "random-gpuctl": RandomPolicy,
     "best-fit-gpuctl": BestFit,
     "dot-product-gpuctl": DotProduct,

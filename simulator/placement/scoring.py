@@ -20,11 +20,11 @@ def largest_capacity(values: IntArray) -> float:
 
 
 class LeastAllocated(ScoringPolicy):
-    """`k8s-default`: kube-scheduler's LeastAllocated with equal weights: the free fractions of
+    """`k8s-default-gpuctl`: LeastAllocated with equal weights: the free fractions of
     CPU, memory and GPU left on the node after placement, summed (same order as their mean; a
     resource the node lacks scores 0). Spreads load."""
 
-    name = "k8s-default"
+    name = "k8s-default-gpuctl"
 
     def __init__(self) -> None:
         self._for: ClusterState | None = None

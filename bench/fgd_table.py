@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--backend", default="local", choices=["local", "inline", "ray"])
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--address", default=None, help="Ray address (ray backend)")
+    parser.add_argument(
+        "--order", default="reference", choices=["reference", "draw"], help="inflate arrival order"
+    )
     args = parser.parse_args()
     print(f"$ python -m bench.{Path(__file__).stem} {' '.join(sys.argv[1:])}".rstrip())
 
@@ -66,9 +69,8 @@ def main() -> None:
     if missing:
         parser.error(f"no pod list for {', '.join(missing)} in {openb}")
     began = time.perf_counter()
-    rows = fgd_table(
-        openb, args.traces, make_backend(args.backend, args.address, args.workers), args.seeds, args.policies
-    )
+    backend = make_backend(args.backend, args.address, args.workers)
+    rows = fgd_table(openb, args.traces, backend, seeds=args.seeds, policies=args.policies, order=args.order)
     elapsed = time.perf_counter() - began
     print("\n".join(_format(rows)))
     print("\n".join(_verdicts(rows)))

@@ -68,6 +68,7 @@ class TableTask:
     trace: str
     policy: str
     seed: int
+    order: str = "reference"  # SimParameters.inflate_order
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def _pods(path: Path) -> JobTable:
 def run_table_task(task: TableTask) -> TableRun:
     """Run one (trace, policy, seed) of the protocol; inputs are cached per worker process."""
     spec, pods = _cluster(task.openb), _pods(pod_list_path(task.openb, task.trace))
-    params = SimParameters(mode="inflate", policy=task.policy, seed=task.seed)
+    params = SimParameters(mode="inflate", policy=task.policy, seed=task.seed, inflate_order=task.order)
     began = time.perf_counter()
     outcome = inflate(spec, pods, params, np.random.default_rng(task.seed))
     seconds = time.perf_counter() - began
@@ -115,17 +116,25 @@ class TableRow:
         return None if self.published is None else self.mean - self.published
 
 
-def tasks_for(openb: Path, traces: list[str], policies: list[str], seeds: int) -> list[TableTask]:
+def tasks_for(
+    openb: Path, traces: list[str], policies: list[str], seeds: int, order: str = "reference"
+) -> list[TableTask]:
     """Every (trace, policy, seed), traces outermost; seeds 0 … seeds − 1."""
-    return [TableTask(openb, t, p, s) for t in traces for p in policies for s in range(seeds)]
+    return [TableTask(openb, t, p, s, order) for t in traces for p in policies for s in range(seeds)]
 
 
 def fgd_table(
-    openb: Path, traces: list[str], backend: Backend, seeds: int = 10, policies: list[str] | None = None
+    openb: Path,
+    traces: list[str],
+    backend: Backend,
+    *,
+    seeds: int = 10,
+    policies: list[str] | None = None,
+    order: str = "reference",
 ) -> list[TableRow]:
-    """The table's rows, in (trace, policy) order."""
+    """The table's rows, in (trace, policy) order; `order` is the inflate arrival order."""
     chosen = list(policies or FGD_PAPER_POLICIES)
-    runs = backend.map(run_table_task, tasks_for(openb, traces, chosen, seeds))
+    runs = backend.map(run_table_task, tasks_for(openb, traces, chosen, seeds, order))
     rows = []
     for trace in traces:
         for policy in chosen:

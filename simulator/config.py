@@ -63,6 +63,11 @@ class SimParameters(_Frozen):
     queue: QueueDiscipline = "fifo"
     inflate_target: float = Field(default=1.3, gt=0, description="arrived GPU ÷ capacity to stop at")
     inflate_step: float = Field(default=0.01, gt=0, description="record every this much arrived")
+    inflate_order: Literal["reference", "draw"] = Field(
+        default="reference",
+        description="reference: the trace's pods shuffled, then clones drawn with replacement (the FGD "
+        "reference simulator); draw: every pod drawn with replacement, then shuffled",
+    )
     time_scale: float = Field(default=1.0, gt=0, description="multiply trace arrival times (compress < 1)")
     horizon: float | None = Field(default=None, gt=0, description="synthetic workload horizon, seconds")
     max_series_points: int = Field(default=2000, ge=10)

@@ -1,6 +1,9 @@
 """The placement seam: a policy picks, for one pod, a node among the feasible ones and the
-devices inside it. Policies score nodes; ties are broken uniformly at random with the run's
-generator, as kube-scheduler does among equal scores."""
+devices inside it. Policies score nodes. Ties are broken in one of two ways, both drawn from
+the run's generator: uniformly at random per pod (stock kube-scheduler among equal scores), or
+by one random node priority order fixed for the whole run (the FGD reference simulator: its
+scheduler keeps the lexicographically smallest of the top-scored node names, and the names
+carry a prefix from a seeded random permutation)."""
 
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ TIE_TOLERANCE = 1e-9
 
 class TieBreaker:
     """Uniform choices among tied nodes, drawn from the run's generator in blocks (one
-    generator call per 4096 choices instead of one per pod)."""
+    generator call per 4096 choices instead of one per pod), and the run's fixed node
+    priority order (drawn from the same generator the first time a policy asks for it)."""
 
     BLOCK = 4096
 
@@ -27,6 +31,14 @@ class TieBreaker:
         self.rng = rng
         self._block: list[float] = []
         self._next = 0
+        self._rank: IntArray | None = None
+
+    def rank(self, nodes: int) -> IntArray:
+        """Each node's place in the run's priority order (0 first): a random permutation,
+        drawn once per run."""
+        if self._rank is None or self._rank.shape[0] != nodes:
+            self._rank = self.rng.permutation(nodes).astype(np.int64)
+        return self._rank
 
     def below(self, n: int) -> int:
         """A uniform integer in [0, n)."""
@@ -64,6 +76,15 @@ def pick_best(scores: FloatArray, feasible: BoolArray, ties: TieBreaker) -> int:
     if top.shape[0] == 1:
         return int(top[0])
     return int(top[ties.below(top.shape[0])])
+
+
+def pick_first_best(scores: IntArray, feasible: BoolArray, ties: TieBreaker) -> int:
+    """The feasible node with the highest integer score (`scores` covers all nodes); among
+    equal scores the first in the run's fixed node order."""
+    n = scores.shape[0]
+    rank = ties.rank(n)
+    key = np.where(feasible, scores * n + (n - 1 - rank), np.iinfo(np.int64).min)
+    return int(np.argmax(key))
 
 
 def pick_highest(candidates: IntArray, scores: FloatArray, ties: TieBreaker) -> int:

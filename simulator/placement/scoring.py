@@ -14,16 +14,17 @@ from simulator.cluster.state import ClusterState, IntArray, PodRequest
 from simulator.placement.base import FloatArray, ScoringPolicy
 
 
-def _largest(values: IntArray) -> float:
+def largest_capacity(values: IntArray) -> float:
+    """The largest of `values` as a float normaliser (at least 1)."""
     return float(max(1, int(values.max()))) if values.shape[0] else 1.0
 
 
 class LeastAllocated(ScoringPolicy):
-    """`k8s-default`: kube-scheduler's LeastAllocated with equal weights: the free fractions of
+    """`k8s-default-gpuctl`: LeastAllocated with equal weights: the free fractions of
     CPU, memory and GPU left on the node after placement, summed (same order as their mean; a
     resource the node lacks scores 0). Spreads load."""
 
-    name = "k8s-default"
+    name = "k8s-default-gpuctl"
 
     def __init__(self) -> None:
         self._for: ClusterState | None = None
@@ -77,35 +78,35 @@ class MostAllocated(LeastAllocated):
 
 
 class RandomPolicy(ScoringPolicy):
-    """`random`: any feasible node, uniformly."""
+    """`random-gpuctl`: any feasible node, uniformly; the tightest GPU inside it."""
 
-    name = "random"
+    name = "random-gpuctl"
 
     def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
         return np.zeros(state.spec.nodes)
 
 
 class BestFit(ScoringPolicy):
-    """`best-fit`: the smallest weighted leftover (0.5 CPU + 0.5 GPU, each normalised by the
+    """`best-fit-gpuctl`: the smallest weighted leftover (0.5 CPU + 0.5 GPU, each normalised by the
     largest node) after placement."""
 
-    name = "best-fit"
+    name = "best-fit-gpuctl"
 
     def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
-        cpu = (state.cpu_free - req.cpu_milli) / _largest(state.spec.cpu_milli)
-        gpu = (state.gpu_free - req.gpu_milli) / _largest(state.gpu_capacity)
+        cpu = (state.cpu_free - req.cpu_milli) / largest_capacity(state.spec.cpu_milli)
+        gpu = (state.gpu_free - req.gpu_milli) / largest_capacity(state.gpu_capacity)
         result: FloatArray = -(0.5 * cpu + 0.5 * gpu)
         return result
 
 
 class DotProduct(ScoringPolicy):
-    """`dot-product`: the largest dot product of the node's free (CPU, GPU) vector and the
+    """`dot-product-gpuctl`: the largest dot product of the node's free (CPU, GPU) vector and the
     pod's request, both normalised by the largest node (Tetris alignment)."""
 
-    name = "dot-product"
+    name = "dot-product-gpuctl"
 
     def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
-        cpu_max, gpu_max = _largest(state.spec.cpu_milli), _largest(state.gpu_capacity)
+        cpu_max, gpu_max = largest_capacity(state.spec.cpu_milli), largest_capacity(state.gpu_capacity)
         result: FloatArray = state.cpu_free * (req.cpu_milli / cpu_max**2) + state.gpu_free * (
             req.gpu_milli / gpu_max**2
         )
@@ -113,10 +114,10 @@ class DotProduct(ScoringPolicy):
 
 
 class GpuPacking(ScoringPolicy):
-    """`gpu-packing`: prefer a GPU already partly shared (sharing pods), then free GPUs on
+    """`gpu-packing-gpuctl`: prefer a GPU already partly shared (sharing pods), then free GPUs on
     nodes already in use, then completely free nodes."""
 
-    name = "gpu-packing"
+    name = "gpu-packing-gpuctl"
 
     def score(self, state: ClusterState, req: PodRequest) -> FloatArray:
         in_use = (state.gpu_free < state.gpu_capacity) | (state.pods_on_node > 0)
@@ -129,10 +130,10 @@ class GpuPacking(ScoringPolicy):
 
 
 class GpuClustering(ScoringPolicy):
-    """`gpu-clustering`: prefer nodes already running pods with the same GPU request shape
+    """`gpu-clustering-gpuctl`: prefer nodes already running pods with the same GPU request shape
     (count and share), so alike pods cluster; equal counts fall back to random."""
 
-    name = "gpu-clustering"
+    name = "gpu-clustering-gpuctl"
 
     def __init__(self) -> None:
         self._shape_counts: dict[tuple[int, int], IntArray] = {}

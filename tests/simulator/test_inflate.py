@@ -81,10 +81,20 @@ def _two_node_state() -> ClusterState:
 
 @pytest.mark.parametrize(
     ("policy", "node"),
-    [("best-fit", 0), ("bin-pack", 0), ("gpu-packing", 0), ("k8s-default", 1), ("dot-product", 1)],
+    [
+        ("best-fit", 0),
+        ("best-fit-gpuctl", 0),
+        ("bin-pack", 0),
+        ("gpu-packing", 0),
+        ("gpu-packing-gpuctl", 0),
+        ("k8s-default", 1),
+        ("dot-product", 0),
+        ("dot-product-gpuctl", 1),
+    ],
 )
 def test_policies_choose_the_node_their_definition_says(policy: str, node: int) -> None:
-    """A 300-milli pod: packing policies take the partly used node, spreading ones the free node."""
+    """A 300-milli pod: packing policies take the partly used node, spreading ones the free node
+    (the reference's dot-product minimises the alignment, so it packs; gpuctl's maximised it)."""
     state = _two_node_state()
     req = PodRequest(0, 1, 300, 1000, 0, 0)
     target = TargetWorkload.from_shapes([(1000, 1, 300, 0)])

@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+from simulator.backends import make_backend
 from simulator.paper import PUBLISHED, TableRow, fgd_table
 from simulator.placement import FGD_PAPER_POLICIES, POLICY_NAMES
-from simulator.sweep.backends import make_backend
 from simulator.traces.locations import shared_traces_dir
 
 DEFAULT_TRACES = ["default", "gpuspec10", "multigpu20"]

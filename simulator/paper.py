@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator.backends import Backend
 from simulator.cluster import from_node_list
 from simulator.cluster.spec import ClusterSpec
 from simulator.config import SimParameters
 from simulator.inflate import inflate
 from simulator.jobs import JobTable
 from simulator.placement import FGD_PAPER_POLICIES
-from simulator.sweep.backends import Backend
 from simulator.traces import load_openb_nodes, load_openb_pods
 
 GPU_NODE_LIST = "openb_node_list_gpu_node.csv"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from simulator.backends import InlineBackend
 from simulator.paper import PUBLISHED, fgd_table, tasks_for
 from simulator.placement import FGD_PAPER_POLICIES
-from simulator.sweep.backends import InlineBackend
 
 
 def test_published_rows_name_every_paper_policy() -> None:

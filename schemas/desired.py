@@ -50,6 +50,8 @@ class DesiredState:
     device_plugin: dict[str, DevicePluginConfig] = field(default_factory=dict)
     # Where each gpuctl-kind document was written, by ObjectRef.
     locations: dict[ObjectRef, SourceLocation] = field(default_factory=dict)
+    # The tool that built the revision when it is a kustomization ("kubectl kustomize v5.5.0").
+    built_with: str | None = None
 
     def pool(self, name: str) -> GPUNodePool:
         for pool in self.pools:

@@ -162,7 +162,7 @@ def _generated(
     key = _GENERATOR_KEYS.get(str(by.get("kind")) if isinstance(by, dict) else "", "")
     name = str(_meta(data).get("name", ""))
     for i, entry in enumerate(_list(k.doc.data.get(key))):
-        if isinstance(entry, dict) and name.startswith(str(entry.get("name", "\0"))):
+        if isinstance(entry, dict) and str(entry.get("name", "\0")) in name:  # prefix, hash suffix
             return YamlDocument(data, k.doc.positions.get(f"/{key}/{i}", k.doc.location))
     return YamlDocument(data, k.doc.location)
 

@@ -239,3 +239,53 @@ def test_change_in_a_base_reaches_every_overlay(tmp_path: Path) -> None:
     assert done.exit_code == 1
     bad = [line for line in done.stdout.splitlines() if "[gpuctl-schema]" in line]
     assert [line.split("/../../")[0] for line in bad] == [f"{repo}/clusters/prod", f"{repo}/clusters/staging"]
+
+
+def test_generated_and_prefixed_objects_point_at_their_source(tmp_path: Path) -> None:
+    """A configMapGenerator's ConfigMap is placed at its generator entry; an object renamed by
+    namePrefix is still found in its file (findings there name its line)."""
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": KUSTOMIZATION + "namePrefix: staging-\nresources: [c.yaml]\n"
+            "configMapGenerator:\n  - name: tuning\n    namespace: team-a\n    literals: [k=v]\n",
+            "c.yaml": CONFIGMAP.replace("  k: v\n", "  k: v\n  k: w\n"),
+        },
+    )
+    result = load_directory(tmp_path)
+    assert places(result, "yaml-duplicate-key") == [("c.yaml", 8)]
+    write(tmp_path, {"c.yaml": CONFIGMAP})
+    state = load_directory(tmp_path).state
+    assert state is not None
+    where = {m.ref.name.split("-")[1]: (m.location.file, m.location.line) for m in state.manifests}
+    assert where == {"c": ("c.yaml", 1), "tuning": ("kustomization.yaml", 6)}
+
+
+def test_settings_come_from_the_build_or_the_root_file_not_both(tmp_path: Path) -> None:
+    """A root gpuctl.yaml file next to a Settings resource of the build is a settings-invalid
+    finding; a Settings resource alone is the revision's settings."""
+    settings = "apiVersion: gpuctl.dev/v1alpha1\nkind: Settings\nmetadata: {name: gpuctl}\nclusterName: lab\n"
+    write(tmp_path, {"kustomization.yaml": KUSTOMIZATION + "resources: [s.yaml, c.yaml]\n",
+                     "s.yaml": settings, "c.yaml": CONFIGMAP})  # fmt: skip
+    alone = load_directory(tmp_path)
+    assert alone.state is not None and alone.state.settings.cluster_name == "lab"
+    write(tmp_path, {"gpuctl.yaml": "clusterName: other\n"})
+    assert places(load_directory(tmp_path), "settings-invalid") == [("gpuctl.yaml", 1)]
+
+
+def test_newer_kustomize_builds_the_same_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kubectl of KUBEBUILDER_ASSETS (a newer kustomize) builds the example into the same
+    objects as the default tool, and is the one named."""
+    import os
+
+    from reconciler.source.kustomize_tool import find_tool
+
+    assets = os.environ.get("KUBEBUILDER_ASSETS")
+    if not assets or not (Path(assets) / "kubectl").exists():
+        pytest.skip("KUBEBUILDER_ASSETS has no kubectl")
+    default = load_directory(EXAMPLE / "clusters" / "staging").state
+    monkeypatch.setenv("PATH", f"{assets}{os.pathsep}{os.environ.get('PATH', '')}")
+    newer = load_directory(EXAMPLE / "clusters" / "staging").state
+    assert default is not None and newer is not None
+    assert newer.built_with == find_tool().label
+    assert [r.obj for r in render(newer)] == [r.obj for r in render(default)]

@@ -26,6 +26,7 @@ from schemas.diagnostics import Diagnostic, SourceLocation
 from schemas.kinds import Limits
 
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _GENERATOR_KEYS = {"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}
 _IDENTITY = ("/apiVersion", "/kind", "/metadata", "/metadata/name", "/metadata/namespace")
 
@@ -214,7 +215,7 @@ def _origin(built: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(text, str):
         return {}
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml's when present)
     except yaml.YAMLError:
         return {}
     return value if isinstance(value, dict) else {}

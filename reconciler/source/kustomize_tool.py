@@ -2,8 +2,8 @@
 
 Called by `reconciler.source.kustomize`. gpuctl has no kustomize of its own; this module finds
 the tool, names it with its version (logged and audited with every build), runs one build with
-a time limit and an output-size limit (the child cannot write more than the limit: its file-size
-resource limit stops it), with no plugins and no Helm, and turns its stderr into one line.
+a time limit and an output-size limit (the output file is watched while the build runs, and the
+build killed past either), with no plugins and no Helm, and turns its stderr into one line.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import os
 import re
-import resource
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ _VERSION = re.compile(r"v\d+\.\d+\.\d+[\w.+-]*")
 _KLOG_ERR = re.compile(r'err="((?:[^"\\]|\\.)*)"', re.DOTALL)
 _KLOG_BLOCK = re.compile(r"err=<\n(.*?)\n\s*>", re.DOTALL)
 _VERSION_TIMEOUT_S = 20.0
+_POLL_S = 0.02  # how often a running build's output size is looked at
 
 
 class KustomizeUnavailableError(SourceError):
@@ -91,39 +92,45 @@ def _first_version(text: str) -> str:
 
 
 def run_build(tool: KustomizeTool, directory: Path, out: Path, timeout_s: float, max_bytes: int) -> BuildRun:
-    """`kustomize build directory` into the file `out`, within the limits."""
-
-    def limit_output() -> None:  # runs in the child before exec
-        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes + 1, max_bytes + 1))
-
+    """`kustomize build directory` into the file `out`, within the limits: the build is killed
+    as soon as its output passes `max_bytes` or its time `timeout_s`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUSTOMIZE_", "KUBECONFIG"))}
+    errors = out.with_suffix(".stderr")
     try:
-        with out.open("wb") as sink:
-            done = subprocess.run(
+        with out.open("wb") as sink, errors.open("wb") as err_sink:
+            child = subprocess.Popen(
                 [*tool.command, str(directory)],
-                stdout=sink,
-                stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL,
-                timeout=timeout_s,
-                env=env,
-                cwd=directory,
-                preexec_fn=limit_output,
-                check=False,
-            )
-    except subprocess.TimeoutExpired:
+                stdout=sink, stderr=err_sink, stdin=subprocess.DEVNULL, env=env, cwd=directory,
+            )  # fmt: skip
+            over = _watch(child, out, time.monotonic() + timeout_s, max_bytes)
+    except OSError as err:
+        return BuildRun(b"", f"cannot run {tool.label}: {err}")
+    if over == "time":
         return BuildRun(
             b"", f"the build took longer than {timeout_s:g} s (limits.kustomizeTimeoutSeconds)", True
         )
-    except OSError as err:
-        return BuildRun(b"", f"cannot run {tool.label}: {err}")
-    size = out.stat().st_size
-    if size > max_bytes:
+    if over == "size" or out.stat().st_size > max_bytes:
         return BuildRun(
             b"", f"the build wrote more than {max_bytes} bytes (limits.kustomizeMaxOutputBytes)", True
         )
-    if done.returncode != 0:
-        return BuildRun(b"", one_line_error(done.stderr.decode("utf-8", "replace")))
+    if child.returncode != 0:
+        return BuildRun(b"", one_line_error(errors.read_bytes().decode("utf-8", "replace")))
     return BuildRun(out.read_bytes())
+
+
+def _watch(child: subprocess.Popen[bytes], out: Path, deadline: float, max_bytes: int) -> str:
+    """Wait for the build; kill it past the deadline ("time") or the output size ("size")."""
+    while True:
+        try:
+            child.wait(timeout=_POLL_S)
+            return ""
+        except subprocess.TimeoutExpired:
+            pass
+        over = "time" if time.monotonic() > deadline else "size" if out.stat().st_size > max_bytes else ""
+        if over:
+            child.kill()
+            child.wait()
+            return over
 
 
 def one_line_error(stderr: str) -> str:

@@ -168,13 +168,21 @@ def test_field_set_by_an_overlay_patch_is_reported_at_the_patch(tmp_path: Path) 
     assert places(result, "quota-resource-not-advertised") == [("kustomization.yaml", line)]
 
 
-def test_revision_builds_without_a_checkout(tmp_path: Path) -> None:
+def test_revision_builds_without_a_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An older revision's overlay is built from the Git tree while the work tree holds a broken
     base; the work tree is untouched and the private build directory removed."""
     repo = example_repo(tmp_path / "repo")
     (repo / "base" / "pools.yaml").write_text("this: [is not: a pool\n", encoding="utf-8")
     git(repo, "commit", "-q", "-am", "break the base")
-    before = set(Path(tempfile.gettempdir()).glob("gpuctl-kustomize-*"))
+    made: list[Path] = []
+    real = tempfile.TemporaryDirectory
+
+    def recorded(**kwargs: str) -> tempfile.TemporaryDirectory[str]:
+        directory = real(dir=tmp_path, **kwargs)
+        made.append(Path(directory.name))
+        return directory
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", recorded)  # where each build's copy is made
     old = load_revision(repo, "HEAD~1", "clusters/staging")
     assert old.ok and old.state is not None, old.diagnostics
     assert old.state.pool("h100-inference").spec.mig.config == "all-1g.10gb"
@@ -182,7 +190,7 @@ def test_revision_builds_without_a_checkout(tmp_path: Path) -> None:
     head = load_revision(repo, "HEAD", "clusters/staging")
     assert [file for file, _ in places(head, "yaml-syntax")] == ["../../base/pools.yaml"]
     assert git(repo, "status", "--porcelain") == ""
-    assert set(Path(tempfile.gettempdir()).glob("gpuctl-kustomize-*")) == before
+    assert len(made) == 2 and not any(directory.exists() for directory in made)
 
 
 def test_symlink_leaving_the_repository_is_refused(tmp_path: Path) -> None:
@@ -289,3 +297,17 @@ def test_newer_kustomize_builds_the_same_state(monkeypatch: pytest.MonkeyPatch) 
     assert default is not None and newer is not None
     assert newer.built_with == find_tool().label
     assert [r.obj for r in render(newer)] == [r.obj for r in render(default)]
+
+
+@pytest.mark.parametrize(
+    ("script", "limit"),
+    [("exec sleep 60", "took longer than 0.2 s"), ("exec yes gpu", "wrote more than 4096 bytes")],
+    ids=["time", "output-size"],
+)
+def test_a_build_past_its_limits_is_stopped(tmp_path: Path, script: str, limit: str) -> None:
+    """A build that never ends, or never stops writing, is killed at the limit and reported."""
+    from reconciler.source.kustomize_tool import KustomizeTool, run_build
+
+    endless = KustomizeTool(("sh", "-c", script, "build"), "sh", "test")
+    run = run_build(endless, tmp_path, tmp_path / "out.yaml", timeout_s=0.2, max_bytes=4096)
+    assert run.limit_hit and limit in run.error and run.output == b""

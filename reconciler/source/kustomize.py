@@ -25,7 +25,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from reconciler.source.errors import SourceError
-from reconciler.source.files import SETTINGS_FILES, containing_repository, is_yaml
+from reconciler.source.files import SETTINGS_FILES, RepoFile, containing_repository, is_yaml
 from reconciler.source.kustomize_origin import SourceIndex, source_document, to_tree_path
 from reconciler.source.kustomize_scan import Closure, DisplayPath, scan
 from reconciler.source.kustomize_tool import find_tool, run_build
@@ -72,7 +72,8 @@ class KustomizeBuilder:
         tool = find_tool()
         with tempfile.TemporaryDirectory(prefix="gpuctl-kustomize-") as tmp:
             work = Path(tmp)
-            if not self._materialise(closure, work / _SRC, settings, display, sink):
+            too_large = self._materialise(closure, work / _SRC, settings, display, sink)
+            if too_large is None:
                 return Built(tool=tool.label)
             build_dir = work / _BUILD
             build_dir.mkdir()
@@ -92,6 +93,7 @@ class KustomizeBuilder:
                 rule = RULE_LIMIT if run.limit_hit else RULE_BUILD
                 sink.append(Diagnostic(where, Severity.ERROR, message, rule))
                 sink.extend(_syntax_findings(closure, self.tree, display, limits))
+                sink.extend(_missed(too_large, message, display, limits))
                 return Built(tool=tool.label)
             text = run.output.decode("utf-8", "replace")
         return self._documents(text, closure, display, settings, sink, tool=tool.label)
@@ -103,34 +105,32 @@ class KustomizeBuilder:
         settings: RepoSettings,
         display: DisplayPath,
         sink: list[Diagnostic],
-    ) -> bool:
-        """Copy the directories of the build's kustomizations; False if a file is refused."""
-        from reconciler.source.loader import RULE_FILE_SIZE, RULE_SYMLINK
+    ) -> list[RepoFile] | None:
+        """Copy the directories of the build's kustomizations. Returns the files left out for
+        their size (reported only if the build then misses them), or None if a YAML file is a
+        symlink out of the repository (reported, as the plain loader does; others are skipped)."""
+        from reconciler.source.loader import RULE_SYMLINK
 
         directories = sorted({k.directory for k in closure.kustomizations})
         outer = [d for d in directories if not any(_under(d, other) for other in directories if other != d)]
-        ok = True
+        escaping, too_large = False, []
         for directory in outer:
             for file in self.tree.files_under(directory):
-                start = SourceLocation(display(file.path), 1, 1)
                 if file.escapes_to is not None:
-                    message = f"symlink points outside the repository root (to {file.escapes_to})"
-                    sink.append(Diagnostic(start, Severity.ERROR, message, RULE_SYMLINK))
-                    ok = False
+                    if is_yaml(file.path):
+                        message = f"symlink points outside the repository root (to {file.escapes_to})"
+                        start = SourceLocation(display(file.path), 1, 1)
+                        sink.append(Diagnostic(start, Severity.ERROR, message, RULE_SYMLINK))
+                        escaping = True
                     continue
                 if file.size > settings.limits.max_file_bytes:
-                    limit = settings.limits.max_file_bytes
-                    message = (f"file is {file.size} bytes, over the limit of {limit} "
-                               "(limits.maxFileBytes in gpuctl.yaml)")  # fmt: skip
-                    sink.append(Diagnostic(start, Severity.ERROR, message, RULE_FILE_SIZE))
-                    ok = False
+                    too_large.append(file)
                     continue
                 target = into / file.path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(file.read())
-        if not outer:
-            (into / self.root).mkdir(parents=True, exist_ok=True)
-        return ok
+        (into / self.root).mkdir(parents=True, exist_ok=True)
+        return None if escaping else too_large
 
     def _documents(
         self,
@@ -219,6 +219,25 @@ def _settings(doc: YamlDocument, again: bool, sink: list[Diagnostic]) -> RepoSet
 
         sink.extend(diagnostics_from_pydantic(err, data, position, RULE_SETTINGS, subject="gpuctl.yaml"))
         return None
+
+
+def _missed(
+    too_large: list[RepoFile], message: str, display: DisplayPath, limits: Limits
+) -> list[Diagnostic]:
+    """The files left out for their size that the failed build names."""
+    from reconciler.source.loader import RULE_FILE_SIZE
+
+    return [
+        Diagnostic(
+            SourceLocation(display(file.path), 1, 1),
+            Severity.ERROR,
+            f"file is {file.size} bytes, over the limit of {limits.max_file_bytes} "
+            "(limits.maxFileBytes in gpuctl.yaml)",
+            RULE_FILE_SIZE,
+        )
+        for file in too_large
+        if posixpath.basename(file.path) in message
+    ]
 
 
 def _under(path: str, directory: str) -> bool:

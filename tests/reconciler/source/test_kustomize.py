@@ -84,6 +84,17 @@ KUSTOMIZE_CASES = [
         id="output-over-the-limit",
     ),
     pytest.param(
+        "file-too-large",
+        {
+            "gpuctl.yaml": "limits:\n  maxFileBytes: 100\n",
+            "kustomization.yaml": KUSTOMIZATION + "resources: [big.yaml]\n",
+            "big.yaml": CONFIGMAP + "  padding: " + "x" * 200 + "\n",
+            "docs/diagram.svg": "<svg>" + "x" * 200 + "</svg>\n",  # over the limit but not built: fine
+        },
+        ("big.yaml", 1),
+        id="resource-over-the-file-limit",
+    ),
+    pytest.param(
         "kustomization-nested",
         {"c.yaml": CONFIGMAP, "apps/kustomization.yaml": KUSTOMIZATION + "resources: [../c.yaml]\n"},
         ("apps/kustomization.yaml", 2),
@@ -102,6 +113,7 @@ def test_kustomize_rule_reports_its_id_at_file_and_line(
     result = load_directory(root)
     assert not result.ok
     assert place in places(result, rule), "\n".join(map(str, result.diagnostics))
+    assert not [d for d in result.diagnostics if d.location.file.startswith("docs/")]
 
 
 def test_overlay_patch_changes_the_render_and_the_rollout() -> None:

@@ -81,9 +81,10 @@ def read_kustomization(
 
 def local_bases(k: Kustomization, tree: SourceTree) -> list[tuple[str, str]]:
     """(pointer, root-relative directory) of every local base or component `k` names that is a
-    directory with a kustomization of its own."""
+    directory with a kustomization of its own (a directory of plugin configs too: kustomize,
+    run without alpha plugins, accepts only builtin ones there)."""
     found: list[tuple[str, str]] = []
-    for key in REFERENCE_KEYS:
+    for key in (*REFERENCE_KEYS, *PLUGIN_KEYS):
         for index, entry in enumerate(_entries(k.doc.data, key)):
             target = join(k.directory, entry)
             if is_remote(entry) or target is None or tree.kind(target) != "dir":

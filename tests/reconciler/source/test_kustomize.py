@@ -323,3 +323,25 @@ def test_a_build_past_its_limits_is_stopped(tmp_path: Path, script: str, limit: 
     endless = KustomizeTool(("sh", "-c", script, "build"), "sh", "test")
     run = run_build(endless, tmp_path, tmp_path / "out.yaml", timeout_s=0.2, max_bytes=4096)
     assert run.limit_hit and limit in run.error and run.output == b""
+
+
+def test_a_directory_of_builtin_transformer_configs_is_built_with_the_root(tmp_path: Path) -> None:
+    """A `transformers` entry naming a kustomization of builtin configs is copied and applied."""
+    labels = (
+        "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: team}\n"
+        "labels: {gpuctl.dev/team: a}\nfieldSpecs: [{path: metadata/labels, create: true}]\n"
+    )
+    write(
+        tmp_path,
+        {
+            "root/kustomization.yaml": KUSTOMIZATION
+            + "resources: [c.yaml]\ntransformers: [../shared/labels]\n",
+            "root/c.yaml": CONFIGMAP,
+            "shared/labels/kustomization.yaml": KUSTOMIZATION + "resources: [labels.yaml]\n",
+            "shared/labels/labels.yaml": labels,
+        },
+    )
+    state = load_directory(tmp_path / "root").state
+    assert state is not None
+    [configmap] = state.manifests
+    assert configmap.obj["metadata"]["labels"] == {"gpuctl.dev/team": "a"}

@@ -53,6 +53,8 @@ class DesiredState:
     gpu_operator_configs: set[ObjectRef] = field(default_factory=set)
     # Where each gpuctl-kind document was written, by ObjectRef.
     locations: dict[ObjectRef, SourceLocation] = field(default_factory=dict)
+    # The tool that built the revision when it is a kustomization ("kubectl kustomize v5.5.0").
+    built_with: str | None = None
 
     def pool(self, name: str) -> GPUNodePool:
         for pool in self.pools:

@@ -275,6 +275,9 @@ class Limits(Strict):
     max_documents: int = Field(default=20000, alias="maxDocuments", ge=1)
     max_depth: int = Field(default=64, alias="maxDepth", ge=2)
     max_alias_expansion: int = Field(default=10000, alias="maxAliasExpansion", ge=0)
+    # A kustomize build of the revision (when its root is a kustomization) is stopped past these.
+    kustomize_timeout_s: float = Field(default=60.0, alias="kustomizeTimeoutSeconds", gt=0)
+    kustomize_max_output_bytes: int = Field(default=64 << 20, alias="kustomizeMaxOutputBytes", ge=1)
 
 
 class CommitVerification(Strict):

@@ -97,6 +97,8 @@ class RevisionInfo:
     # The revision applied before this one, when this one does not descend from it: the
     # branch's history was rewritten (force-push, reset). Empty otherwise.
     rewrites: str = ""
+    # The tool that built the revision when its root is a kustomization; empty for plain files.
+    built_with: str = ""
 
 
 class ReconcileOutcome(StrEnum):

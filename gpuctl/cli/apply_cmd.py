@@ -4,6 +4,7 @@ Exit codes: 0 applied (or nothing to do), 1 some change or rollout failed, 2 err
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -71,6 +72,8 @@ def apply(
 
     state = load(path, revision)
     applied_revision = revision_of(path, revision)
+    if state.built_with:  # the audit log names the kustomize that built the revision
+        applied_revision = dataclasses.replace(applied_revision, built_with=state.built_with)
     if not dry_run:
         require_signed(path, applied_revision, state.settings.verify)
     client = connect(kubeconfig, context, sandbox)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gpuctl.cli.console import make_console
+from gpuctl.cli.layout_change import describe_layout_change
 from gpuctl.cli.simulate_inputs import (
     EXIT_BREACHED,
     AddressOption,
@@ -147,6 +148,7 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
     except (ValueError, BackendError) as err:  # ModelError, StandingError, GateError, quota values
         raise fail(COMMAND, str(err)) from err
     print_summary(comparison, verdicts, make_console())
+    typer.echo(describe_layout_change(base_state, head_state))
     if out is not None:
         for path in write_report(comparison, out, verdicts):
             typer.echo(f"wrote {path}", err=True)

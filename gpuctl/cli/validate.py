@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from gpuctl.cli.loading import EXIT_INVALID, display_prefix, load_path
+from gpuctl.cli.validate_all import validate_all
 from schemas.diagnostics import Severity
 
 
@@ -32,9 +33,16 @@ def validate(
     output: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="text (file:line:col lines) or json.")
     ] = OutputFormat.TEXT,
+    all_roots: Annotated[
+        bool,
+        typer.Option("--all", help="Validate every kustomization root under PATH (one per cluster overlay)."),
+    ] = False,
 ) -> None:
     """Check a desired-state repository: YAML, Kubernetes schemas, MIG layouts against the GPU,
     device-plugin configs, references and quotas. Prints `file:line:col: severity: message \\[rule]`."""
+    if all_roots:
+        validate_all(path, revision, output is OutputFormat.JSON)
+        return
     result = load_path(path, revision)
     prefix = display_prefix(path)
     errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)
@@ -52,7 +60,8 @@ def validate(
         for diagnostic in result.diagnostics:
             typer.echo(f"{prefix}{diagnostic}")
     verdict = "valid" if result.ok else "invalid"
-    typer.echo(f"{path}: {verdict} ({errors} errors, {warnings} warnings)", err=True)
+    tool = f"; built with {result.state.built_with}" if result.state and result.state.built_with else ""
+    typer.echo(f"{path}: {verdict} ({errors} errors, {warnings} warnings{tool})", err=True)
     if not result.ok:
         raise typer.Exit(EXIT_INVALID)
 

@@ -249,4 +249,6 @@ def _revision_content(revision: RevisionInfo) -> dict[str, str]:
     }
     if revision.rewrites:  # only then, so entries of ordinary revisions keep their shape
         content["history_rewritten_from"] = revision.rewrites
+    if revision.built_with:  # likewise: only revisions built by kustomize carry it
+        content["built_with"] = revision.built_with
     return content

@@ -229,6 +229,13 @@ class PipelineRunner:
         return states
 
     def _load(self, revision: str) -> tuple[LoadResult, RevisionInfo]:
+        loaded, info = self._load_revision(revision)
+        if loaded.state is not None and loaded.state.built_with:
+            log.info("revision built with kustomize", revision=info.sha, tool=loaded.state.built_with)
+            info = replace(info, built_with=loaded.state.built_with)
+        return loaded, info
+
+    def _load_revision(self, revision: str) -> tuple[LoadResult, RevisionInfo]:
         loc = self.location
         if loc.working_tree:
             directory = loc.path / loc.subpath if loc.subpath else loc.path

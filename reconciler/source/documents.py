@@ -24,7 +24,7 @@ RULE_MISSING_FIELD = "document-missing-field"
 RULE_GPUCTL_KIND = "gpuctl-unknown-kind"
 RULE_GPUCTL_SCHEMA = "gpuctl-schema"
 RULE_SETTINGS_PLACE = "settings-misplaced"
-RULE_KUSTOMIZATION = "kustomization-unsupported"
+RULE_KUSTOMIZATION = "kustomization-nested"
 KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 
 GPUCTL_KINDS: dict[str, type[BaseModel]] = {"GPUNodePool": GPUNodePool, "WorkloadProfile": WorkloadProfile}
@@ -84,8 +84,8 @@ def classify(doc: YamlDocument) -> tuple[Classified, list[Diagnostic]]:
             Diagnostic(
                 doc.positions.get("/kind", doc.location),
                 Severity.ERROR,
-                "gpuctl applies plain manifests and does not build kustomizations; commit the built "
-                "output (kustomize build) or list this file under ignore in gpuctl.yaml",
+                "a kustomization below the loaded directory is not built as part of it: load its "
+                "directory (--path), run gpuctl validate --all on the tree, or list it under ignore",
                 RULE_KUSTOMIZATION,
             )
         ]

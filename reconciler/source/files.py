@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,9 +72,15 @@ def directory_files(root: Path) -> list[RepoFile]:
         raise SourceError(f"{root}: no such directory")
     if not root.is_dir():
         raise SourceError(f"{root}: not a directory")
+    return walk_directory(root, root, is_yaml)
+
+
+def walk_directory(root: Path, start: Path, keep: Callable[[str], bool]) -> list[RepoFile]:
+    """The files under `start` whose name `keep` accepts, with paths relative to `root`;
+    symlinks leaving `root` are reported (kustomize reads files of any name, YAML or not)."""
     real_root = root.resolve()
     found: list[RepoFile] = []
-    for current, dirs, names in os.walk(root, followlinks=False):
+    for current, dirs, names in os.walk(start, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         base = Path(current)
         for name in list(dirs):
@@ -85,7 +91,7 @@ def directory_files(root: Path) -> list[RepoFile]:
                 if not target.is_relative_to(real_root):
                     found.append(_escaping(linked, root, str(target)))
         for name in sorted(names):
-            if not is_yaml(name) or name.startswith("."):
+            if not keep(name) or name.startswith("."):
                 continue
             path = base / name
             if path.is_symlink():
@@ -127,7 +133,7 @@ def git_tree_files(repo_path: Path, revision: str, subpath: str = "") -> tuple[s
             raise SourceError(f"{prefix!r} does not exist at revision {revision}") from err
         if tree.type != "tree":
             raise SourceError(f"{prefix!r} is not a directory at revision {revision}")
-    return commit.hexsha, sorted(_walk_tree(tree, prefix), key=lambda f: f.path)
+    return commit.hexsha, sorted(_walk_tree(tree, prefix, is_yaml), key=lambda f: f.path)
 
 
 def containing_repository(path: Path) -> tuple[Path, str]:
@@ -143,7 +149,13 @@ def containing_repository(path: Path) -> tuple[Path, str]:
     return top, "" if relative == "." else relative
 
 
-def _walk_tree(tree: Any, prefix: str) -> Iterator[RepoFile]:
+def walk_git_tree(tree: Any, prefix: str, keep: Callable[[str], bool]) -> list[RepoFile]:
+    """The blobs under `prefix` of a Git tree whose name `keep` accepts, paths relative to
+    `prefix` (symlinks leaving it reported), sorted."""
+    return sorted(_walk_tree(tree, prefix, keep), key=lambda f: f.path)
+
+
+def _walk_tree(tree: Any, prefix: str, keep: Callable[[str], bool]) -> Iterator[RepoFile]:
     symlink_mode = 0o120000
     for item in tree.traverse():
         if item.type != "blob":
@@ -157,5 +169,5 @@ def _walk_tree(tree: Any, prefix: str) -> Iterator[RepoFile]:
             if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
                 yield RepoFile(relative, 0, None, escapes_to=target)
             continue
-        if is_yaml(relative):
+        if keep(relative):
             yield RepoFile(relative, item.size, _BlobReader(item))

@@ -23,18 +23,14 @@ from reconciler.source.files import (
     directory_files,
     git_tree_files,
 )
+from reconciler.source.kustomize import KustomizeBuilder, directory_builder, revision_builder
+from reconciler.source.rules import RULE_EMPTY, RULE_FILE_SIZE, RULE_NOT_UTF8, RULE_SETTINGS, RULE_SYMLINK
 from reconciler.validation import validate_state
 from reconciler.validation.pydantic_errors import diagnostics_from_pydantic
 from reconciler.yamldocs import RULE_DOCUMENTS, Origin, YamlDocument, parse_documents
 from schemas.desired import DesiredState
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
 from schemas.kinds import Limits, RepoSettings
-
-RULE_FILE_SIZE = "file-too-large"
-RULE_NOT_UTF8 = "file-not-utf8"
-RULE_SYMLINK = "symlink-escapes-root"
-RULE_SETTINGS = "settings-invalid"
-RULE_EMPTY = "repository-empty"
 
 
 @dataclass
@@ -54,9 +50,14 @@ class LoadResult:
 
 
 def load_directory(path: Path, *, settings_override: RepoSettings | None = None) -> LoadResult:
-    """Load and validate every YAML file under `path`. Raises `SourceError` if unreadable."""
+    """Load and validate every YAML file under `path` (or, if `path` is a kustomization root,
+    what kustomize builds from it). Raises `SourceError` if unreadable."""
     return load_files(
-        directory_files(path), root=str(path), revision=None, settings_override=settings_override
+        directory_files(path),
+        root=str(path),
+        revision=None,
+        settings_override=settings_override,
+        builder=directory_builder(path),
     )
 
 
@@ -67,7 +68,8 @@ def load_revision(
     `repo_path`, without checking it out. Raises `SourceError` / `RevisionNotFoundError`."""
     sha, files = git_tree_files(repo_path, revision, subpath)
     root = f"{repo_path}/{subpath}".rstrip("/") if subpath else str(repo_path)
-    return load_files(files, root=root, revision=sha, settings_override=settings_override)
+    builder = revision_builder(repo_path, sha, subpath)
+    return load_files(files, root=root, revision=sha, settings_override=settings_override, builder=builder)
 
 
 def load_path_at_revision(
@@ -80,15 +82,24 @@ def load_path_at_revision(
 
 
 def load_files(
-    files: list[RepoFile], *, root: str, revision: str | None, settings_override: RepoSettings | None = None
+    files: list[RepoFile],
+    *,
+    root: str,
+    revision: str | None,
+    settings_override: RepoSettings | None = None,
+    builder: KustomizeBuilder | None = None,
 ) -> LoadResult:
-    """Load already-listed repository files (the common part of both loaders)."""
+    """Load already-listed repository files (the common part of both loaders); with a
+    `builder` (a kustomization root), the documents are what kustomize builds instead."""
     diagnostics: list[Diagnostic] = []
     settings = settings_override
     by_path = {f.path: f for f in files}
     if settings is None:
         settings = _read_settings(by_path, diagnostics)
-    documents = _parse_files(files, settings, diagnostics)
+    built = builder(settings, diagnostics) if builder is not None else None
+    if built is not None and built.settings is not None and settings_override is None:
+        settings = built.settings
+    documents = built.documents if built is not None else _parse_files(files, settings, diagnostics)
     if not documents and not diagnostics:
         diagnostics.append(
             Diagnostic(
@@ -99,6 +110,7 @@ def load_files(
             )
         )
     state = DesiredState(root=root, revision=revision, settings=settings)
+    state.built_with = built.tool if built is not None else None
     for doc in (item for document in documents for item in expand_lists(document)):
         classified, found = classify(doc)
         diagnostics.extend(found)

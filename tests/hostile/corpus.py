@@ -284,9 +284,9 @@ CASES: list[HostileCase] = [
     HostileCase("missing-name", "document-missing-field", "bad/noname.yaml", 3,
                 _fixed({"bad/noname.yaml": "apiVersion: v1\nkind: ConfigMap\n"
                         "metadata: {namespace: team-research}\n"})),
-    HostileCase("kustomization", "kustomization-unsupported", "kustomization.yaml", 2,
+    HostileCase("kustomization-remote-base", "kustomize-refused", "kustomization.yaml", 3,
                 _fixed({"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\n"
-                        "kind: Kustomization\nresources: [../../etc]\n"})),
+                        "kind: Kustomization\nresources: [\"git@github.com:evil/x//base?ref=main\"]\n"})),
     HostileCase("duplicate-object", "duplicate-object", QUOTAS, _line_of(_text(QUOTAS), "apiVersion"),
                 _fixed({"bad/again.yaml": _text(QUOTAS)})),
     HostileCase("namespace-outside-allowlist", "namespace-not-allowed", "bad/ns.yaml", 5,

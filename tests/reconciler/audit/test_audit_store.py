@@ -243,3 +243,11 @@ def test_non_json_patch_is_refused_and_nothing_written(audit_log: SqliteAuditLog
         result = verify_chain(reader)
     assert result.ok
     assert result.count == 2
+
+
+def test_revision_built_by_kustomize_names_the_tool(audit_log: SqliteAuditLog, db_path: Path) -> None:
+    """A revision built from a kustomization records the tool and version that built it."""
+    revision = RevisionInfo(sha="cafe", path="clusters/prod", built_with="kubectl kustomize v5.5.0")
+    audit_log.end(audit_log.begin(revision, Trigger.COMMIT), ReconcileOutcome.SUCCEEDED)
+    started = _contents(db_path)[0]
+    assert started["revision"]["built_with"] == "kubectl kustomize v5.5.0"

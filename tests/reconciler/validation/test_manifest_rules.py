@@ -132,13 +132,13 @@ W = "workloads/w.yaml"
 CASES = [
     pytest.param("document-not-mapping", {W: "- a\n- b\n"}, (W, 1), id="list-document"),
     pytest.param(
-        "kustomization-unsupported",
+        "kustomization-nested",
         {
-            "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
             "resources: [a.yaml]\n"
         },
-        ("kustomization.yaml", 2),
-        id="kustomization-file",
+        ("apps/kustomization.yaml", 2),
+        id="kustomization-below-the-root",
     ),
     pytest.param(
         "document-missing-field",

@@ -8,6 +8,7 @@ import pkgutil
 import reconciler.source
 import reconciler.validation
 from tests.reconciler.source import test_loading
+from tests.reconciler.source.test_kustomize import KUSTOMIZE_CASES
 from tests.reconciler.source.test_loading import CASES as LOADING_CASES
 from tests.reconciler.validation.test_gpu_rules import CASES as GPU_CASES
 from tests.reconciler.validation.test_manifest_rules import CASES as MANIFEST_CASES
@@ -25,7 +26,7 @@ def declared_rules() -> set[str]:
 
 def test_every_rule_has_a_fixture_case() -> None:
     """No rule id is declared without at least one case asserting it at a file:line."""
-    covered = {case.values[0] for case in [*LOADING_CASES, *GPU_CASES, *MANIFEST_CASES]}
+    covered = {case.values[0] for case in [*LOADING_CASES, *GPU_CASES, *MANIFEST_CASES, *KUSTOMIZE_CASES]}
     # Symlinks cannot be written as plain fixture text; these dedicated tests assert the rule.
     assert callable(test_loading.test_symlink_leaving_the_root_is_an_error)
     assert callable(test_loading.test_git_symlink_leaving_the_root_is_an_error)

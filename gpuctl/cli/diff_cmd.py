@@ -42,6 +42,7 @@ def diff(
     """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error."""
     from gpuctl.cli import diff_render
     from reconciler.clock import SystemClock
+    from reconciler.errors import ReconcileError
     from reconciler.pipeline import ReconcileOptions, reconcile
     from reconciler.planning.gpu_diff import pool_changes
     from schemas.results import Action, ReconcileOutcome
@@ -56,7 +57,12 @@ def diff(
             revision=revision_of(path, revision),
             options=ReconcileOptions(dry_run=True, prune=prune, allow_empty=True),
         )
-        gpu = pool_changes(state, client.list_objects("v1", "Node"), result.pending_rollouts)
+        gpu = []
+        if result.pending_rollouts:  # nodes were listed for the pass: the API answers
+            try:
+                gpu = pool_changes(state, client.list_objects("v1", "Node"), result.pending_rollouts)
+            except ReconcileError as exc:
+                raise fail(str(exc)) from exc
     finally:
         client.close()
     if output == "json":

@@ -119,6 +119,7 @@ def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> I
                                   drain_observer=lambda revision: drain_observers(daemon.drains, revision))
 
         def drain_observers(board: DrainBoard, revision: str) -> DrainObserver:
+            board.clear()
             events = DrainEvents(KubeEventRecorder(api, settings.identity), revision)
             return DrainObservers(DrainLog(), events, board)
 

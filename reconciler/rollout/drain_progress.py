@@ -211,6 +211,10 @@ class DrainBoard:
     def drain_ended(self, pool: str, node: str) -> None:
         self._reports.pop(node, None)
 
+    def clear(self) -> None:
+        """Forget every report (a new pass starts; an interrupted one may have left some)."""
+        self._reports.clear()
+
     def snapshot(self) -> list[dict[str, Any]]:
         reports = dict(self._reports)
         return [reports[name].as_dict() | {"message": reports[name].message()} for name in sorted(reports)]

@@ -120,10 +120,8 @@ class RolloutRunner:
         self._loop(rollouts, nodes)
         # An interrupted pass leaves its taints: the next pass's taint merge removes them.
         for rollout, _ in rollouts:
-            waiting_taint.clear_waiting(
-                self.client, self.recorder, [*rollout.queue, *rollout.failed],
-                f"the rollout of pool {rollout.pool} ended for this pass",
-            )
+            ended = f"the rollout of pool {rollout.pool} ended for this pass"
+            waiting_taint.clear_waiting(self.client, self.recorder, rollout.queue, ended)
         return [r for r, _ in rollouts] + paused
 
     def _order_and_mark(self, rollout: PoolRollout, nodes: dict[str, dict[str, Any]]) -> None:
@@ -213,13 +211,15 @@ class RolloutRunner:
             if result.state is StepState.DONE:
                 rollout.in_flight.remove(name)
                 rollout.rolled.append(name)
-                waiting_taint.clear_waiting(self.client, self.recorder, [name], "its rollout is done")
             elif result.state is StepState.FAILED:
                 rollout.in_flight.remove(name)
                 rollout.failed[name] = result.message
                 rollout.halted |= stepper.rollout.on_failure == "halt"
         while rollout.queue and not rollout.halted and not rollout.blocked:
             name = rollout.queue.pop(0)
+            # Before the cordon, so that a node in flight never carries the waiting taint (the
+            # audit trail of a node in flight then ends with its rollout's own write).
+            waiting_taint.clear_waiting(self.client, self.recorder, [name], "its turn has come")
             node = self.client.get("v1", "Node", name)  # fresh, right before cordoning it
             if node is None:
                 continue

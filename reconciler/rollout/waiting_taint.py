@@ -1,8 +1,8 @@
 """One eviction per pod: while a pool rolls out, the nodes still waiting for their turn carry a
 `PreferNoSchedule` taint of gpuctl's, so the scheduler puts pods evicted from a node being
 drained on nodes already reconfigured (where they fit) rather than on a node that will be
-drained next. The taint is removed when the node is done and when the rollout ends, halts or
-is aborted.
+drained next. The taint is removed when the node's turn comes (just before its cordon, so a
+node in flight never carries it) and when the rollout ends, halts or is aborted.
 
 The taint is merged into the node's taints as the pool's taints are (`rollout.node_state`):
 every other taint is kept, the write is guarded by the node's resourceVersion, and the key

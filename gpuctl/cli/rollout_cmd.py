@@ -60,8 +60,9 @@ class DrainPrinter:
     def drain_blocked(self, report: DrainReport) -> None:
         typer.echo(f"gpuctl: Node/{report.node}: {report.message()}", err=True)
 
-    def drain_ended(self, pool: str, node: str) -> None:
-        typer.echo(f"gpuctl: Node/{node}: drained", err=True)
+    def drain_ended(self, pool: str, node: str, *, drained: bool) -> None:
+        if drained:
+            typer.echo(f"gpuctl: Node/{node}: drained", err=True)
 
 
 @contextmanager

@@ -82,7 +82,7 @@ class DrainReport:
 class DrainObserver(Protocol):
     def drain_blocked(self, report: DrainReport) -> None: ...
 
-    def drain_ended(self, pool: str, node: str) -> None: ...
+    def drain_ended(self, pool: str, node: str, *, drained: bool) -> None: ...
 
 
 @dataclass
@@ -132,10 +132,10 @@ class DrainTracker:
                 DrainReport(pool, node, elapsed, timeout, self.blocked_pods(node, remaining))
             )
 
-    def ended(self, pool: str, node: str) -> None:
+    def ended(self, pool: str, node: str, *, drained: bool) -> None:
         self._refusals.pop(node, None)
         if self._reported.pop(node, None) is not None and self.observer is not None:
-            self.observer.drain_ended(pool, node)
+            self.observer.drain_ended(pool, node, drained=drained)
 
     def timeout_detail(self, node: str, remaining: list[dict[str, Any]]) -> str:
         """The pods left and what refused them, for a drain timeout's failure message."""
@@ -160,9 +160,9 @@ class DrainObservers:
         for observer in self._observers:
             observer.drain_blocked(report)
 
-    def drain_ended(self, pool: str, node: str) -> None:
+    def drain_ended(self, pool: str, node: str, *, drained: bool) -> None:
         for observer in self._observers:
-            observer.drain_ended(pool, node)
+            observer.drain_ended(pool, node, drained=drained)
 
 
 class DrainLog:
@@ -177,8 +177,8 @@ class DrainLog:
             **{k: v for k, v in report.as_dict().items() if k not in ("node", "pool")},
         )
 
-    def drain_ended(self, pool: str, node: str) -> None:
-        log.info("drain finished", node=f"Node/{node}", pool=pool)
+    def drain_ended(self, pool: str, node: str, *, drained: bool) -> None:
+        log.info("drain finished" if drained else "drain given up", node=f"Node/{node}", pool=pool)
 
 
 class DrainEvents:
@@ -195,7 +195,7 @@ class DrainEvents:
             ref, reason=BLOCKED_REASON, message=message, revision=self._revision, warning=True
         )
 
-    def drain_ended(self, pool: str, node: str) -> None:
+    def drain_ended(self, pool: str, node: str, *, drained: bool) -> None:
         return None
 
 
@@ -208,7 +208,7 @@ class DrainBoard:
     def drain_blocked(self, report: DrainReport) -> None:
         self._reports[report.node] = report
 
-    def drain_ended(self, pool: str, node: str) -> None:
+    def drain_ended(self, pool: str, node: str, *, drained: bool) -> None:
         self._reports.pop(node, None)
 
     def clear(self) -> None:

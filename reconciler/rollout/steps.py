@@ -107,7 +107,7 @@ class NodeStepper:
     def _drain(self, name: str, node: dict[str, Any], progress: Progress) -> StepResult:
         remaining = gpu_pods(self.client, name)
         if not remaining:
-            self.drain.ended(self.target.pool_name, name)
+            self.drain.ended(self.target.pool_name, name, drained=True)
             labels: dict[str, Any] = dict(self.target.disruptive)
             current = ((node.get("metadata") or {}).get("labels") or {}).get(MIG_CONFIG)
             if MIG_CONFIG in self.target.disruptive and current != self.target.disruptive[MIG_CONFIG]:
@@ -123,7 +123,7 @@ class NodeStepper:
         elapsed = self.clock.now() - progress.since
         if elapsed > self.rollout.drain_timeout:
             detail = self.drain.timeout_detail(name, remaining)
-            self.drain.ended(self.target.pool_name, name)
+            self.drain.ended(self.target.pool_name, name, drained=False)
             return self._fail(
                 name,
                 f"drain timed out after {self.rollout.drain_timeout:g}s: {len(remaining)} GPU pods remain: "

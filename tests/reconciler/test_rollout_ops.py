@@ -28,7 +28,7 @@ class Observer:
     def drain_blocked(self, report: DrainReport) -> None:
         self.reports.append(report)
 
-    def drain_ended(self, pool: str, node: str) -> None:
+    def drain_ended(self, pool: str, node: str, *, drained: bool) -> None:
         self.ended.append(node)
 
 
@@ -171,5 +171,5 @@ def test_drain_reports_reach_events_and_the_status_board() -> None:
     board = DrainBoard()
     board.drain_blocked(report)
     assert [entry["node"] for entry in board.snapshot()] == ["h100-0"]
-    board.drain_ended("h100", "h100-0")
+    board.drain_ended("h100", "h100-0", drained=True)
     assert board.snapshot() == []

@@ -41,7 +41,7 @@ app = typer.Typer(
     help="See and recover GPU node rollouts: status, retry, abort, pause, resume.", no_args_is_help=True
 )
 
-PoolArgument = Annotated[str, typer.Argument(help="GPUNodePool name")]
+PoolArgument = Annotated[str, typer.Argument(help="GPUNodePool name", metavar="POOL")]
 RepoOption = Annotated[
     Path | None,
     typer.Option("--repo", help="desired-state repository: lists every node of the pool and its policy"),
@@ -157,7 +157,9 @@ def _print_done(done: list[Done], nothing: str) -> None:
 
 @app.command("status")
 def status(
-    pool: Annotated[str | None, typer.Argument(help="GPUNodePool name [default: every pool]")] = None,
+    pool: Annotated[
+        str | None, typer.Argument(help="GPUNodePool name [default: every pool]", metavar="POOL")
+    ] = None,
     *,
     repo: RepoOption = None,
     kubeconfig: KubeconfigOption = None,
@@ -209,7 +211,9 @@ def _age(seconds: float) -> str:
 @app.command("retry")
 def retry(
     pool: PoolArgument,
-    node: Annotated[str | None, typer.Argument(help="only this node [default: every failed node]")] = None,
+    node: Annotated[
+        str | None, typer.Argument(help="only this node [default: every failed node]", metavar="NODE")
+    ] = None,
     *,
     repo: Annotated[
         Path | None,

@@ -24,6 +24,7 @@ from reconciler.planning.pairing import Pair, plan
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
 from reconciler.render import RenderedObject, cluster_objects, render
 from reconciler.render.order import CRDS, NODE_POOLS, STAGE_NAMES
+from reconciler.rollout.drain_progress import DrainObserver
 from reconciler.rollout.node_state import apply_node_state
 from reconciler.rollout.runner import PoolRollout, RolloutRunner
 from schemas.desired import DesiredState
@@ -42,6 +43,8 @@ class ReconcileOptions:
     crd_timeout: float = 120.0
     # Wait up to this long for the applied objects to become healthy (None: do not assess).
     health_timeout: float | None = None
+    # Told about drains that wait (pods left, PDB refusals) while a rollout runs.
+    drain_observer: DrainObserver | None = None
 
 
 @dataclass
@@ -159,7 +162,10 @@ class _Pass:
         tracked = inventory.union(Inventory.of(applied))
         if not options.dry_run:
             store.save(tracked, self.recorder)
-        runner = RolloutRunner(client, self.clock, self.recorder, poll_interval=options.poll_interval)
+        runner = RolloutRunner(
+            client, self.clock, self.recorder, poll_interval=options.poll_interval,
+            drain_observer=options.drain_observer,
+        )
         if options.dry_run:
             self.result.pending_rollouts = runner.pending(self.state.pools, client.list_objects("v1", "Node"))
         else:  # also without pools: nodes left mid-rollout by a removed pool are released

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -64,6 +65,7 @@ def apply(
 ) -> None:
     """Reconcile the cluster to PATH once. Exit 0 done, 1 a change or rollout failed, 2 error."""
     from gpuctl.cli import apply_report
+    from gpuctl.cli.rollout_cmd import drain_observer
     from gpuctl.cli.signing import require_signed
     from reconciler.audit import AuditError, SqliteAuditLog
     from reconciler.clock import SystemClock
@@ -79,6 +81,7 @@ def apply(
     client = connect(kubeconfig, context, sandbox)
     db = audit_db or Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
     audit = None
+    stack = ExitStack()
     try:
         if not dry_run:
             try:
@@ -92,6 +95,9 @@ def apply(
             allow_crd_prune=prune_crds,
             poll_interval=poll_interval,
             health_timeout=timeout if wait else None,
+            drain_observer=None
+            if dry_run
+            else stack.enter_context(drain_observer(kubeconfig, context, sandbox, applied_revision.sha)),
         )
         result = reconcile(
             state,
@@ -102,6 +108,7 @@ def apply(
             options=options,
         )
     finally:
+        stack.close()
         client.close()
         if audit is not None:
             audit.close()

@@ -22,7 +22,8 @@ def render(result: ReconcileResult, output: str, *, dry_run: bool = False) -> st
                     for e in result.changes.changed()
                 ],
                 "rollouts": [
-                    {"pool": r.pool, "rolled": r.rolled, "failed": r.failed, "halted": r.halted}
+                    {"pool": r.pool, "rolled": r.rolled, "failed": r.failed, "halted": r.halted,
+                     "paused": r.paused}
                     for r in result.rollouts
                 ],
                 "pendingRollouts": result.pending_rollouts,
@@ -35,6 +36,7 @@ def render(result: ReconcileResult, output: str, *, dry_run: bool = False) -> st
         lines.append(f"{entry.ref} {entry.action.value}{detail}")
     for rollout in result.rollouts:
         state = "halted" if rollout.halted else "blocked" if rollout.failed and rollout.queue else "done"
+        state = "paused" if rollout.paused else state
         lines.append(
             f"GPUNodePool/{rollout.pool}: rollout {state}: {len(rollout.rolled)} nodes reconfigured, "
             f"{len(rollout.failed)} failed, {len(rollout.queue)} not started"

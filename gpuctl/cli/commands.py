@@ -10,6 +10,7 @@ from gpuctl.cli import (
     demo_cmd,
     diff_cmd,
     render,
+    rollout_cmd,
     run_cmd,
     sandbox_cmd,
     schema,
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
     demo_cmd.register(app)
     diff_cmd.register(app)
     render.register(app)
+    rollout_cmd.register(app)
     run_cmd.register(app)
     sandbox_cmd.register(app)
     schema.register(app)

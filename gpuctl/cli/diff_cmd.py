@@ -42,7 +42,9 @@ def diff(
     """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error."""
     from gpuctl.cli import diff_render
     from reconciler.clock import SystemClock
+    from reconciler.errors import ReconcileError
     from reconciler.pipeline import ReconcileOptions, reconcile
+    from reconciler.rollout.gpu_diff import pool_changes
     from schemas.results import Action, ReconcileOutcome
 
     state = load(path, revision)
@@ -55,12 +57,18 @@ def diff(
             revision=revision_of(path, revision),
             options=ReconcileOptions(dry_run=True, prune=prune, allow_empty=True),
         )
+        gpu = []
+        if result.pending_rollouts:  # nodes were listed for the pass: the API answers
+            try:
+                gpu = pool_changes(state, client.list_objects("v1", "Node"), result.pending_rollouts)
+            except ReconcileError as exc:
+                raise fail(str(exc)) from exc
     finally:
         client.close()
     if output == "json":
-        typer.echo(diff_render.as_json(result))
+        typer.echo(diff_render.as_json(result, gpu))
     else:
-        diff_render.print_unified(diff_render.unified(result), colour=is_terminal())
+        diff_render.print_unified(diff_render.unified(result, gpu), colour=is_terminal())
     failures = [e for e in result.changes.entries if e.action is Action.FAILED]
     if result.outcome is ReconcileOutcome.FAILED and (result.error or failures):
         raise fail(result.error or f"{len(failures)} objects could not be dry-run applied")

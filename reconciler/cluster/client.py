@@ -154,7 +154,9 @@ class KubeClusterClient:
         response = self._api.call_api(*serialized, _request_timeout=self._timeout)
         data = response.read()
         if not 200 <= response.status < 300:
-            raise ApiStatusError(response.status, _status_message(data), _retry_after(response.getheader))
+            raise ApiStatusError(
+                response.status, _status_message(data), _retry_after(response.getheader), _status_causes(data)
+            )
         return json.loads(data) if data else None
 
     def _call(self, ref: ObjectRef | None, verb: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -277,6 +279,11 @@ class KubeClusterClient:
         return result
 
     def evict(self, namespace: str, name: str) -> bool:
+        return self.evict_explained(namespace, name) is None
+
+    def evict_explained(self, namespace: str, name: str) -> str | None:
+        """Evict the pod; None when it is gone, else why not now (a PDB's 429 with its causes,
+        a 5xx, the API unreachable). Terminal refusals raise TerminalError."""
         ref = ObjectRef("", "Pod", namespace, name)
         body = {
             "apiVersion": "policy/v1",
@@ -290,13 +297,13 @@ class KubeClusterClient:
             self._request("POST", path, body=body)
         except ApiStatusError as exc:
             if exc.status in RETRYABLE_STATUSES:  # 429: a PDB refuses now; 5xx: try again later
-                return False
+                return " ".join((exc.message, *exc.causes)).strip() or f"HTTP {exc.status}"
             if exc.status == 404:
-                return True
+                return None
             raise TerminalError(f"eviction failed: HTTP {exc.status}: {exc.message}", ref) from exc
-        except _CONNECTION_ERRORS:
-            return False
-        return True
+        except _CONNECTION_ERRORS as exc:
+            return f"the API server is unreachable: {type(exc).__name__}"
+        return None
 
 
 def _status_message(data: bytes | None) -> str:
@@ -309,6 +316,19 @@ def _status_message(data: bytes | None) -> str:
     if isinstance(status, dict):
         return str(status.get("message") or status.get("reason") or "")
     return ""
+
+
+def _status_causes(data: bytes | None) -> tuple[str, ...]:
+    """The messages of a Status's `details.causes` (empty when there are none)."""
+    try:
+        status = json.loads(data) if data else None
+    except ValueError:
+        return ()
+    details = status.get("details") if isinstance(status, dict) else None
+    causes = details.get("causes") if isinstance(details, dict) else None
+    if not isinstance(causes, list):
+        return ()
+    return tuple(str(c["message"]) for c in causes if isinstance(c, dict) and c.get("message"))
 
 
 def _retry_after(getheader: Any) -> float | None:

@@ -33,11 +33,15 @@ class RetryPolicy:
 class ApiStatusError(Exception):
     """An HTTP error answer of the API server (status code and the Status message)."""
 
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, retry_after: float | None = None, causes: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        # The Status's details.causes messages (e.g. which PodDisruptionBudget refused an eviction).
+        self.causes = causes
 
 
 def classify(exc: ApiStatusError, ref: ObjectRef | None, verb: str) -> TransientError | TerminalError:

@@ -28,6 +28,7 @@ from reconciler.daemon.protocols import ReportSink
 from reconciler.daemon.runner import PipelineRunner, RunnerOptions
 from reconciler.daemon.settings import DaemonSettings
 from reconciler.errors import TerminalError
+from reconciler.rollout.drain_progress import DrainBoard, DrainEvents, DrainLog, DrainObserver, DrainObservers
 from schemas.refs import ObjectRef
 from schemas.results import Trigger
 
@@ -111,7 +112,13 @@ def assemble(
             # `daemon` is bound below, after this factory has run: keep the lambda.
             return PipelineRunner(location, client, audit, options, on_managed=drift.follow,
                                   on_rollout=lambda states: daemon.metrics.set_rollout(states),  # noqa: PLW0108
-                                  on_state=on_state, last_applied=_last_applied(settings.audit_db))
+                                  on_state=on_state, last_applied=_last_applied(settings.audit_db),
+                                  drain_observer=lambda revision: drain_observers(daemon.drains, revision))
+
+        def drain_observers(board: DrainBoard, revision: str) -> DrainObserver:
+            board.clear()
+            events = DrainEvents(KubeEventRecorder(api, settings.identity), revision)
+            return DrainObservers(DrainLog(), events, board)
 
         lease = ObjectRef("coordination.k8s.io", "Lease", settings.lease_namespace, settings.lease_name)
         events = EventsSink(KubeEventRecorder(api, settings.identity), subject=lease)

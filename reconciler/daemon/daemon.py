@@ -26,6 +26,7 @@ from reconciler.daemon.status import StatusBoard
 from reconciler.daemon.webhooks import Provider, TokenBucket, WebhookReceiver
 from reconciler.daemon.workqueue import WorkQueue
 from reconciler.leases import LeaseStore
+from reconciler.rollout.drain_progress import DrainBoard
 from reconciler.triggers.base import TriggerError
 from reconciler.triggers.localgit import LocalRepoWatcher
 from reconciler.triggers.remotegit import FetchError, RemoteMirror, RemotePoller
@@ -63,6 +64,7 @@ class Daemon:
         self.metrics = DaemonMetrics()
         self.queue = WorkQueue()
         self.status = StatusBoard()
+        self.drains = DrainBoard()  # drains blocked right now, shown on /status
         self._scheduler = TriggerScheduler()
         self._watcher: LocalRepoWatcher | None = None
         self._poller: RemotePoller | None = None
@@ -163,6 +165,7 @@ class Daemon:
             identity=self.settings.identity,
             leader=self.elector.is_leader() if self.elector is not None else True,
             waiting=waiting,
+            drains=self.drains.snapshot(),
         )
 
     # --- life cycle -----------------------------------------------------------------------

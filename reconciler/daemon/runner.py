@@ -29,6 +29,7 @@ from reconciler.errors import ReconcileError
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
 from reconciler.render import RenderedObject, cluster_objects, render
+from reconciler.rollout.drain_progress import DrainObserver, evict
 from reconciler.source import SourceError, load_directory, load_revision
 from reconciler.source.errors import TransientSourceError
 from reconciler.source.history import commit_sha, rewrites_history
@@ -124,6 +125,10 @@ class FencedClient:
         self._fence()
         return self._inner.evict(namespace, name)
 
+    def evict_explained(self, namespace: str, name: str) -> str | None:
+        self._fence()
+        return evict(self._inner, namespace, name)
+
 
 @dataclass(frozen=True)
 class RunnerOptions:
@@ -152,6 +157,8 @@ class PipelineRunner:
     on_rollout: RolloutStates | None = None
     # Told every loaded desired state (the workload capture maps nodes to its pools).
     on_state: Callable[[DesiredState], None] | None = None
+    # Given a revision, who hears about blocked drains during its pass (log, Events, /status).
+    drain_observer: Callable[[str], DrainObserver] | None = None
     # The commit last applied (succeeded or no-op); a revision that does not descend from it
     # is recorded as a rewrite of history. Seeded from the audit log at start-up.
     last_applied: str | None = None
@@ -187,6 +194,7 @@ class PipelineRunner:
         options = ReconcileOptions(
             prune=self.options.prune, trigger=item.trigger, poll_interval=self.options.poll_interval,
             health_timeout=self.options.health_timeout,
+            drain_observer=self.drain_observer(info.sha) if self.drain_observer is not None else None,
         )
         try:
             pools = loaded.state.pools

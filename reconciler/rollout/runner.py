@@ -16,6 +16,10 @@ from typing import Any
 
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.protocols import ChangeHistory, Clock, ClusterClient
+from reconciler.rollout import waiting_taint
+from reconciler.rollout.commands import is_paused
+from reconciler.rollout.drain_progress import DrainObserver, DrainTracker
+from reconciler.rollout.pods import gpu_pods
 from reconciler.rollout.progress import Phase, Progress, clear_patch
 from reconciler.rollout.recovery import record_lost_node_writes
 from reconciler.rollout.steps import NodeStepper, StepState, node_ref
@@ -38,6 +42,8 @@ class PoolRollout:
     failed: dict[str, str] = field(default_factory=dict)
     halted: bool = False
     max_in_flight_seen: int = 0
+    # Left alone this pass: `gpuctl rollout pause` (queue and in_flight are reported only).
+    paused: bool = False
 
     @property
     def finished(self) -> bool:
@@ -60,11 +66,13 @@ class RolloutRunner:
         recorder: ChangeRecorder,
         *,
         poll_interval: float = 1.0,
+        drain_observer: DrainObserver | None = None,
     ) -> None:
         self.client = client
         self.clock = clock
         self.recorder = recorder
         self.poll_interval = poll_interval
+        self.drain = DrainTracker(drain_observer)
 
     def pending(self, pools: list[GPUNodePool], nodes: list[dict[str, Any]]) -> dict[str, list[str]]:
         """Nodes each pool would roll out (for dry runs and diffs; no writes)."""
@@ -77,28 +85,60 @@ class RolloutRunner:
                 out[pool.metadata.name] = names
         return out
 
-    def run(self, pools: list[GPUNodePool]) -> list[PoolRollout]:
-        """Roll out every pool until each is done, halted or blocked."""
+    def run(self, pools: list[GPUNodePool], only: str | None = None) -> list[PoolRollout]:
+        """Roll out every pool (or the pool named `only`, leaving the others and nodes of no
+        pool alone) until each is done, halted or blocked."""
         nodes = {_name(n): n for n in self.client.list_objects("v1", "Node")}
         assigned = assign_nodes(pools, list(nodes.values()))
         rollouts: list[tuple[PoolRollout, NodeStepper]] = []
+        paused: list[PoolRollout] = []
         members_anywhere = {_name(n) for group in assigned.values() for n in group}
         if isinstance(self.recorder.audit, ChangeHistory):
             members = [n for group in assigned.values() for n in group]
             record_lost_node_writes(members, self.recorder.audit, self.recorder)
-        restarted = self._release_orphans([n for name, n in nodes.items() if name not in members_anywhere])
+        orphans = [n for name, n in nodes.items() if name not in members_anywhere and only is None]
+        restarted = self._release_orphans(orphans)
         for pool in pools:
+            if only is not None and pool.metadata.name != only:
+                continue
             target = target_for(pool)
             members = assigned[pool.metadata.name]
             budget = pool.spec.rollout.max_unavailable_for(len(members))
             rollout = PoolRollout(pool.metadata.name, budget)
-            stepper = NodeStepper(self.client, self.clock, self.recorder, target)
+            if is_paused(members):
+                paused += _paused_report(rollout, members, target)
+                continue
+            stepper = NodeStepper(self.client, self.clock, self.recorder, target, self.drain)
             for node in members:
                 restarted |= self._classify(rollout, stepper, node, target)
             if rollout.queue or rollout.in_flight or rollout.failed:
                 rollouts.append((rollout, stepper))
         if restarted:
             nodes = {_name(n): n for n in self.client.list_objects("v1", "Node")}
+        for rollout, _ in rollouts:
+            self._order_and_mark(rollout, nodes)
+        self._loop(rollouts, nodes)
+        # An interrupted pass leaves its taints: the next pass's taint merge removes them.
+        for rollout, _ in rollouts:
+            ended = f"the rollout of pool {rollout.pool} ended for this pass"
+            waiting_taint.clear_waiting(self.client, self.recorder, rollout.queue, ended)
+        return [r for r, _ in rollouts] + paused
+
+    def _order_and_mark(self, rollout: PoolRollout, nodes: dict[str, dict[str, Any]]) -> None:
+        """Queue the nodes holding the fewest GPU pods first (their pods then find reconfigured
+        nodes to go to) and taint the waiting ones, so evicted pods avoid them."""
+        if not rollout.queue or rollout.halted:
+            return
+        load = {name: len(gpu_pods(self.client, name)) for name in rollout.queue}
+        rollout.queue.sort(key=lambda name: (load[name], name))
+        # Those the budget lets start now are cordoned at once: only the others wait.
+        free = max(0, rollout.budget - len(rollout.in_flight) - len(rollout.failed))
+        waiting = [nodes[name] for name in rollout.queue[free:] if name in nodes]
+        waiting_taint.mark_waiting(self.client, self.recorder, rollout.pool, waiting)
+
+    def _loop(
+        self, rollouts: list[tuple[PoolRollout, NodeStepper]], nodes: dict[str, dict[str, Any]]
+    ) -> None:
         while not all(r.finished for r, _ in rollouts):
             progressed = False
             for rollout, stepper in rollouts:
@@ -108,7 +148,6 @@ class RolloutRunner:
             if not progressed:
                 self.clock.sleep(self.poll_interval)
             nodes = self._refresh([name for r, _ in rollouts for name in r.in_flight])
-        return [r for r, _ in rollouts]
 
     def _refresh(self, names: list[str]) -> dict[str, dict[str, Any]]:
         """The current state of the nodes in flight: one GET each while they are few (cheaper
@@ -178,6 +217,9 @@ class RolloutRunner:
                 rollout.halted |= stepper.rollout.on_failure == "halt"
         while rollout.queue and not rollout.halted and not rollout.blocked:
             name = rollout.queue.pop(0)
+            # Before the cordon, so that a node in flight never carries the waiting taint (the
+            # audit trail of a node in flight then ends with its rollout's own write).
+            waiting_taint.clear_waiting(self.client, self.recorder, [name], "its turn has come")
             node = self.client.get("v1", "Node", name)  # fresh, right before cordoning it
             if node is None:
                 continue
@@ -190,6 +232,19 @@ class RolloutRunner:
 
 def _name(node: dict[str, Any]) -> str:
     return str(node["metadata"]["name"])
+
+
+def _paused_report(
+    rollout: PoolRollout, members: list[dict[str, Any]], target: NodeTarget
+) -> list[PoolRollout]:
+    """A paused pool's report (nothing is done to it); none when it has nothing to do."""
+    rollout.paused = True
+    for node in members:
+        if Progress.of(node).phase is not None:
+            rollout.in_flight.append(_name(node))
+        elif needs_rollout(node, target):
+            rollout.queue.append(_name(node))
+    return [rollout] if rollout.queue or rollout.in_flight else []
 
 
 def _wants_work(node: dict[str, Any], target: NodeTarget) -> bool:

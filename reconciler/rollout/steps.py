@@ -12,6 +12,7 @@ from typing import Any
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.crashpoints import crash_point
 from reconciler.protocols import Clock, ClusterClient
+from reconciler.rollout.drain_progress import DrainTracker, evict
 from reconciler.rollout.pods import gpu_pods
 from reconciler.rollout.progress import CORDONED_BY, FAILURE, Phase, Progress, clear_patch, phase_patch
 from reconciler.rollout.targets import MIG_CONFIG, MIG_CONFIG_STATE, NodeTarget
@@ -42,12 +43,20 @@ def node_ref(name: str) -> ObjectRef:
 class NodeStepper:
     """Moves nodes of one pool through cordon → drain → relabel → wait for MIG → uncordon."""
 
-    def __init__(self, client: ClusterClient, clock: Clock, recorder: ChangeRecorder, target: NodeTarget):
+    def __init__(
+        self,
+        client: ClusterClient,
+        clock: Clock,
+        recorder: ChangeRecorder,
+        target: NodeTarget,
+        drain: DrainTracker | None = None,
+    ):
         self.client = client
         self.clock = clock
         self.recorder = recorder
         self.target = target
         self.rollout = target.pool.spec.rollout
+        self.drain = drain or DrainTracker()
 
     def step(self, node: dict[str, Any]) -> StepResult:
         name = str(node["metadata"]["name"])
@@ -98,6 +107,7 @@ class NodeStepper:
     def _drain(self, name: str, node: dict[str, Any], progress: Progress) -> StepResult:
         remaining = gpu_pods(self.client, name)
         if not remaining:
+            self.drain.ended(self.target.pool_name, name, drained=True)
             labels: dict[str, Any] = dict(self.target.disruptive)
             current = ((node.get("metadata") or {}).get("labels") or {}).get(MIG_CONFIG)
             if MIG_CONFIG in self.target.disruptive and current != self.target.disruptive[MIG_CONFIG]:
@@ -112,9 +122,12 @@ class NodeStepper:
             return StepResult(StepState.WAITING, True)
         elapsed = self.clock.now() - progress.since
         if elapsed > self.rollout.drain_timeout:
+            detail = self.drain.timeout_detail(name, remaining)
+            self.drain.ended(self.target.pool_name, name, drained=False)
             return self._fail(
                 name,
-                f"drain timed out after {self.rollout.drain_timeout:g}s: {len(remaining)} GPU pods remain",
+                f"drain timed out after {self.rollout.drain_timeout:g}s: {len(remaining)} GPU pods remain: "
+                + detail,
             )
         progressed = False
         for pod in remaining:
@@ -123,7 +136,11 @@ class NodeStepper:
                 continue
             namespace, pod_name = str(meta.get("namespace") or ""), str(meta["name"])
             crash_point("evict")
-            if self.client.evict(namespace, pod_name):
+            refusal = evict(self.client, namespace, pod_name)
+            if refusal is not None:
+                self.drain.refused(name, namespace, pod_name, refusal)
+            else:
+                self.drain.evicted(name, namespace, pod_name)
                 progressed = True
                 self.recorder.record(
                     ChangeEntry(
@@ -132,6 +149,9 @@ class NodeStepper:
                         message=f"draining Node/{name}",
                     )
                 )
+        timeout, pool = self.rollout.drain_timeout, self.target.pool_name
+        now = self.clock.now()
+        self.drain.observe(pool, name, elapsed=elapsed, timeout=timeout, now=now, remaining=remaining)
         return StepResult(StepState.WAITING, progressed)
 
     def _await_mig(self, name: str, node: dict[str, Any], progress: Progress) -> StepResult:

@@ -63,6 +63,17 @@ def tolerates(pod: dict[str, Any], taints: list[dict[str, Any]]) -> bool:
     return True
 
 
+def untolerated_preferences(pod: dict[str, Any], taints: list[dict[str, Any]]) -> int:
+    """How many PreferNoSchedule taints the pod does not tolerate (kube-scheduler's
+    TaintToleration score: fewer is better; such taints never make a node infeasible)."""
+    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    return sum(
+        1
+        for taint in taints
+        if taint.get("effect") == "PreferNoSchedule" and not any(_tolerates(t, taint) for t in tolerations)
+    )
+
+
 def _tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
     if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
         return False

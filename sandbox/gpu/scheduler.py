@@ -1,8 +1,9 @@
 """The scheduler: binds each pending pod to the first node (by name) that is Ready, not
 cordoned, whose taints the pod tolerates, whose labels match its node selector and
 required node affinity, and whose allocatable covers the pod's requests on top of the
-pods already bound there. Pods that fit nowhere get `PodScheduled=False/Unschedulable`
-with the scheduler's "0/N nodes are available" message."""
+pods already bound there; among those, nodes with fewer PreferNoSchedule taints the pod does
+not tolerate come first (kube-scheduler's TaintToleration scoring). Pods that fit nowhere
+get `PodScheduled=False/Unschedulable` with the scheduler's "0/N nodes are available" message."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from sandbox.api.handlers import Api
 from sandbox.api.quantity import parse_quantity
 from sandbox.clock import SandboxClock
 from sandbox.gpu.events import EventRecorder
-from sandbox.gpu.pods import is_terminal, node_selector_matches, requests_of, tolerates
+from sandbox.gpu.pods import (
+    is_terminal,
+    node_selector_matches,
+    requests_of,
+    tolerates,
+    untolerated_preferences,
+)
 from sandbox.gpu.writer import ComponentWriter
 
 PODS = ("", "pods")
@@ -66,7 +73,10 @@ class Scheduler:
         wanted = requests_of(pod)
         wanted["pods"] = Decimal(1)
         reasons: Counter[str] = Counter()
-        for node in nodes:
+        ranked = sorted(
+            nodes, key=lambda n: untolerated_preferences(pod, (n.get("spec") or {}).get("taints") or [])
+        )
+        for node in ranked:
             name = node["metadata"]["name"]
             reason = self._misfit(pod, node, wanted, used[name])
             if reason is None:

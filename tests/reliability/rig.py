@@ -20,6 +20,7 @@ from gpuctl.assembly import Assembled, assemble
 from reconciler.audit.query import AuditReader
 from reconciler.audit.schema import CHANGE
 from reconciler.daemon.settings import load_settings
+from reconciler.rollout.waiting_taint import KEY as WAITING_TAINT
 from reconciler.source import load_directory
 
 AUTHOR = git.Actor("Reliability Test", "reliability@example.invalid")
@@ -166,3 +167,13 @@ def audit_changes(audit_db: Path) -> list[dict[str, Any]]:
 
 def change_counts(changes: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((str(c["object"]), str(c["action"])) for c in changes)
+
+
+def repeated_changes(changes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(object, action) of every change made twice: at most one per object and action, except
+    the rollout's waiting taint, added then removed (two writes, each at most once)."""
+    waiting = [c for c in changes if WAITING_TAINT in str(c.get("message") or "")]
+    others = [c for c in changes if WAITING_TAINT not in str(c.get("message") or "")]
+    twice = [key for key, n in change_counts(others).items() if n > 1]
+    taint = Counter((str(c["object"]), str(c["action"]), str(c["message"])) for c in waiting)
+    return twice + [(obj, action) for (obj, action, _), n in taint.items() if n > 1]

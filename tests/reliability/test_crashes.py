@@ -36,7 +36,8 @@ ROLLOUTS = [
     ("all-1g.10gb", ["cordon-write:1", "evict:1", "relabel-write:1", "uncordon-write:1"]),
     ("all-balanced", ["cordon-recorded:2", "relabel-recorded:1", "mig-wait:1", "uncordon-recorded:1"]),
     ("all-1g.10gb", ["audit-append:3", "audit-append:6", "cordon-write:3", "relabel-write:3"]),
-    ("all-balanced", ["uncordon-write:2", "evict:2", "mig-wait:5", "audit-append:10"]),
+    # Nodes holding the fewest GPU pods roll first, so evictions come late in a rollout.
+    ("all-balanced", ["uncordon-write:2", "audit-append:10", "mig-wait:5", "evict:2"]),
     ("all-1g.10gb", ["cordon-recorded:1", "relabel-recorded:4", "uncordon-recorded:3", "audit-append:2"]),
 ]
 PODS_PER_ROLLOUT = 6

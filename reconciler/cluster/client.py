@@ -22,6 +22,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from reconciler.cluster.connection import ConnectionSpec, api_client_for
+from reconciler.cluster.errortext import parse_status
 from reconciler.cluster.retrying import RETRYABLE_STATUSES, ApiStatusError, RetryPolicy, call_with_retries
 from reconciler.errors import NotFoundError, TerminalError
 from reconciler.protocols import KubeObject
@@ -154,7 +155,8 @@ class KubeClusterClient:
         response = self._api.call_api(*serialized, _request_timeout=self._timeout)
         data = response.read()
         if not 200 <= response.status < 300:
-            raise ApiStatusError(response.status, _status_message(data), _retry_after(response.getheader))
+            info = parse_status(data)
+            raise ApiStatusError(response.status, info.message, _retry_after(response.getheader), info=info)
         return json.loads(data) if data else None
 
     def _call(self, ref: ObjectRef | None, verb: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -293,22 +295,10 @@ class KubeClusterClient:
                 return False
             if exc.status == 404:
                 return True
-            raise TerminalError(f"eviction failed: HTTP {exc.status}: {exc.message}", ref) from exc
+            raise TerminalError(f"eviction failed: {exc}", ref) from exc
         except _CONNECTION_ERRORS:
             return False
         return True
-
-
-def _status_message(data: bytes | None) -> str:
-    if not data:
-        return ""
-    try:
-        status = json.loads(data)
-    except ValueError:
-        return data[:300].decode("utf-8", "replace")
-    if isinstance(status, dict):
-        return str(status.get("message") or status.get("reason") or "")
-    return ""
 
 
 def _retry_after(getheader: Any) -> float | None:

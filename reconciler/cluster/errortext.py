@@ -36,7 +36,8 @@ def parse_status(body: bytes | str | None) -> StatusInfo:
         return StatusInfo(message=_first_line(text))
     if not isinstance(status, dict):
         return StatusInfo()
-    details = status.get("details") if isinstance(status.get("details"), dict) else {}
+    raw = status.get("details")
+    details: dict[str, object] = raw if isinstance(raw, dict) else {}
     return StatusInfo(
         reason=str(status.get("reason") or ""),
         message=_first_line(str(status.get("message") or "")),

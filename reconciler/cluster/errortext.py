@@ -2,8 +2,9 @@
 `HTTP 404 NotFound: namespaces "gpu-operator" not found`, from the Status object's code, reason
 and message, never the Python client's multi-line exception text (headers, audit ids, body).
 
-A 404 whose Status names a missing namespace carries a hint: add the Namespace to the
-repository, or install the operator that creates it.
+A 404 whose Status names a missing namespace becomes `NamespaceMissingError`
+(`retrying.classify`); the applier adds the hint (add the Namespace to the repository, or
+install the operator that creates it) when the repository does not define that namespace.
 """
 
 from __future__ import annotations
@@ -47,24 +48,15 @@ def parse_status(body: bytes | str | None) -> StatusInfo:
 
 
 def status_line(code: int, status: StatusInfo) -> str:
-    """`HTTP <code> <Reason>: <message>` (the reason phrase when the Status has none), plus the
-    missing-namespace hint."""
+    """`HTTP <code> <Reason>: <message>` (the reason phrase when the Status has none)."""
     reason = status.reason or _phrase(code)
     line = f"HTTP {code} {reason}" if reason else f"HTTP {code}"
-    if status.message:
-        line += f": {status.message}"
-    hint = namespace_hint(code, status)
-    return f"{line}; {hint}" if hint else line
+    return f"{line}: {status.message}" if status.message else line
 
 
-def namespace_hint(code: int, status: StatusInfo) -> str:
-    """What to do about a namespace the cluster lacks ("" when the error is not that)."""
-    if code != 404 or status.details_kind != "namespaces" or not status.details_name:
-        return ""
-    return (
-        f'add a Namespace "{status.details_name}" to the repository, '
-        "or install the operator that creates it"
-    )
+def missing_namespace(code: int, status: StatusInfo) -> str:
+    """The namespace a 404 says is missing ("" when the error is not that)."""
+    return status.details_name if code == 404 and status.details_kind == "namespaces" else ""
 
 
 def error_line(exc: BaseException) -> str:

@@ -10,8 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.cluster.errortext import StatusInfo, error_line, status_line
-from reconciler.errors import ConflictError, NotFoundError, TerminalError, TransientError
+from reconciler.cluster.errortext import StatusInfo, error_line, missing_namespace, status_line
+from reconciler.errors import (
+    ConflictError,
+    NamespaceMissingError,
+    NotFoundError,
+    TerminalError,
+    TransientError,
+)
 from schemas.refs import ObjectRef
 
 T = TypeVar("T")
@@ -51,6 +57,9 @@ def classify(exc: ApiStatusError, ref: ObjectRef | None, verb: str) -> Transient
     if exc.status in RETRYABLE_STATUSES:
         return TransientError(text, ref, delay=exc.retry_after or 1.0)
     if exc.status == 404:
+        namespace = missing_namespace(exc.status, exc.info)
+        if namespace:
+            return NamespaceMissingError(text, ref, namespace=namespace)
         return NotFoundError(text, ref)
     if exc.status == 409:
         return ConflictError(text, ref)

@@ -8,8 +8,9 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import api_exception
 
-from reconciler.cluster.errortext import error_line
-from reconciler.cluster.retrying import ApiStatusError
+from reconciler.cluster.errortext import error_line, parse_status
+from reconciler.cluster.retrying import ApiStatusError, classify
+from reconciler.errors import NamespaceMissingError, NotFoundError
 
 STATUS = {
     "kind": "Status",
@@ -20,7 +21,6 @@ STATUS = {
     "details": {"name": "gpu-operator", "kind": "namespaces"},
     "code": 404,
 }
-HINT = 'add a Namespace "gpu-operator" to the repository, or install the operator that creates it'
 
 
 class _Response:
@@ -34,16 +34,16 @@ class _Response:
 
 
 def test_official_client_exception_becomes_one_line() -> None:
-    """ApiException's multi-line text (headers, body) becomes code, reason, message and the hint."""
+    """ApiException's multi-line text (headers, body) becomes code, reason and message."""
     exc = ApiException(http_resp=_Response())
     assert "\n" in str(exc)
-    assert error_line(exc) == f'HTTP 404 NotFound: namespaces "gpu-operator" not found; {HINT}'
+    assert error_line(exc) == 'HTTP 404 NotFound: namespaces "gpu-operator" not found'
 
 
 def test_dynamic_client_exception_becomes_one_line() -> None:
     """The dynamic client's NotFoundError reads the same."""
     exc = api_exception(ApiException(http_resp=_Response()))
-    assert error_line(exc) == f'HTTP 404 NotFound: namespaces "gpu-operator" not found; {HINT}'
+    assert error_line(exc) == 'HTTP 404 NotFound: namespaces "gpu-operator" not found'
 
 
 def test_status_without_body_uses_the_http_reason_phrase() -> None:
@@ -63,3 +63,13 @@ def test_connection_errors_name_their_type_on_one_line() -> None:
     exc = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection:\n refused")
     line = error_line(exc)
     assert line.startswith("NewConnectionError: ") and "\n" not in line
+
+
+def test_missing_namespace_404_is_classified_with_its_namespace() -> None:
+    """A 404 whose Status names `namespaces` becomes NamespaceMissingError naming it; others stay NotFound."""
+    info = parse_status(json.dumps(STATUS).encode())
+    error = classify(ApiStatusError(404, info.message, info=info), None, "server-side apply")
+    assert isinstance(error, NamespaceMissingError) and error.namespace == "gpu-operator"
+    assert str(error) == 'server-side apply failed: HTTP 404 NotFound: namespaces "gpu-operator" not found'
+    other = classify(ApiStatusError(404, 'configmaps "x" not found'), None, "get")
+    assert isinstance(other, NotFoundError) and not isinstance(other, NamespaceMissingError)

@@ -19,7 +19,7 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
 
 from reconciler.cluster.connection import ConnectionSpec, api_client_for
 from reconciler.cluster.errortext import parse_status
@@ -117,6 +117,10 @@ class KubeClusterClient:
             except ResourceNotFoundError as exc:
                 self._missing[key] = time.monotonic()
                 raise TerminalError(f"the API server does not serve {kind} in {api_version}") from exc
+            except ResourceNotUniqueError as exc:
+                matches = self._discovery().resources.search(api_version=api_version, kind=kind)
+                names = sorted(f"{m.name}.{m.group}" if m.group else str(m.name) for m in matches)
+                raise TerminalError(_ambiguous(api_version, kind, names)) from exc
             self._missing.pop(key, None)
             info = KindInfo(api_version, kind, str(resource.name), bool(resource.namespaced))
             self._kinds[key] = info
@@ -299,6 +303,16 @@ class KubeClusterClient:
         except _CONNECTION_ERRORS:
             return False
         return True
+
+
+def _ambiguous(api_version: str, kind: str, resources: list[str]) -> str:
+    """The error for a kind that several served resources claim (an API server that does not
+    refuse such CRDs): name them, and what to do."""
+    which = " and ".join(resources) if resources else "more than one resource"
+    return (
+        f"kind {kind} in {api_version} is ambiguous: {which} all serve it; delete the "
+        "CustomResourceDefinition that should not define it, or give it another kind"
+    )
 
 
 def _retry_after(getheader: Any) -> float | None:

@@ -1,9 +1,11 @@
-"""The namespace of the leader-election Lease, checked before the daemon campaigns.
+"""The leader-election Lease's namespace and access, checked before the daemon campaigns.
 
-Outside `deploy/` (which creates `gpuctl-system`), that namespace may be missing: every Lease
-create would then fail with 404 for ever, and nothing would be applied. So `gpuctl run` looks
-first: a missing namespace is created when the credentials allow it (and logged), otherwise
-the start fails with what to do (create it, choose another, or run without leader election).
+Outside `deploy/` (which creates `gpuctl-system` and a Role for the Lease), that namespace may
+be missing, or the credentials may not touch Leases: every round of the election would then
+fail for ever and nothing would be applied. So `gpuctl run` looks first: a Lease it may not read
+fails the start; a missing namespace is created when the credentials allow it (and logged),
+otherwise the start fails with what to do (create it, choose another, or run without leader
+election).
 """
 
 from __future__ import annotations
@@ -25,10 +27,21 @@ class LeaseNamespaceError(TerminalError):
     """The Lease's namespace is missing and gpuctl may not create it."""
 
 
-def ensure_lease_namespace(client: ClusterClient, namespace: str) -> bool:
-    """Make sure `namespace` exists; True when gpuctl created it. LeaseNamespaceError when it is
-    missing and cannot be created. A namespace gpuctl may not read is assumed to exist (a
-    narrowly scoped service account): the election then reports its own errors."""
+def ensure_lease_namespace(client: ClusterClient, namespace: str, lease: str = "gpuctl-leader") -> bool:
+    """Make sure the Lease `namespace/lease` can be used; True when gpuctl created the namespace.
+    LeaseNamespaceError when the Lease may not be read, or the namespace is missing and cannot be
+    created. A namespace gpuctl may not read is assumed to exist (a narrowly scoped service
+    account, as deploy/'s)."""
+    try:
+        if client.get("coordination.k8s.io/v1", "Lease", lease, namespace) is not None:
+            return False
+    except NotFoundError:
+        pass
+    except TerminalError as exc:
+        raise LeaseNamespaceError(
+            f"gpuctl may not read its Lease {namespace}/{lease} ({exc.reason}); grant get, create and "
+            f"update on leases in {namespace} (as deploy/base/rbac-namespace.yaml does), or {HOW_TO_CHANGE}"
+        ) from exc
     try:
         if client.get("v1", "Namespace", namespace) is not None:
             return False

@@ -98,7 +98,7 @@ def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> I
         api = api_client_for(spec)
         stack.callback(api.close)
         if settings.leader_elect:  # deploy/ creates it; elsewhere it may be missing
-            ensure_lease_namespace(client, settings.lease_namespace)
+            ensure_lease_namespace(client, settings.lease_namespace, settings.lease_name)
         audit = SqliteAuditLog(settings.audit_db)
         stack.callback(audit.close)
         lease_store = KubernetesLeaseStore(api, settings.lease_namespace, settings.lease_name)

@@ -31,6 +31,26 @@ class ForbiddenCluster(FakeCluster):
         )
 
 
+class NoLeaseRights(FakeCluster):
+    """A FakeCluster whose credentials may not read Leases."""
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> KubeObject | None:
+        if kind == "Lease":
+            raise TerminalError('get failed: HTTP 403 Forbidden: leases.coordination.k8s.io "gpuctl-leader" '
+                                "is forbidden", ObjectRef("coordination.k8s.io", kind, namespace, name))
+        return super().get(api_version, kind, name, namespace)
+
+
+def test_lease_that_may_not_be_read_is_a_clear_error() -> None:
+    """Forbidden to read the Lease: the error names it, the Role that grants it and --no-leader-elect."""
+    with pytest.raises(LeaseNamespaceError) as caught:
+        ensure_lease_namespace(NoLeaseRights(), "gpuctl-system")
+    text = str(caught.value)
+    for part in ("Lease gpuctl-system/gpuctl-leader", "HTTP 403 Forbidden", "rbac-namespace.yaml",
+                 "--lease-namespace", "--no-leader-elect"):
+        assert part in text
+
+
 def test_missing_namespace_is_created_and_logged() -> None:
     """No namespace: gpuctl creates it once and logs a warning saying so."""
     cluster = FakeCluster()

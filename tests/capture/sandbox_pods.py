@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.api.handlers import Request
+from sandbox.realprep import WORKLOAD_CRD
 from sandbox.workloads import gpu_pod_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,22 +68,6 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
-
-
-# Kueue's Workload kind (kueue.x-k8s.io/v1beta1), as installing Kueue serves it.
-WORKLOAD_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "workloads.kueue.x-k8s.io"},
-    "spec": {
-        "group": "kueue.x-k8s.io", "scope": "Namespaced",
-        "names": {"plural": "workloads", "singular": "workload", "kind": "Workload",
-                  "listKind": "WorkloadList"},
-        "versions": [{"name": "v1beta1", "served": True, "storage": True,
-                      "schema": {"openAPIV3Schema": {"type": "object",
-                                                     "x-kubernetes-preserve-unknown-fields": True}},
-                      "subresources": {"status": {}}}],
-    },
-}
 
 
 def install_workload_crd(cluster: Any) -> None:

@@ -26,6 +26,7 @@ from sandbox.api.store import Store
 from sandbox.clock import SandboxClock
 from sandbox.faults import Faults
 from sandbox.gpu.disruption import DisruptionController
+from sandbox.gpu.jobs import JobController
 from sandbox.gpu.kubelet import Kubelet
 from sandbox.gpu.loop import ControllerLoop
 from sandbox.gpu.node_agent import NodeAgents
@@ -82,6 +83,7 @@ class Sandbox:
                 Kubelet(self.api, self.clock, spec.timings),
                 DisruptionController(self.api, self.clock),
                 ReplicationControllers(self.api, self.clock),
+                JobController(self.api, self.clock),
             ],
         )
         self._context = ServerContext(self.api, self.token, self.faults, self.stats)

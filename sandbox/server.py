@@ -20,11 +20,13 @@ from sandbox.api.builtin import builtin_types
 from sandbox.api.crds import CrdController, preinstalled
 from sandbox.api.handlers import Api, Request
 from sandbox.api.http import SandboxHTTPServer, ServerContext
+from sandbox.api.omitempty import OmitEmpty
 from sandbox.api.resources import Registry
 from sandbox.api.store import Store
 from sandbox.clock import SandboxClock
 from sandbox.faults import Faults
 from sandbox.gpu.disruption import DisruptionController
+from sandbox.gpu.jobs import JobController
 from sandbox.gpu.kubelet import Kubelet
 from sandbox.gpu.loop import ControllerLoop
 from sandbox.gpu.node_agent import NodeAgents
@@ -63,6 +65,7 @@ class Sandbox:
         self.store = Store(history=spec.watch_history)
         self.api = Api(self.registry, self.store, self.clock)
         self.api.hooks.append(CrdController(self.registry, self.store, self.clock))
+        self.api.hooks.append(OmitEmpty())
         self.api.ensure_namespaces()
         self.api.ensure_namespaces(EXTRA_NAMESPACES)
         crd_type = self.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -80,6 +83,7 @@ class Sandbox:
                 Kubelet(self.api, self.clock, spec.timings),
                 DisruptionController(self.api, self.clock),
                 ReplicationControllers(self.api, self.clock),
+                JobController(self.api, self.clock),
             ],
         )
         self._context = ServerContext(self.api, self.token, self.faults, self.stats)

@@ -108,7 +108,9 @@ class RolloutRunner:
             if is_paused(members):
                 paused += _paused_report(rollout, members, target)
                 continue
-            stepper = NodeStepper(self.client, self.clock, self.recorder, target, self.drain)
+            stepper = NodeStepper(
+                self.client, self.clock, self.recorder, target, self.drain, settle=self.poll_interval
+            )
             for node in members:
                 restarted |= self._classify(rollout, stepper, node, target)
             if rollout.queue or rollout.in_flight or rollout.failed:

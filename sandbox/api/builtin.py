@@ -1,4 +1,4 @@
-"""The built-in resource types: core/v1, apps/v1, policy/v1, scheduling, coordination, RBAC
+"""The built-in resource types: core/v1, apps/v1, batch/v1, policy/v1, scheduling, coordination, RBAC
 and apiextensions, with the short names, subresources and categories kubectl relies on."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ _GROUPED = [
     ("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("status", "scale"), True, ("all",)),
     ("apps", "v1", "statefulsets", "StatefulSet", True, ("sts",), ("status", "scale"), True, ("all",)),
     ("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), ("status",), True, ("all",)),
+    ("batch", "v1", "jobs", "Job", True, (), ("status",), True, ("all",)),
     ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",), ("status",), True, ()),
     ("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, ("pc",), (), False, ()),
     ("coordination.k8s.io", "v1", "leases", "Lease", True, (), (), False, ()),

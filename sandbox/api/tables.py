@@ -1,6 +1,7 @@
 """Server-side printing: the `meta.k8s.io/v1 Table` kubectl asks for (`Accept: ...;as=Table`)
-with the columns `kubectl get` shows for nodes, pods, namespaces, CRDs and PDBs, and NAME/AGE
-for everything else (plus CREATED AT for cluster-scoped custom resources)."""
+with the columns `kubectl get` shows for nodes, pods, namespaces, CRDs, PDBs, Deployments and
+Events (the real server's, checked against kube-apiserver v1.36), and NAME/AGE for everything
+else (plus CREATED AT for cluster-scoped custom resources)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ _Column = tuple[str, str, str, int]  # name, type, description, priority (1 = -o
 
 
 def _age(clock: SandboxClock, obj: dict[str, Any]) -> str:
-    created = obj["metadata"].get("creationTimestamp")
-    if not created:
+    return _since(clock, obj["metadata"].get("creationTimestamp"))
+
+
+def _since(clock: SandboxClock, timestamp: str | None) -> str:
+    """kubectl's short duration since `timestamp` (`<unknown>` without one)."""
+    if not timestamp:
         return "<unknown>"
-    seconds = max(0, int(clock.now() - parse_timestamp(created)))
+    seconds = max(0, int(clock.now() - parse_timestamp(timestamp)))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size * (2 if unit != "m" else 1):
             return f"{seconds // size}{unit}"
@@ -88,6 +93,57 @@ def _namespace_row(obj: dict[str, Any], age: str) -> Row:
     return [obj["metadata"]["name"], (obj.get("status") or {}).get("phase", "Active"), age]
 
 
+def _deployment_row(obj: dict[str, Any], age: str) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
+    containers = pod.get("containers") or []
+    selector = (spec.get("selector") or {}).get("matchLabels") or {}
+    return [
+        obj["metadata"]["name"],
+        f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+        status.get("updatedReplicas", 0),
+        status.get("availableReplicas", 0),
+        age,
+        ",".join(str(c.get("name", "")) for c in containers),
+        ",".join(str(c.get("image", "")) for c in containers),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+    ]
+
+
+def _event_row(clock: SandboxClock) -> Callable[[dict[str, Any], str], Row]:
+    def row(obj: dict[str, Any], age: str) -> Row:
+        involved = obj.get("involvedObject") or {}
+        source = obj.get("source") or {}
+        last = obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp")
+        first = obj.get("firstTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp")
+        origin = ", ".join(str(v) for v in (source.get("component"), source.get("host")) if v)
+        return [
+            _since(clock, last),
+            obj.get("type", ""),
+            obj.get("reason", ""),
+            f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+            involved.get("fieldPath", ""),
+            origin or obj.get("reportingComponent", ""),
+            str(obj.get("message", "")).strip(),
+            _since(clock, first),
+            obj.get("count", 1),
+            obj["metadata"]["name"],
+        ]
+
+    return row
+
+
+def _strings(*columns: tuple[str, int]) -> list[_Column]:
+    """String columns from (name, priority) pairs."""
+    return [(name, "string", "", priority) for name, priority in columns]
+
+
+_EVENT_COLUMNS = _strings(
+    ("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0), ("Subobject", 1), ("Source", 1),
+    ("Message", 0), ("First Seen", 1), ("Count", 1), ("Name", 1),
+)
+
+
 def _default_row(obj: dict[str, Any], age: str) -> Row:
     return [obj["metadata"]["name"], age]
 
@@ -132,6 +188,11 @@ _LAYOUTS: dict[str, tuple[list[_Column], Callable[[dict[str, Any], str], Row]]] 
     ),
     "CustomResourceDefinition": ([_NAME, ("Created At", "date", "", 0)], _crd_row),
     "Namespace": ([_NAME, ("Status", "string", "", 0), _AGE], _namespace_row),
+    "Deployment": (
+        [_NAME, *_strings(("Ready", 0), ("Up-to-date", 0), ("Available", 0)), _AGE,
+         *_strings(("Containers", 1), ("Images", 1), ("Selector", 1))],
+        _deployment_row,
+    ),
 }
 
 
@@ -147,6 +208,8 @@ def table(
     include_object: str = "Metadata",
 ) -> dict[str, Any]:
     columns, row_of = _LAYOUTS.get(kind, ([_NAME, _AGE], _default_row))
+    if kind == "Event":  # its ages are of its own timestamps, read with the sandbox's clock
+        columns, row_of = _EVENT_COLUMNS, _event_row(clock)
     rows = []
     for obj in objects:
         row: dict[str, Any] = {"cells": row_of(obj, _age(clock, obj))}

@@ -1,5 +1,6 @@
 """kubectl against the cluster: get, describe, server-side apply, label, cordon and drain
-with GPU pods and a PodDisruptionBudget. Skipped when kubectl is missing, except in CI."""
+with GPU pods and a PodDisruptionBudget; the table columns of events and deployments. Skipped
+when kubectl is missing, except in CI."""
 
 from __future__ import annotations
 
@@ -256,3 +257,36 @@ def test_drain_moves_deployment_pods_within_the_pdb(
     result = kubectl.run("drain", gpu_node, "--ignore-daemonsets", "--timeout=90s")
     assert "evicted" in result.stdout
     wait_for(lambda: placed_on(other), timeout=60, what="pods moved to the other node")
+
+
+DEPLOYMENT = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+    "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "web"}},
+             "template": {"metadata": {"labels": {"app": "web"}},
+                          "spec": {"containers": [{"name": "c", "image": "registry.example/web:1"}]}}},
+}
+
+
+def test_get_events_columns(kubectl: Kubectl, core: client.CoreV1Api, namespace: str) -> None:
+    """An Event gpuctl posts reads as LAST SEEN, TYPE, REASON, OBJECT, MESSAGE."""
+    core.create_namespaced_event(namespace, {
+        "apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1", "namespace": namespace},
+        "involvedObject": {"kind": "Deployment", "name": "web", "namespace": namespace},
+        "reason": "Configured", "message": "applied by gpuctl", "type": "Normal",
+        "source": {"component": "gpuctl"}, "count": 1,
+    })
+    lines = kubectl.run("get", "events", "-n", namespace).stdout.splitlines()
+    assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    row = next(line for line in lines[1:] if "Configured" in line).split()
+    assert row[1:] == ["Normal", "Configured", "deployment/web", "applied", "by", "gpuctl"]
+
+
+def test_get_deployments_columns(kubectl: Kubectl, api_client: client.ApiClient, namespace: str) -> None:
+    """A Deployment reads as NAME, READY, UP-TO-DATE, AVAILABLE, AGE (+ CONTAINERS, IMAGES, SELECTOR wide)."""
+    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, DEPLOYMENT)
+    lines = kubectl.run("get", "deployments", "-n", namespace, "-o", "wide").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES",
+                                "SELECTOR"]  # fmt: skip
+    row = lines[1].split()
+    assert row[:4] == ["web", "0/0", "0", "0"]
+    assert row[5:] == ["c", "registry.example/web:1", "app=web"]

@@ -16,16 +16,14 @@ import sandbox
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.pipeline import ReconcileOptions, ReconcileResult, reconcile
 from reconciler.protocols import AuditSink
-from sandbox.api.crds import preinstalled
 from sandbox.controlplane import ControlPlane
 from sandbox.remote import GpuNodes
+from sandbox.remote.operators import install_operators
 from schemas.desired import DesiredState
 from schemas.results import RevisionInfo
-from tests.conformance.helpers import wait_for
 from tests.reconciler.e2e.engine_kit import SandboxTime
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
-OPERATOR_NAMESPACES = ("gpu-operator",)
 
 
 @dataclass
@@ -52,30 +50,6 @@ class E2ECluster:
         )
 
 
-def install_operators(plane: ControlPlane) -> None:
-    """What the GPU/ML operators would have installed: their CRDs and the operator namespace."""
-    from kubernetes import client, config
-
-    api = config.new_client_from_config(str(plane.kubeconfig))
-    try:
-        ext, core = client.ApiextensionsV1Api(api), client.CoreV1Api(api)
-        for crd in preinstalled():
-            ext.create_custom_resource_definition(crd)
-        for name in OPERATOR_NAMESPACES:
-            core.create_namespace({"metadata": {"name": name}})
-
-        def established() -> bool:
-            crds = ext.list_custom_resource_definition().items
-            return all(
-                any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
-                for crd in crds
-            )
-
-        wait_for(established, what="operator CRDs Established")
-    finally:
-        api.close()
-
-
 @contextmanager
 def e2e_cluster(
     backend: str, state: DesiredState, plane: ControlPlane | None = None, *, speed: float = 200.0
@@ -91,7 +65,7 @@ def e2e_cluster(
                 client.close()
         return
     assert plane is not None, "the real backend needs a control plane"
-    install_operators(plane)
+    install_operators(plane.kubeconfig)
     with GpuNodes(plane.kubeconfig, spec, speed=speed) as nodes:
         client = KubeClusterClient.connect(ConnectionSpec(kubeconfig=str(plane.kubeconfig)))
         try:

@@ -46,9 +46,9 @@ def _node_races_on_real(request: pytest.FixtureRequest, cluster: E2ECluster) -> 
         request.node.add_marker(pytest.mark.xfail(strict=False, reason=NODE_RACES))
 
 
-@pytest.fixture
-def applied(request: pytest.FixtureRequest, example: E2ECluster) -> E2ECluster:
-    """The example cluster after a successful first apply of the example repository."""
+def _applied(request: pytest.FixtureRequest, example: E2ECluster) -> E2ECluster:
+    """`example` after a successful first apply of the example repository (in the test's
+    body, so that the expected failure on the real backend covers it)."""
     _node_races_on_real(request, example)
     first = example.run(example_state())
     assert first.outcome is ReconcileOutcome.SUCCEEDED, first.error
@@ -76,9 +76,11 @@ def test_initial_apply_then_zero_writes(request: pytest.FixtureRequest, example:
     assert ("gpuctl", "Apply") in {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
 
 
-def test_drift_is_reverted_and_other_managers_fields_kept(applied: E2ECluster) -> None:
+def test_drift_is_reverted_and_other_managers_fields_kept(
+    request: pytest.FixtureRequest, example: E2ECluster
+) -> None:
     """A hand edit of a field gpuctl owns is reverted; a label added by someone else stays."""
-    example, state = applied, example_state()
+    example, state = _applied(request, example), example_state()
     api = config.new_client_from_config(str(example.kubeconfig))
     k8s.CoreV1Api(api).patch_namespaced_resource_quota(
         "gpu-cap",
@@ -123,10 +125,12 @@ def _serving_deployment(apps: k8s.AppsV1Api, policy: k8s.PolicyV1Api) -> None:
     )
 
 
-def test_mig_rollout_respects_max_unavailable_and_the_pdb(applied: E2ECluster) -> None:
+def test_mig_rollout_respects_max_unavailable_and_the_pdb(
+    request: pytest.FixtureRequest, example: E2ECluster
+) -> None:
     """A MIG change across the pool keeps at most maxUnavailable nodes cordoned (watched on the
     API), evicts the Deployment's GPU pods within its PDB, and ends with every node changed."""
-    example, state = applied, example_state()
+    example, state = _applied(request, example), example_state()
     api = config.new_client_from_config(str(example.kubeconfig))
     core = k8s.CoreV1Api(api)
     _serving_deployment(k8s.AppsV1Api(api), k8s.PolicyV1Api(api))
@@ -154,9 +158,11 @@ def test_mig_rollout_respects_max_unavailable_and_the_pdb(applied: E2ECluster) -
     assert example.run(changed).outcome is ReconcileOutcome.NOOP
 
 
-def test_prune_removes_dropped_objects_and_keeps_foreign_namespaces(applied: E2ECluster) -> None:
+def test_prune_removes_dropped_objects_and_keeps_foreign_namespaces(
+    request: pytest.FixtureRequest, example: E2ECluster
+) -> None:
     """Dropping a LocalQueue prunes it; a namespace holding a foreign object is kept."""
-    example, state = applied, example_state()
+    example, state = _applied(request, example), example_state()
     api = config.new_client_from_config(str(example.kubeconfig))
     k8s.CoreV1Api(api).create_namespaced_config_map(
         "team-research", {"metadata": {"name": "notes"}, "data": {"a": "b"}}

@@ -24,6 +24,11 @@ from schemas.results import RevisionInfo
 from tests.reconciler.e2e.engine_kit import SandboxTime
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+# Why a test is an expected (non-strict) failure on the real backend until `realfix` lands.
+NODE_RACES = (
+    "realfix: gpuctl's Node writes fail with 409 when a kubelet heartbeat lands between its read and "
+    "write, and a node can be relabelled while a replacement GPU pod is bound to it"
+)
 
 
 @dataclass

@@ -17,16 +17,12 @@ from schemas.desired import DesiredState
 from schemas.results import Action, ReconcileOutcome
 from tests.conformance.helpers import wait_for
 from tests.kube.fixtures import FreshControlPlane
-from tests.reconciler.e2e.backends import E2ECluster, e2e_cluster
+from tests.reconciler.e2e.backends import NODE_RACES, E2ECluster, e2e_cluster
 from tests.reconciler.e2e.engine_kit import NodeWatcher, example_state, pool_nodes, with_pool
 
 pytestmark = pytest.mark.slow
 
 TOLERATE_GPU = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-NODE_RACES = (
-    "realfix: gpuctl's Node writes fail with 409 when a kubelet heartbeat lands between its read and "
-    "write, and a node can be relabelled while a replacement GPU pod is bound to it"
-)
 
 
 def _cluster(backend: str, state: DesiredState, fresh: FreshControlPlane) -> Iterator[E2ECluster]:

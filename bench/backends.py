@@ -15,10 +15,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import sandbox
 from reconciler.cluster import KubeClusterClient
 from sandbox.controlplane import ASSETS_ENV, assets_dir, start_control_plane
+from sandbox.remote import GpuNodes
+from sandbox.remote.operators import install_operators
+from schemas.desired import DesiredState
 
 BACKENDS = ("sandbox", "real")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -92,3 +96,50 @@ def _serving(command: list[str], env: dict[str, str]) -> Iterator[None]:
     finally:
         server.terminate()
         server.wait(30)
+
+
+class WriteCounter(Protocol):
+    """Write requests seen so far, and the cluster's kubeconfig."""
+
+    @property
+    def write_count(self) -> int: ...
+
+    @property
+    def kubeconfig_path(self) -> Path: ...
+
+
+@dataclass
+class ClientWrites:
+    """Writes counted at gpuctl's client (a real server's counters include every heartbeat)."""
+
+    client: KubeClusterClient
+    cluster: WriteCounter
+
+    @property
+    def write_count(self) -> int:
+        return _client_writes(self.client)
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.cluster.kubeconfig_path
+
+
+@dataclass
+class RealCluster:
+    kubeconfig_path: Path
+    write_count: int = 0  # not counted here: see ClientWrites
+
+
+@contextmanager
+def cluster_for(backend: str, state: DesiredState | None, workdir: Path) -> Iterator[WriteCounter]:
+    """A cluster with `state`'s pools: the embedded sandbox, or a fresh real control plane with
+    the operators' CRDs and the pools' GPU nodes (heartbeating, in this process)."""
+    spec = sandbox.SandboxSpec.from_state(state) if state else sandbox.SandboxSpec()
+    if backend == "sandbox":
+        with sandbox.start(spec) as sb:
+            yield sb
+        return
+    with start_control_plane(_require_assets(), workdir / "control-plane") as plane:
+        install_operators(plane.kubeconfig)
+        with GpuNodes(plane.kubeconfig, spec):
+            yield RealCluster(plane.kubeconfig)

@@ -14,6 +14,7 @@ import pytest
 from kubernetes import client
 
 from sandbox import gpu_pod_manifest
+from sandbox.controlplane import assets_dir
 from tests.conformance.conftest import Target
 from tests.conformance.helpers import wait_for
 
@@ -54,6 +55,11 @@ class Kubectl:
 
 @pytest.fixture
 def kubectl(kubectl_bin: str, target: Target, tmp_path: Path) -> Kubectl:
+    """kubectl for the target; on a real control plane the bundle's own kubectl (same version
+    as the server) when `KUBEBUILDER_ASSETS` has one."""
+    assets = assets_dir()
+    if target.real and assets is not None and (assets / "kubectl").exists():
+        return Kubectl(str(assets / "kubectl"), target.kubeconfig, tmp_path)
     return Kubectl(kubectl_bin, target.kubeconfig, tmp_path)
 
 

@@ -3,7 +3,7 @@
 `--backend real` prints the same figures as the sandbox, side by side with `--backend both`.
 
 Writes are counted at the server on the sandbox, and at gpuctl's client on a real server
-(POST/PUT/PATCH/DELETE requests sent)."""
+(POST/PUT/PATCH/DELETE requests sent, dry runs excluded)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from sandbox.remote.operators import install_operators
 from schemas.desired import DesiredState
 
 BACKENDS = ("sandbox", "real")
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,7 +41,7 @@ def chosen(backend: str) -> tuple[str, ...]:
 
 
 def _client_writes(client: KubeClusterClient) -> int:
-    return sum(client.requests.get(method, 0) for method in WRITE_METHODS)
+    return client.writes
 
 
 def _require_assets() -> Path:

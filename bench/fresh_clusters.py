@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.backends import WRITE_METHODS
 from reconciler.clock import SystemClock
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.pipeline import ReconcileOptions, reconcile
@@ -28,10 +27,6 @@ from sandbox.remote.operators import install_operators
 from schemas.results import ReconcileOutcome, RevisionInfo
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _writes(client: KubeClusterClient) -> int:
-    return sum(client.requests.get(method, 0) for method in WRITE_METHODS)
 
 
 def one_cluster(assets: Path, index: int, speed: float) -> tuple[bool, bool]:
@@ -57,11 +52,11 @@ def one_cluster(assets: Path, index: int, speed: float) -> tuple[bool, bool]:
             quiet = False
             writes = -1
             if ok:
-                before = _writes(client)
+                before = client.writes
                 second = reconcile(
                     state, client, clock=SystemClock(), revision=RevisionInfo("fresh"), options=options
                 )
-                writes = _writes(client) - before
+                writes = client.writes - before
                 quiet = second.outcome is ReconcileOutcome.NOOP and writes == 0
             client.close()
     error = "" if ok else f": {(first.error or '')[:200]}"

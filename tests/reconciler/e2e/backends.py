@@ -2,7 +2,7 @@
 fresh real control plane (etcd, apiserver, controller manager, scheduler) with the
 operators' CRDs installed and the pools' GPU nodes played by `sandbox.remote.GpuNodes`
 (heartbeating, so Node resourceVersions move as in a cluster). Writes are counted at the
-client (POST/PUT/PATCH/DELETE requests), which both backends support."""
+client (POST/PUT/PATCH/DELETE requests, dry runs excluded), which both backends support."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from schemas.desired import DesiredState
 from schemas.results import RevisionInfo
 from tests.reconciler.e2e.engine_kit import SandboxTime
 
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
 # Why a test is an expected (non-strict) failure on the real backend until `realfix` lands.
 NODE_RACES = (
     "realfix: gpuctl's Node writes fail with 409 when a kubelet heartbeat lands between its read and "
@@ -40,8 +39,8 @@ class E2ECluster:
     sandbox: sandbox.Sandbox | None = None
 
     def writes(self) -> int:
-        """Write requests gpuctl's client has sent so far."""
-        return sum(self.client.requests.get(method, 0) for method in WRITES)
+        """Write requests gpuctl's client has sent so far (dry runs excluded)."""
+        return self.client.writes
 
     def run(self, state: DesiredState, audit: AuditSink | None = None, **options: Any) -> ReconcileResult:
         options.setdefault("poll_interval", 1.0)

@@ -141,11 +141,11 @@ def _launch(plane: ControlPlane, name: str, argv: list[str]) -> _Component:
 
 
 def _with_parent_death_signal(argv: list[str]) -> list[str]:
-    """`argv` under util-linux's `setpriv --pdeathsig TERM` when it is installed, so that a
+    """`argv` under util-linux's `setpriv --pdeathsig KILL` when it is installed, so that a
     killed test run leaves no etcd or apiserver behind (Linux sends the signal when this
     process dies)."""
     setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else argv
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
 def _wait(plane: ControlPlane, what: str, ready: Callable[[], bool], deadline: float) -> None:

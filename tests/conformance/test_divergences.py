@@ -100,6 +100,7 @@ def test_second_crd_naming_the_same_kind_is_not_accepted(
         )
         wait_for(
             lambda: _condition(ext, second.metadata.name, "NamesAccepted") == "False",
+            timeout=10,
             what="NamesAccepted=False",
         )
         assert _condition(ext, second.metadata.name, "Established") != "True"

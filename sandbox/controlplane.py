@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -29,13 +30,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.controlplane_files import ControlPlaneFiles, write_files
+from sandbox.controlplane_files import SERVICE_CIDR, ControlPlaneFiles, write_files
 
 ASSETS_ENV = "KUBEBUILDER_ASSETS"
 REQUIRED = ("etcd", "kube-apiserver")
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
-SERVICE_CIDR = "10.0.0.0/24"
 
 
 class ControlPlaneError(RuntimeError):
@@ -126,13 +126,26 @@ def free_port() -> int:
 
 def _launch(plane: ControlPlane, name: str, argv: list[str]) -> _Component:
     log = plane.workdir / f"{name}.log"
+    argv = _with_parent_death_signal(argv)
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=plane.workdir
+            argv,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=plane.workdir,
         )
     component = _Component(name, process, log)
     plane.components.append(component)
     return component
+
+
+def _with_parent_death_signal(argv: list[str]) -> list[str]:
+    """`argv` under util-linux's `setpriv --pdeathsig KILL` when it is installed, so that a
+    killed test run leaves no etcd or apiserver behind (Linux sends the signal when this
+    process dies)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
 def _wait(plane: ControlPlane, what: str, ready: Callable[[], bool], deadline: float) -> None:

@@ -17,8 +17,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from sandbox.tls import CertificateAuthority, loopback_names, new_ca, private_pem
 
-# The apiserver's first Service IP (the `kubernetes` Service) in the service CIDR.
-KUBERNETES_SERVICE_IP = "10.0.0.1"
+# The service CIDR (kubeadm's default: a /24 runs out of ClusterIPs at 254 Services) and the
+# apiserver's first Service IP in it (the `kubernetes` Service).
+SERVICE_CIDR = "10.96.0.0/12"
+KUBERNETES_SERVICE_IP = "10.96.0.1"
 SERVICE_NAMES = (
     "kubernetes",
     "kubernetes.default",

@@ -31,6 +31,7 @@ from schemas.refs import ObjectRef
 FIELD_MANAGER = "gpuctl"
 LIST_PAGE_SIZE = 500
 MISSING_KIND_TTL = 1.0
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     urllib3.exceptions.HTTPError,
     ConnectionError,
@@ -79,6 +80,9 @@ class KubeClusterClient:
         self._cache_dir = tempfile.TemporaryDirectory(prefix="gpuctl-discovery-")
         self._dynamic: DynamicClient | None = None
         self.requests: dict[str, int] = {}
+        # Write requests sent (dry runs excluded): what a real server, whose own counters also
+        # hold every kubelet's heartbeat, cannot tell apart.
+        self.writes = 0
 
     @classmethod
     def connect(cls, spec: ConnectionSpec) -> KubeClusterClient:
@@ -148,6 +152,8 @@ class KubeClusterClient:
         content_type: str = "application/json",
     ) -> Any:
         self.requests[method] = self.requests.get(method, 0) + 1
+        if method in _WRITE_METHODS and ("dryRun", "All") not in (query or []):
+            self.writes += 1
         serialized = self._api.param_serialize(
             method,
             path,

@@ -23,6 +23,7 @@ from sandbox.gpu.pods import (
     tolerates,
     untolerated_preferences,
 )
+from sandbox.gpu.port import LocalPort
 from sandbox.gpu.writer import ComponentWriter
 
 PODS = ("", "pods")
@@ -42,7 +43,7 @@ class Scheduler:
         self._clock = clock
         self._writer = ComponentWriter(api, "kube-scheduler")
         self._pod_type = self._writer.rtype("", "v1", "pods")
-        self._events = EventRecorder(api, clock, "default-scheduler")
+        self._events = EventRecorder(LocalPort(api), clock, "default-scheduler")
 
     def reconcile(self, now: float) -> float | None:
         pods, _ = self._api.store.list_objects(PODS)

@@ -3,6 +3,8 @@ it, client-certificate identities, start-up failures that show the component's l
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,36 @@ def test_a_failed_start_shows_the_component_log(tmp_path: Path) -> None:
     plane = start_control_plane(assets, tmp_path / "work", scheduler=False, controller_manager=False)
     with pytest.raises(ControlPlaneError, match="unknown flag: --frobnicate"), plane:
         pass
+
+
+@pytest.mark.slow
+def test_components_die_with_a_killed_parent(tmp_path: Path) -> None:
+    """SIGKILL of the process that started the control plane also ends etcd and the apiserver."""
+    require_assets()
+    script = (
+        "import sys, time, pathlib\n"
+        "from sandbox.controlplane import assets_dir, start_control_plane\n"
+        "with start_control_plane(assets_dir(), pathlib.Path(sys.argv[1]), scheduler=False,"
+        " controller_manager=False) as plane:\n"
+        "    print(' '.join(str(c.process.pid) for c in plane.components), flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "plane")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pids = [int(pid) for pid in (parent.stdout.readline() if parent.stdout else "").split()]
+        assert len(pids) == 2
+    finally:
+        parent.kill()
+        parent.wait(10)
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in pids), timeout=30)
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from reconciler.apply.applier import Applier, Outcome
 from reconciler.apply.crds import wait_established
+from reconciler.apply.intents import settle_orphaned_intents
 from reconciler.apply.inventory_store import InventoryStore
 from reconciler.apply.pruning import PruneOptions, Pruner
 from reconciler.apply.recorder import ChangeRecorder
@@ -142,6 +143,8 @@ class _Pass:
 
     def run(self) -> None:
         client, options = self.client, self.options
+        if not options.dry_run:  # writes a crash left unrecorded are recorded before any new one
+            settle_orphaned_intents(client, self.recorder)
         objects = [
             (item.stage, _with_namespace(client, item.obj))
             for item in render(self.state)

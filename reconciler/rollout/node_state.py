@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from reconciler.apply.applier import Applier, Outcome
+from reconciler.apply.intents import node_patched
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.errors import ReconcileError
 from reconciler.planning.order import NODE_POOLS
@@ -85,6 +86,8 @@ def apply_node_state(
                     )
                     entry = ChangeEntry(node_ref(name), Action.CONFIGURED, message=what)
                 else:
+                    announced = ChangeEntry(node_ref(name), Action.CONFIGURED, message="taints")
+                    recorder.intend(announced, node_patched(patch), "taint")
                     entry = _write_taints(client, name, patch)
                 recorder.record(entry)
                 outcomes.append(Outcome(entry, _taints_view(name, live_taints), _taints_view(name, taints)))

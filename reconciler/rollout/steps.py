@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from reconciler.apply.intents import evicted, node_patched
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.crashpoints import crash_point
 from reconciler.protocols import Clock, ClusterClient
@@ -75,10 +76,10 @@ class NodeStepper:
     def _write(
         self, name: str, patch: dict[str, Any], action: Action, message: str = "", error: str | None = None
     ) -> None:
+        entry = ChangeEntry(node_ref(name), action, _as_json_patch(patch), message, error)
+        self.recorder.intend(entry, node_patched(patch), _CRASH_NAMES.get(action, action.value))
         self.client.patch_node(name, patch)
-        crash_point(f"{_CRASH_NAMES.get(action, action.value)}-write")
-        self.recorder.record(ChangeEntry(node_ref(name), action, _as_json_patch(patch), message, error))
-        crash_point(f"{_CRASH_NAMES.get(action, action.value)}-recorded")
+        self.recorder.record(entry)
 
     def _start(self, name: str, node: dict[str, Any]) -> StepResult:
         """Cordon (unless already cordoned), then go straight on to draining: no reason to wait."""
@@ -123,15 +124,14 @@ class NodeStepper:
                 continue
             namespace, pod_name = str(meta.get("namespace") or ""), str(meta["name"])
             crash_point("evict")
+            eviction = ChangeEntry(ObjectRef("", "Pod", namespace, pod_name), Action.EVICTED,
+                                   message=f"draining Node/{name}")
+            self.recorder.intend(eviction, evicted(pod), "evict")
             if self.client.evict(namespace, pod_name):
                 progressed = True
-                self.recorder.record(
-                    ChangeEntry(
-                        ObjectRef("", "Pod", namespace, pod_name),
-                        Action.EVICTED,
-                        message=f"draining Node/{name}",
-                    )
-                )
+                self.recorder.record(eviction)
+            else:
+                self.recorder.abandon(eviction.ref, "eviction refused for now (PodDisruptionBudget)")
         return StepResult(StepState.WAITING, progressed)
 
     def _await_mig(self, name: str, node: dict[str, Any], progress: Progress) -> StepResult:

@@ -308,6 +308,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_stream(self, lines: Iterator[bytes]) -> None:
+        stats = self.server.context.stats
+        stats.watch_opened()
+        try:
+            self._stream(lines)
+        finally:
+            stats.watch_closed()
+
+    def _stream(self, lines: Iterator[bytes]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")

@@ -100,10 +100,10 @@ def test_unreachable_resets_requests_and_cuts_watches(cluster: tuple[Sandbox, cl
 
     watcher = threading.Thread(target=watch_namespaces, daemon=True)
     watcher.start()
-    time.sleep(0.3)
+    wait_for(lambda: sb.stats.watching(("", "namespaces")) == 1, what="the server to serve the watch")
     sb.faults.unreachable = True
     with pytest.raises(MaxRetryError):
         core.list_namespace(_request_timeout=2)
-    assert ended.wait(10)
+    assert ended.wait(60)
     sb.faults.clear()
     assert core.list_namespace().items

@@ -5,7 +5,6 @@ sandbox, following a real Git repository copied from desired_state/: one test pe
 import http.client
 import json
 import shutil
-import time
 from pathlib import Path
 
 import git
@@ -61,7 +60,6 @@ def test_commit_is_applied_and_recorded(running):
     daemon = assembled.daemon
     assert wait_until(daemon.loop.attempted.is_set, 60)
     assert quota_pods(assembled) == "64"
-    time.sleep(0.2)
     path = Path(repo.working_tree_dir) / QUOTA
     path.write_text(path.read_text().replace('pods: "64"', 'pods: "80"'))
     repo.index.add([QUOTA])
@@ -85,7 +83,8 @@ def test_drift_is_corrected_without_waiting_for_resync(running):
     daemon = assembled.daemon
     assert wait_until(daemon.loop.attempted.is_set, 60)
     api = api_client_for(ConnectionSpec(sandbox=str(assembled.sandbox.kubeconfig_path)))
-    time.sleep(0.5)  # the watches start after the first pass
+    # The drift watches start after the first pass: wait until the server serves this one.
+    assert wait_until(lambda: assembled.sandbox.stats.watching(("", "resourcequotas")) > 0, 60)
     k8s.CoreV1Api(api).patch_namespaced_resource_quota(
         "gpu-cap", "team-research", {"spec": {"hard": {"pods": "999"}}}, field_manager="kubectl-edit"
     )
@@ -176,7 +175,8 @@ def test_node_label_drift_is_corrected(running):
 
     name = pool_node()["metadata"]["name"]
     assert pool_node()["metadata"]["labels"]["gpuctl.dev/workload-class"] == "inference"
-    time.sleep(0.5)  # the watches start after the first pass
+    # The drift watches start after the first pass: wait until the server serves the Node one.
+    assert wait_until(lambda: assembled.sandbox.stats.watching(("", "nodes")) > 0, 60)
     api = api_client_for(ConnectionSpec(sandbox=str(assembled.sandbox.kubeconfig_path)))
     k8s.CoreV1Api(api).patch_node(name, {"metadata": {"labels": {"gpuctl.dev/workload-class": "batch"}}},
                                   field_manager="kubectl-label")

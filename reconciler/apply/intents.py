@@ -105,10 +105,10 @@ def settle_orphaned_intents(client: ClusterClient, recorder: ChangeRecorder) -> 
         planned = intent.content
         ref = planned.get("ref") or {}
         check = planned.get("check") or {}
-        live = client.get(
-            str(check.get("apiVersion") or "v1"), str(ref.get("kind")), str(ref.get("name")),
-            str(ref.get("namespace") or ""),
-        )
+        api_version, kind = str(check.get("apiVersion") or "v1"), str(ref.get("kind"))
+        live = None  # a kind no longer served holds no objects
+        if client.has_kind(api_version, kind):
+            live = client.get(api_version, kind, str(ref.get("name")), str(ref.get("namespace") or ""))
         done = landed(check, live)
         message = RECOVERED if done else NOT_DONE
         if log.settle(recorder.reconcile_id, intent.seq, planned, done, message) and done:

@@ -76,13 +76,16 @@ def test_node_patch_check_ignores_labels_others_write_again() -> None:
 
 
 class OneObjectCluster:
-    """A cluster read by GET only, holding at most one object."""
+    """A cluster read by GET only (every kind served), holding at most one object."""
 
     def __init__(self, obj: dict[str, Any] | None) -> None:
         self.obj = obj
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
         return self.obj
+
+    def has_kind(self, api_version: str, kind: str) -> bool:
+        return True
 
 
 @pytest.mark.parametrize("write_landed", [True, False])

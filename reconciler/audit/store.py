@@ -123,8 +123,14 @@ class SqliteAuditLog:
         def build_void(conn: sqlite3.Connection) -> dict[str, Any]:
             if reconcile_id not in self._open_reconciles:
                 self._started_entry(conn, reconcile_id)
+            announced = conn.execute(
+                "SELECT json_extract(content, '$.object') FROM entries "
+                "WHERE intent_id = ? AND entry_type = ?",
+                (intent_id, INTENT),
+            ).fetchone()
             return {
-                "type": INTENT_VOID, "reconcile_id": reconcile_id, "intent_id": intent_id, "message": reason
+                "type": INTENT_VOID, "reconcile_id": reconcile_id, "intent_id": intent_id, "message": reason,
+                "object": announced[0] if announced else None,
             }
 
         self._append(build_void)

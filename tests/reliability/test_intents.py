@@ -137,3 +137,4 @@ def test_recorder_names_the_intent_in_the_outcome(tmp_path) -> None:
     settled = {e["intent_id"]: e["type"] for e in entries if e["type"] in ("change", "intent-void")}
     outcome_of = {intents[i]: kind for i, kind in settled.items()}
     assert outcome_of == {"Node/n1": "change", "Pod/default/p": "intent-void"}
+    assert [e["object"] for e in entries if e["type"] == "intent-void"] == ["Pod/default/p"]

@@ -121,7 +121,7 @@ def test_restart_loses_no_job(cluster: sandbox.Sandbox, state: DesiredState, tmp
     create_pods(cluster, "during", 2, namespace="team-b", owner_ref=owner("Job", "during", "batch/v1"),
                 runtime_s=20)
     delete_pod(cluster, "team-a", "doomed-0")
-    assert wait_until(lambda: _all_pods_done(cluster), 30)
+    assert wait_until(lambda: _all_pods_done(cluster), 60)
 
     second = start_session(cluster, state, db)
     try:

@@ -126,14 +126,17 @@ class IntentLedger:
     """Pairs intents with outcomes while verification walks the log in order.
 
     Every outcome must follow its intent, and an intent has exactly one outcome. An intent
-    without one is *open* while its writer may still be running; it is an error once a
-    reconcile that began after it has finished as succeeded or noop (each pass settles the
-    orphaned intents before its first write, so that pass should have settled it)."""
+    without one at the end of the log is *open* while its writer may still be running; it is
+    an error when a reconcile that began after it has finished as succeeded or noop (each
+    pass settles the orphaned intents before its first write, so that pass should have
+    settled it). An outcome written later than that (a second writer was still running) is
+    not an error: the write is recorded, once."""
 
     def __init__(self) -> None:
         self._open: dict[str, tuple[int, str]] = {}  # intent id → (seq, description), in log order
         self._settled: set[str] = set()
         self._started: dict[str, int] = {}
+        self._settling_began = 0  # the latest start of a reconcile that finished succeeded/noop
 
     @property
     def open_count(self) -> int:
@@ -149,7 +152,9 @@ class IntentLedger:
             return None
         if kind == RECONCILE_FINISHED:
             began = self._started.pop(str(content.get("reconcile_id")), None)
-            return self._unsettled_before(began) if content.get("outcome") in _SETTLING_OUTCOMES else None
+            if began is not None and content.get("outcome") in _SETTLING_OUTCOMES:
+                self._settling_began = max(self._settling_began, began)
+            return None
         intent_id = str(content.get("intent_id"))
         what = f"{content.get('object', '?')} {content.get('action', '')}".strip()
         if kind == INTENT:
@@ -167,10 +172,12 @@ class IntentLedger:
         message = f"entry #{seq} is the outcome of intent {intent_id}, which no earlier entry announced"
         return LedgerProblem("unannounced", seq, message)
 
-    def _unsettled_before(self, began: int | None) -> LedgerProblem | None:
-        if began is None or not self._open:
+    def finish(self) -> LedgerProblem | None:
+        """After the last entry: the oldest intent still open that a later pass should have settled."""
+        if not self._open:
             return None
         intent_seq, what = next(iter(self._open.values()))
+        began = self._settling_began
         if intent_seq > began:
             return None
         return LedgerProblem(

@@ -101,6 +101,10 @@ def verify_chain(source: ChainSource, anchor: str | None = None) -> VerifyResult
             count += 1
         head_hash = previous.hash if previous else GENESIS_HASH
         problem = _check_head(source, previous)
+        if problem is None:
+            unsettled = ledger.finish()
+            if unsettled is not None:
+                problem = ChainProblem(Tampering.UNSETTLED, unsettled.seq, unsettled.message)
         if problem is None and not anchor_found:
             problem = ChainProblem(
                 Tampering.REWRITTEN,

@@ -101,6 +101,20 @@ def test_verify_fails_on_an_intent_a_later_reconcile_left_unsettled(
     assert result.problem.seq == 2
 
 
+def test_outcome_written_after_a_later_reconcile_is_not_an_error(
+    audit_log: SqliteAuditLog, db_path: Path
+) -> None:
+    """A second writer's pass may finish while the first still writes: its late outcome counts."""
+    rid = begin(audit_log)
+    intent_id = audit_log.intent(rid, node_change(1), CHECK)
+    later = begin(audit_log)
+    audit_log.end(later, ReconcileOutcome.SUCCEEDED)
+    audit_log.change(rid, node_change(1), intent_id=intent_id)
+    with AuditReader(db_path) as reader:
+        result = verify_chain(reader)
+    assert result.ok and result.open_intents == 0
+
+
 @pytest.mark.parametrize("twice", [True, False])
 def test_verify_fails_on_a_second_or_unannounced_outcome(
     audit_log: SqliteAuditLog, db_path: Path, twice: bool

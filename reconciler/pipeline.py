@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from reconciler.apply.applier import Applier, Outcome
 from reconciler.apply.crds import wait_established
+from reconciler.apply.intents import settle_orphaned_intents
 from reconciler.apply.inventory_store import InventoryStore
 from reconciler.apply.pruning import PruneOptions, Pruner
 from reconciler.apply.recorder import ChangeRecorder
@@ -92,11 +93,13 @@ def reconcile(
         result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
         result.retryable = isinstance(exc, TransientError)
     except BaseException as exc:
+        recorder.end()
         if sink is not None:
             sink.end(reconcile_id, ReconcileOutcome.FAILED, f"interrupted: {type(exc).__name__}: {exc}")
         raise
     else:
         result.outcome = _outcome(result)
+    recorder.end()
     if sink is not None:
         sink.end(reconcile_id, result.outcome, result.error)
     return result
@@ -150,6 +153,8 @@ class _Pass:
 
     def run(self) -> None:
         client, options = self.client, self.options
+        if not options.dry_run:  # writes a crash left unrecorded are recorded before any new one
+            settle_orphaned_intents(client, self.recorder)
         rendered = self.rendered if self.rendered is not None else render(self.state)
         objects = [(item.stage, _with_namespace(client, item.obj)) for item in cluster_objects(rendered)]
         enforce((obj for _, obj in objects), self.state.settings.allow)

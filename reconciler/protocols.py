@@ -27,14 +27,35 @@ class AuditSink(Protocol):
     def end(self, reconcile_id: str, outcome: ReconcileOutcome, error: str | None = None) -> None: ...
 
 
-@runtime_checkable
-class ChangeHistory(Protocol):
-    """An audit sink that can also say what it last recorded for an object (crash recovery)."""
+class StoredIntent(Protocol):
+    """A write-ahead intent as the audit log holds it."""
 
-    def last_changes(self, object_refs: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The newest change entry's content for each of `object_refs` (`Kind/namespace/name`)
-        that has one."""
-        ...
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def content(self) -> dict[str, Any]: ...
+
+    @property
+    def intent_id(self) -> str: ...
+
+
+@runtime_checkable
+class IntentLog(Protocol):
+    """An audit sink with write-ahead intents: `intent` before a cluster write, then the outcome
+    (`change` naming the intent); after a crash, orphaned intents are settled from the cluster."""
+
+    def intent(self, reconcile_id: str, entry: ChangeEntry, check: dict[str, Any]) -> str: ...
+
+    def change(self, reconcile_id: str, entry: ChangeEntry, *, intent_id: str | None = None) -> None: ...
+
+    def void(self, reconcile_id: str, intent_id: str, reason: str) -> None: ...
+
+    def orphaned_intents(self) -> Sequence[StoredIntent]: ...
+
+    def settle(
+        self, reconcile_id: str, intent_seq: int, planned: dict[str, Any], landed: bool, message: str
+    ) -> bool: ...
 
 
 class ClusterClient(Protocol):

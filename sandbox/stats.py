@@ -18,12 +18,32 @@ class RequestStats:
         self.by_verb: Counter[str] = Counter()
         self.dry_run_by_verb: Counter[str] = Counter()
         self._durations: deque[float] = deque(maxlen=keep)
+        self._open_watches: Counter[tuple[str, str]] = Counter()
 
     def record(self, verb: str, dry_run: bool, seconds: float | None) -> None:
         with self._lock:
             (self.dry_run_by_verb if dry_run else self.by_verb)[verb] += 1
             if seconds is not None:
                 self._durations.append(seconds)
+
+    def watch_opened(self, resource: tuple[str, str]) -> None:
+        with self._lock:
+            self._open_watches[resource] += 1
+
+    def watch_closed(self, resource: tuple[str, str]) -> None:
+        with self._lock:
+            self._open_watches[resource] -= 1
+
+    @property
+    def open_watches(self) -> int:
+        """Watch streams the server is serving now (one handler thread each)."""
+        with self._lock:
+            return sum(self._open_watches.values())
+
+    def watching(self, resource: tuple[str, str]) -> int:
+        """Watch streams open now on one resource, as (group, plural): ("", "nodes")."""
+        with self._lock:
+            return self._open_watches[resource]
 
     @property
     def write_count(self) -> int:

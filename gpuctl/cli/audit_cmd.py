@@ -116,8 +116,11 @@ def audit_log(
                 _print_json_array(e.to_record() for e in reader.entries(where))
                 return
             shown = 0
+            positions, settled = reader.intent_index()
             for entry in reader.entries(where):
-                typer.echo(audit_render.entry_line(entry))
+                if audit_render.intent_id_of(entry) in settled:
+                    continue  # its outcome's line shows it
+                typer.echo(audit_render.entry_line(entry, positions))
                 shown += 1
     except AuditError as exc:
         raise _fail(str(exc)) from exc
@@ -162,7 +165,12 @@ def audit_verify(
             err=True,
         )
         raise typer.Exit(EXIT_BAD_ENTRY)
-    typer.echo(f"audit log {path} OK: {result.count} entries verified, head {result.head_hash}")
+    still_open = (
+        f"; {result.open_intents} write(s) announced, not yet recorded (gpuctl may be writing them now)"
+        if result.open_intents
+        else ""
+    )
+    typer.echo(f"audit log {path} OK: {result.count} entries verified, head {result.head_hash}{still_open}")
 
 
 @audit_app.command("export")

@@ -14,8 +14,17 @@ _SHORT_SHA = 12
 _SHORT_ID = 8
 
 
-def entry_line(entry: AuditEntry) -> str:
-    """One line per entry: position, time, what happened, to which reconcile."""
+def intent_id_of(entry: AuditEntry) -> str | None:
+    """The id of the write-ahead intent that `entry` is (None for every other entry)."""
+    if '"intent_id":' not in entry.content_json:
+        return None
+    content = entry.content
+    return str(content["intent_id"]) if content.get("type") == "intent" else None
+
+
+def entry_line(entry: AuditEntry, intents: dict[str, int] | None = None) -> str:
+    """One line per entry: position, time, what happened, to which reconcile. A write's intent
+    and outcome make one line (the outcome's, naming the intent's position in `intents`)."""
     content = entry.content
     kind = content.get("type")
     reconcile = str(content.get("reconcile_id", ""))[:_SHORT_ID]
@@ -30,8 +39,20 @@ def entry_line(entry: AuditEntry) -> str:
             f"{head}  finished   {content.get('outcome')}  {content.get('changes', 0)} change(s), "
             f"{content.get('failed_changes', 0)} failed{error}"
         )
+    announced = (intents or {}).get(str(content.get("intent_id")))
+    intent = f"(intent #{announced})" if announced is not None else ""
+    if kind == "intent-void":
+        return "  ".join(p for p in (f"{head}  {'not done':<10} {content.get('object') or '?'}",
+                                     intent, str(content.get("message") or "")) if p)
     patch: list[Any] = content.get("patch") or []
-    parts = [f"{head}  {content.get('action', '?'):<10} {content.get('object', '?')}"]
+    action = content.get("action", "?")
+    if kind == "intent":
+        action, intent = "intends", f"to {content.get('action', '?')}, no outcome recorded yet"
+    parts = [f"{head}  {action:<10} {content.get('object', '?')}"]
+    if intent:
+        parts.append(intent)
+    if content.get("recovered"):
+        parts.append("recovered")
     if patch:
         parts.append(f"({len(patch)} patch op{'s' if len(patch) != 1 else ''})")
     if content.get("message"):

@@ -117,9 +117,11 @@ def _audited(
     try:
         yield recorder, lambda ok: outcome.__setitem__(0, ok)
     except BaseException as exc:
+        recorder.end()
         audit.end(reconcile_id, ReconcileOutcome.FAILED, f"{type(exc).__name__}: {exc}")
         audit.close()
         raise
+    recorder.end()
     result = ReconcileOutcome.SUCCEEDED if recorder.changes.changed() else ReconcileOutcome.NOOP
     audit.end(reconcile_id, result if outcome[0] else ReconcileOutcome.FAILED)
     audit.close()

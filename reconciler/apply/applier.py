@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.apply.intents import applied
 from reconciler.apply.patches import change_patch
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.errors import NamespaceMissingError, ReconcileError
@@ -100,6 +101,11 @@ class Applier:
                 if self.dry_run:
                     action = Action.CONFIGURED if before is not None else Action.CREATED
                     return Outcome(ChangeEntry(pair.ref, action, change_patch(before, after)), before, after)
+            expected = after if before is not None else normalise(sent, rules=rules)
+            planned = ChangeEntry(pair.ref, Action.CONFIGURED if before is not None else Action.CREATED,
+                                  change_patch(before, expected))
+            point = "label" if pair.ref.kind == "Node" else "apply"
+            self.recorder.intend(planned, applied(pair.api_version, pair.live, sent), point)
             stored = self.client.apply(sent)
         except NamespaceMissingError as exc:
             undefined = self.defined_namespaces is not None and exc.namespace not in self.defined_namespaces

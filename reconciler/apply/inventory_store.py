@@ -3,6 +3,7 @@ when the inventory changed, so a no-op reconcile writes nothing here either."""
 
 from __future__ import annotations
 
+from reconciler.apply.intents import applied
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.errors import ReconcileError
 from reconciler.planning.inventory import (
@@ -12,7 +13,7 @@ from reconciler.planning.inventory import (
     inventory_configmap,
     inventory_from_configmap,
 )
-from reconciler.protocols import ClusterClient
+from reconciler.protocols import ClusterClient, KubeObject
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry
 
@@ -25,6 +26,7 @@ class InventoryStore:
         self.namespace = namespace
         self._stored: Inventory | None = None
         self._exists = False
+        self._live: KubeObject | None = None
 
     @property
     def ref(self) -> ObjectRef:
@@ -32,7 +34,7 @@ class InventoryStore:
 
     def load(self) -> Inventory:
         obj = self.client.get("v1", "ConfigMap", INVENTORY_NAME, self.namespace)
-        self._exists = obj is not None
+        self._exists, self._live = obj is not None, obj
         if obj is None:
             self._stored = Inventory()
             return self._stored
@@ -50,10 +52,15 @@ class InventoryStore:
             return
         if self.client.get("v1", "Namespace", self.namespace) is None:
             namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
+            entry = ChangeEntry(ObjectRef.of(namespace), Action.CREATED, message="gpuctl namespace")
+            recorder.intend(entry, applied("v1", None, namespace), "namespace")
             self.client.apply(namespace)
-            recorder.record(ChangeEntry(ObjectRef.of(namespace), Action.CREATED, message="gpuctl namespace"))
-        self.client.apply(inventory_configmap(self.namespace, inventory))
+            recorder.record(entry)
         action = Action.CONFIGURED if self._exists else Action.CREATED
+        entry = ChangeEntry(self.ref, action, message=f"inventory of {len(inventory)} objects")
+        sent = inventory_configmap(self.namespace, inventory)
+        recorder.intend(entry, applied("v1", self._live, sent), "inventory")
+        self._live = self.client.apply(sent)
         self._exists = True
-        recorder.record(ChangeEntry(self.ref, action, message=f"inventory of {len(inventory)} objects"))
+        recorder.record(entry)
         self._stored = inventory

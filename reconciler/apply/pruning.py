@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from reconciler.apply.applier import DISABLED, PRUNE_ANNOTATION, annotation
+from reconciler.apply.intents import deleted
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.errors import ReconcileError, TerminalError
 from reconciler.planning.inventory import Inventory
@@ -90,6 +91,7 @@ class Pruner:
         if self.dry_run:
             return ChangeEntry(ref, Action.DELETED, message="dry run"), False
         try:
+            self.recorder.intend(ChangeEntry(ref, Action.DELETED), deleted(pair.api_version), "delete")
             self.client.delete(pair.api_version, ref.kind, ref.name, ref.namespace)
         except ReconcileError as exc:
             return ChangeEntry(ref, Action.FAILED, error=exc.reason), False

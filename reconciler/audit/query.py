@@ -17,7 +17,14 @@ from typing import Any
 
 from reconciler.audit.connection import open_for_reading, store_error
 from reconciler.audit.errors import AuditStoreError
-from reconciler.audit.schema import CHANGE, RECONCILE_FINISHED, RECONCILE_STARTED, format_timestamp
+from reconciler.audit.schema import (
+    CHANGE,
+    INTENT,
+    OUTCOMES,
+    RECONCILE_FINISHED,
+    RECONCILE_STARTED,
+    format_timestamp,
+)
 
 _FETCH_BATCH = 2000
 
@@ -129,6 +136,16 @@ class AuditReader:
         except AuditStoreError:  # the table itself may have been dropped by an attacker
             return None
         return None if row is None else (int(row[0]), str(row[1]))
+
+    def intent_index(self) -> tuple[dict[str, int], set[str]]:
+        """Where each write-ahead intent is (intent id → seq), and which have an outcome."""
+        rows = self._query(
+            "SELECT json_extract(content, '$.intent_id'), json_extract(content, '$.type'), seq FROM entries "
+            "WHERE json_extract(content, '$.intent_id') IS NOT NULL",
+            (),
+        ).fetchall()
+        positions = {str(i): int(seq) for i, kind, seq in rows if kind == INTENT}
+        return positions, {str(i) for i, kind, _ in rows if kind in OUTCOMES}
 
     def reconciles(self, limit: int = 10) -> list[ReconcileSummary]:
         """The newest `limit` reconciles, newest first."""

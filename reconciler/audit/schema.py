@@ -18,6 +18,11 @@ from reconciler.audit.errors import AuditStoreError
 RECONCILE_STARTED = "reconcile-started"
 CHANGE = "change"
 RECONCILE_FINISHED = "reconcile-finished"
+# Write-ahead: an intent before each cluster write; its outcome is a `change` entry naming the
+# intent, or an `intent-void` entry when the write did not happen.
+INTENT = "intent"
+INTENT_VOID = "intent-void"
+OUTCOMES = (CHANGE, INTENT_VOID)
 
 
 def utc_now() -> datetime:
@@ -79,7 +84,15 @@ _V1 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# Version 2: write-ahead intents. Entries gain an `intent_id` query column (intents and their
+# outcomes carry one), indexed so that the open intents are found without reading the log.
+_V2 = (
+    "ALTER TABLE entries ADD COLUMN intent_id TEXT "
+    "GENERATED ALWAYS AS (json_extract(content, '$.intent_id')) VIRTUAL",
+    "CREATE INDEX entries_by_intent ON entries (intent_id, entry_type)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

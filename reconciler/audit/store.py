@@ -25,9 +25,12 @@ from typing import Any
 from reconciler.audit.chain import canonical_json, link_hash
 from reconciler.audit.connection import DEFAULT_BUSY_TIMEOUT_S, open_for_writing, store_error
 from reconciler.audit.errors import AuditError, AuditStoreError, UnknownReconcileError
+from reconciler.audit.intents import OpenIntent, is_settled, open_intents, this_writer, writer_running
 from reconciler.audit.redaction import redact_patch
 from reconciler.audit.schema import (
     CHANGE,
+    INTENT,
+    INTENT_VOID,
     RECONCILE_FINISHED,
     RECONCILE_STARTED,
     format_timestamp,
@@ -66,6 +69,7 @@ class SqliteAuditLog:
             self.close()
             raise
         self._open_reconciles: set[str] = set()
+        self._writer = this_writer()
 
     def begin(self, revision: RevisionInfo, trigger: Trigger) -> str:
         """Record the start of a reconcile of `revision`; return its new reconcile id."""
@@ -84,25 +88,87 @@ class SqliteAuditLog:
         self._append(build_start)
         return reconcile_id
 
-    def change(self, reconcile_id: str, entry: ChangeEntry) -> None:
-        """Record one change of the reconcile, durably, before returning."""
+    def change(self, reconcile_id: str, entry: ChangeEntry, *, intent_id: str | None = None) -> None:
+        """Record one change of the reconcile, durably, before returning; with `intent_id`, as
+        the outcome of that intent."""
 
         def build_change(conn: sqlite3.Connection) -> dict[str, Any]:
             if reconcile_id not in self._open_reconciles:
                 self._started_entry(conn, reconcile_id)
-            ref = entry.ref
-            return {
-                "type": CHANGE,
-                "reconcile_id": reconcile_id,
-                "object": str(ref),
-                "ref": {"group": ref.group, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
-                "action": entry.action.value,
-                "patch": redact_patch(entry.patch, ref),
-                "message": entry.message,
-                "error": entry.error,
-            }
+            content = _change_content(CHANGE, reconcile_id, entry)
+            if intent_id is not None:  # only then, so entries without intents keep their shape
+                content["intent_id"] = intent_id
+            return content
 
         self._append(build_change)
+
+    def intent(self, reconcile_id: str, entry: ChangeEntry, check: dict[str, Any]) -> str:
+        """Record, durably, the write about to be made (`entry`: what it will change; `check`:
+        how to tell on the cluster whether it landed); return the new intent's id."""
+        intent_id = uuid.uuid4().hex
+
+        def build_intent(conn: sqlite3.Connection) -> dict[str, Any]:
+            if reconcile_id not in self._open_reconciles:
+                self._started_entry(conn, reconcile_id)
+            content = _change_content(INTENT, reconcile_id, entry)
+            content.update(intent_id=intent_id, check=check, writer=self._writer.to_content())
+            return content
+
+        self._append(build_intent)
+        return intent_id
+
+    def void(self, reconcile_id: str, intent_id: str, reason: str) -> None:
+        """Record that the write of this reconcile's intent `intent_id` was not made."""
+
+        def build_void(conn: sqlite3.Connection) -> dict[str, Any]:
+            if reconcile_id not in self._open_reconciles:
+                self._started_entry(conn, reconcile_id)
+            announced = conn.execute(
+                "SELECT json_extract(content, '$.object') FROM entries "
+                "WHERE intent_id = ? AND entry_type = ?",
+                (intent_id, INTENT),
+            ).fetchone()
+            return {
+                "type": INTENT_VOID, "reconcile_id": reconcile_id, "intent_id": intent_id, "message": reason,
+                "object": announced[0] if announced else None,
+            }
+
+        self._append(build_void)
+
+    def orphaned_intents(self) -> list[OpenIntent]:
+        """Open intents nobody can settle any more (see `reconciler.audit.intents`), oldest first."""
+        with self._lock:
+            found = open_intents(self._connection())
+        me = self._writer
+        return [i for i in found if i.reconcile_ended or not writer_running(i.writer, me)]
+
+    def settle(
+        self, reconcile_id: str, intent_seq: int, planned: dict[str, Any], landed: bool, message: str
+    ) -> bool:
+        """Record the outcome of the orphaned intent at `intent_seq` (`planned`: its content),
+        found on the cluster: the change it announced (`landed`, marked recovered) or that it
+        did not happen. False, writing nothing, when it has an outcome already."""
+        settled = [False]
+
+        def build_outcome(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            if reconcile_id not in self._open_reconciles:
+                self._started_entry(conn, reconcile_id)
+            intent_id = str(planned["intent_id"])
+            if is_settled(conn, intent_id):
+                return None
+            settled[0] = True
+            common = {"reconcile_id": reconcile_id, "intent_id": intent_id, "intent_seq": intent_seq}
+            if not landed:
+                return {"type": INTENT_VOID, "object": planned.get("object"), "message": message, **common}
+            keys = ("object", "ref", "action", "patch", "message", "error")
+            content = {key: planned.get(key) for key in keys}
+            content.update(type=CHANGE, recovered=True, **common)
+            announced = str(planned.get("message") or "")
+            content["message"] = f"{announced} {message}" if announced else message
+            return content
+
+        self._append(build_outcome)
+        return settled[0]
 
     def end(self, reconcile_id: str, outcome: ReconcileOutcome, error: str | None = None) -> None:
         """Record how the reconcile ended (with its start time, revision and change counts)."""
@@ -148,8 +214,8 @@ class SqliteAuditLog:
                 marks = ", ".join("?" * len(chunk))
                 rows = conn.execute(
                     f"SELECT content FROM entries WHERE seq IN (SELECT max(seq) FROM entries "
-                    f"WHERE object_ref IN ({marks}) GROUP BY object_ref)",
-                    chunk,
+                    f"WHERE object_ref IN ({marks}) AND entry_type = ? GROUP BY object_ref)",
+                    (*chunk, CHANGE),
                 ).fetchall()
                 for (content,) in rows:
                     parsed: dict[str, Any] = json.loads(content)
@@ -171,7 +237,7 @@ class SqliteAuditLog:
     ) -> None:
         self.close()
 
-    def _append(self, build: Callable[[sqlite3.Connection], dict[str, Any]]) -> None:
+    def _append(self, build: Callable[[sqlite3.Connection], dict[str, Any] | None]) -> None:
         """Append one entry in its own write transaction, chained to the head read inside it.
 
         `build` makes the entry's content inside the transaction (it may read the log); the
@@ -183,7 +249,11 @@ class SqliteAuditLog:
             except sqlite3.Error as exc:
                 raise store_error(self.path, exc, "append") from exc
             try:
-                body = {**build(conn), "at": format_timestamp(self._clock())}
+                content = build(conn)
+                if content is None:  # nothing to append after all
+                    conn.execute("ROLLBACK")
+                    return
+                body = {**content, "at": format_timestamp(self._clock())}
                 head_seq, head_hash = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
                 body_json = _serialise(body)
                 new_hash = link_hash(head_hash, body_json)
@@ -228,6 +298,20 @@ def _rollback_quietly(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+
+
+def _change_content(entry_type: str, reconcile_id: str, entry: ChangeEntry) -> dict[str, Any]:
+    ref = entry.ref
+    return {
+        "type": entry_type,
+        "reconcile_id": reconcile_id,
+        "object": str(ref),
+        "ref": {"group": ref.group, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
+        "action": entry.action.value,
+        "patch": redact_patch(entry.patch, ref),
+        "message": entry.message,
+        "error": entry.error,
+    }
 
 
 def _serialise(body: dict[str, Any]) -> str:

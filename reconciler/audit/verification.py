@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from reconciler.audit.chain import GENESIS_HASH, link_hash
+from reconciler.audit.intents import IntentLedger
 from reconciler.audit.query import AuditEntry
 
 
@@ -32,6 +33,11 @@ class Tampering(StrEnum):
     REORDERED = "reordered"
     RENUMBERED = "renumbered"
     REWRITTEN = "rewritten"
+    # Intents and outcomes (the chain itself intact): a write without a record, recorded twice,
+    # or an outcome of no intent.
+    UNSETTLED = "unsettled"
+    DOUBLE_OUTCOME = "double-outcome"
+    UNANNOUNCED = "unannounced"
 
 
 class ChainSource(Protocol):
@@ -66,6 +72,8 @@ class VerifyResult:
     count: int
     head_hash: str
     problem: ChainProblem | None
+    # Intents without an outcome whose writer may still be running (not an error).
+    open_intents: int = 0
 
     @property
     def ok(self) -> bool:
@@ -79,8 +87,13 @@ def verify_chain(source: ChainSource, anchor: str | None = None) -> VerifyResult
         previous: AuditEntry | None = None
         count = 0
         anchor_found = anchor is None or anchor == GENESIS_HASH
+        ledger = IntentLedger()
         for entry in source.entries():
             problem = _check_entry(source, entry, previous)
+            if problem is None:
+                paired = ledger.see(entry.seq, entry.content_json)
+                if paired is not None:
+                    problem = ChainProblem(Tampering(paired.what), paired.seq, paired.message)
             if problem is not None:
                 return VerifyResult(count, previous.hash if previous else GENESIS_HASH, problem)
             anchor_found = anchor_found or entry.hash == anchor
@@ -88,6 +101,10 @@ def verify_chain(source: ChainSource, anchor: str | None = None) -> VerifyResult
             count += 1
         head_hash = previous.hash if previous else GENESIS_HASH
         problem = _check_head(source, previous)
+        if problem is None:
+            unsettled = ledger.finish()
+            if unsettled is not None:
+                problem = ChainProblem(Tampering.UNSETTLED, unsettled.seq, unsettled.message)
         if problem is None and not anchor_found:
             problem = ChainProblem(
                 Tampering.REWRITTEN,
@@ -95,7 +112,7 @@ def verify_chain(source: ChainSource, anchor: str | None = None) -> VerifyResult
                 f"no entry carries the anchor hash {anchor}: the log was rewritten (or the anchor "
                 "comes from another log)",
             )
-        return VerifyResult(count, head_hash, problem)
+        return VerifyResult(count, head_hash, problem, ledger.open_count)
 
 
 def _check_entry(source: ChainSource, entry: AuditEntry, previous: AuditEntry | None) -> ChainProblem | None:

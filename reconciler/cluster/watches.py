@@ -66,6 +66,9 @@ class DriftWatcher:
         self._managed: frozenset[ObjectRef] = frozenset()
         self._node_check: NodeCheck | None = None
         self._threads: dict[tuple[str, str], threading.Thread] = {}
+        # Kinds listed at least once: from then on, the watch (from that list's resourceVersion)
+        # sees every later change of them.
+        self._listed: set[tuple[str, str]] = set()
         self._watchers: list[watch.Watch] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -94,6 +97,11 @@ class DriftWatcher:
                 self._threads[key] = thread
                 thread.start()
 
+    def watching(self, api_version: str, kind: str) -> bool:
+        """Whether every change of `kind` from now on reaches this watcher."""
+        with self._lock:
+            return (api_version, kind) in self._listed
+
     def stop(self) -> None:
         self._stop.set()
         with self._lock:
@@ -117,6 +125,7 @@ class DriftWatcher:
                 watcher = watch.Watch()
                 with self._lock:
                     self._watchers.append(watcher)
+                    self._listed.add((api_version, kind))
                 for event in watcher.stream(resource.get, resource_version=version, serialize=False,
                                             timeout_seconds=_WATCH_TIMEOUT_S):
                     if self._stop.is_set():

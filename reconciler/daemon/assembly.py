@@ -54,6 +54,8 @@ class Assembled:
     sandbox: Any = None
     # The workload capture (None unless settings.capture).
     capture: CaptureSession | None = None
+    # The drift watches of the managed kinds and pool Nodes (None only in hand-built instances).
+    drift: DriftWatcher | None = None
 
 
 def _capture_session(settings: DaemonSettings, api: Any, stack: ExitStack) -> CaptureSession | None:
@@ -127,5 +129,5 @@ def assemble(
         if capture is not None:
             capture.attach_metrics(CaptureMetrics(daemon.metrics.registry))
             capture.start()
-        yield Assembled(daemon, client, cluster, capture)
+        yield Assembled(daemon, client, cluster, capture, drift)
 

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from reconciler.apply.applier import Applier, Outcome
+from reconciler.apply.intents import node_patched
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.cluster.conflicts import retry_on_conflict
 from reconciler.errors import ConflictError, ReconcileError
@@ -88,6 +89,8 @@ def apply_node_state(
                     )
                     entry = ChangeEntry(node_ref(name), Action.CONFIGURED, message=what)
                 else:
+                    announced = ChangeEntry(node_ref(name), Action.CONFIGURED, message="taints")
+                    recorder.intend(announced, node_patched(patch), "taint")
                     entry = _write_taints(client, name, patch, target)
                 recorder.record(entry)
                 outcomes.append(Outcome(entry, _taints_view(name, live_taints), _taints_view(name, taints)))

@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.apply.intents import node_patched
 from reconciler.apply.recorder import ChangeRecorder
-from reconciler.protocols import ChangeHistory, Clock, ClusterClient
+from reconciler.protocols import Clock, ClusterClient
 from reconciler.rollout import waiting_taint
 from reconciler.rollout.commands import is_paused
 from reconciler.rollout.drain_progress import DrainObserver, DrainTracker
 from reconciler.rollout.pods import gpu_pods
 from reconciler.rollout.progress import Phase, Progress, clear_patch
-from reconciler.rollout.recovery import record_lost_node_writes
 from reconciler.rollout.steps import NodeStepper, StepState, node_ref
 from reconciler.rollout.targets import NodeTarget, assign_nodes, needs_rollout, target_for
 from schemas.kinds import GPUNodePool
@@ -93,9 +93,6 @@ class RolloutRunner:
         rollouts: list[tuple[PoolRollout, NodeStepper]] = []
         paused: list[PoolRollout] = []
         members_anywhere = {_name(n) for group in assigned.values() for n in group}
-        if isinstance(self.recorder.audit, ChangeHistory):
-            members = [n for group in assigned.values() for n in group]
-            record_lost_node_writes(members, self.recorder.audit, self.recorder)
         orphans = [n for name, n in nodes.items() if name not in members_anywhere and only is None]
         restarted = self._release_orphans(orphans)
         for pool in pools:
@@ -172,10 +169,12 @@ class RolloutRunner:
             patch = clear_patch()
             if progress.cordoned_by_gpuctl:
                 patch["spec"] = {"unschedulable": None}
-            self.client.patch_node(name, patch)
             action = Action.UNCORDONED if progress.cordoned_by_gpuctl else Action.CONFIGURED
             message = "no GPUNodePool selects this node any more; its rollout is abandoned"
-            self.recorder.record(ChangeEntry(node_ref(name), action, message=message))
+            entry = ChangeEntry(node_ref(name), action, message=message)
+            self.recorder.intend(entry, node_patched(patch), "release")
+            self.client.patch_node(name, patch)
+            self.recorder.record(entry)
             wrote = True
         return wrote
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from reconciler.apply.intents import evicted, node_patched
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.crashpoints import crash_point
 from reconciler.protocols import Clock, ClusterClient
@@ -100,10 +101,10 @@ class NodeStepper:
     def _write(
         self, name: str, patch: dict[str, Any], action: Action, message: str = "", error: str | None = None
     ) -> None:
+        entry = ChangeEntry(node_ref(name), action, _as_json_patch(patch), message, error)
+        self.recorder.intend(entry, node_patched(patch), _CRASH_NAMES.get(action, action.value))
         self.client.patch_node(name, patch)
-        crash_point(f"{_CRASH_NAMES.get(action, action.value)}-write")
-        self.recorder.record(ChangeEntry(node_ref(name), action, _as_json_patch(patch), message, error))
-        crash_point(f"{_CRASH_NAMES.get(action, action.value)}-recorded")
+        self.recorder.record(entry)
 
     def _start(self, name: str, node: dict[str, Any]) -> StepResult:
         """Cordon (unless already cordoned), then go straight on to draining: no reason to wait."""
@@ -159,19 +160,18 @@ class NodeStepper:
                 continue
             namespace, pod_name = str(meta.get("namespace") or ""), str(meta["name"])
             crash_point("evict")
+            eviction = ChangeEntry(
+                ObjectRef("", "Pod", namespace, pod_name), Action.EVICTED, message=f"draining Node/{name}"
+            )
+            self.recorder.intend(eviction, evicted(pod), "evict")
             refusal = evict(self.client, namespace, pod_name)
             if refusal is not None:
                 self.drain.refused(name, namespace, pod_name, refusal)
+                self.recorder.refused(eviction.ref)
             else:
                 self.drain.evicted(name, namespace, pod_name)
                 progressed = True
-                self.recorder.record(
-                    ChangeEntry(
-                        ObjectRef("", "Pod", namespace, pod_name),
-                        Action.EVICTED,
-                        message=f"draining Node/{name}",
-                    )
-                )
+                self.recorder.record(eviction)
         timeout, pool = self.rollout.drain_timeout, self.target.pool_name
         now = self.clock.now()
         self.drain.observe(pool, name, elapsed=elapsed, timeout=timeout, now=now, remaining=remaining)

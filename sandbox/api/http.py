@@ -168,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
                         client_gone=lambda: ctx.faults.unreachable or self._client_gone(),
                         render=render,
                     )
-                    self._send_stream(watch_lines)
+                    self._send_stream(watch_lines, req.rtype.group_resource)
                     return
                 code, body = self._dispatch(ctx.api, method, verb, req, raw)
         except ApiError as exc:
@@ -307,7 +307,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _send_stream(self, lines: Iterator[bytes]) -> None:
+    def _send_stream(self, lines: Iterator[bytes], resource: tuple[str, str]) -> None:
+        stats = self.server.context.stats
+        stats.watch_opened(resource)
+        try:
+            self._stream(lines)
+        finally:
+            stats.watch_closed(resource)
+
+    def _stream(self, lines: Iterator[bytes]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")

@@ -3,7 +3,6 @@ timed on the cluster's clock; a restarted capture loses nothing; the daemon expo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,11 +121,11 @@ def test_restart_loses_no_job(cluster: sandbox.Sandbox, state: DesiredState, tmp
     create_pods(cluster, "during", 2, namespace="team-b", owner_ref=owner("Job", "during", "batch/v1"),
                 runtime_s=20)
     delete_pod(cluster, "team-a", "doomed-0")
-    assert wait_until(lambda: _all_pods_done(cluster), 30)
+    assert wait_until(lambda: _all_pods_done(cluster), 60)
 
     second = start_session(cluster, state, db)
     try:
-        assert wait_until(lambda: ended(second.store, 3), 10)
+        assert wait_until(lambda: ended(second.store, 3), 60)
         jobs = {j.name: j for j in second.store.jobs()}
     finally:
         second.stop()
@@ -151,9 +150,10 @@ def test_kueue_workload_dates_submission_and_names_the_queue(cluster: sandbox.Sa
         job = owner("Job", "queued", "batch/v1")
         create_workload(cluster, "team-a", job, queue="team-a-training", priority=500)
         submitted = cluster.clock.now()
-        time.sleep(60 / SPEED)  # a sandbox minute waiting for admission; then Kueue unsuspends the job
+        # A sandbox minute waiting for admission; then Kueue unsuspends the job.
+        assert wait_until(lambda: cluster.clock.now() - submitted >= 60, 60)
         create_pods(cluster, "queued", 2, namespace="team-a", owner_ref=job, runtime_s=30)
-        assert wait_until(lambda: ended(session.store, 1), 20)
+        assert wait_until(lambda: ended(session.store, 1), 60)
         (captured,) = session.store.jobs()
     finally:
         session.stop()
@@ -171,14 +171,16 @@ def test_retention_bounds_the_store_on_the_cluster_clock(cluster: sandbox.Sandbo
     session.recorder.set_pools(state.pools)
     session.start()
     try:
-        assert session.wait_synced(10)
+        assert session.wait_synced(60)
         create_pods(cluster, "early", 2, namespace="team-a", owner_ref=owner("Job", "early", "batch/v1"),
                     runtime_s=20)
-        assert wait_until(lambda: ended(session.store, 1), 10)
-        time.sleep(400 / SPEED)  # the early job's end is now older than the retention age
+        assert wait_until(lambda: ended(session.store, 1), 60)
+        early_end = cluster.clock.now()
+        # The early job's end is now older than the retention age (on the cluster's clock).
+        assert wait_until(lambda: cluster.clock.now() - early_end >= 400, 60)
         create_pods(cluster, "late", 1, namespace="team-a", owner_ref=owner("Job", "late", "batch/v1"),
                     runtime_s=20)
-        assert wait_until(lambda: [j.name for j in session.store.jobs()] == ["late"], 10)
+        assert wait_until(lambda: [j.name for j in session.store.jobs()] == ["late"], 60)
         assert session.store.counts() == (1, 1)
     finally:
         session.stop()

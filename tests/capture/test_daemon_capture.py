@@ -34,7 +34,7 @@ def test_daemon_captures_sandbox_pods_and_exports_metrics(tmp_path):
             text = metrics.exposition().decode()
             return 'gpuctl_gpu_allocated{pool="a100-training",resource="nvidia.com/gpu"} 4.0' in text
 
-        assert wait_until(allocated, 20)
+        assert wait_until(allocated, 60)
         store = assembled.capture.store
         assert wait_until(lambda: [j.outcome for j in store.jobs()] == [Outcome.SUCCEEDED] * 2, 30)
         text = metrics.exposition().decode()

@@ -75,14 +75,13 @@ def test_watch_delay_holds_events_back(cluster: tuple[Sandbox, client.CoreV1Api]
 
 def test_watch_of_a_departed_client_ends(cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
     """A watch whose client disconnected is ended by the server instead of idling on."""
-    _, core = cluster
-    before = threading.active_count()
+    sb, core = cluster
+    assert sb.stats.open_watches == 0
     response = core.list_namespaced_config_map("default", watch=True, _preload_content=False)
-    wait_for(lambda: threading.active_count() > before, what="watch thread")
+    wait_for(lambda: sb.stats.open_watches == 1, what="the server to serve the watch")
+    response.close()  # closes the socket (release_conn first would keep it open in the pool)
     response.release_conn()
-    response.close()
-    response.connection.close() if response.connection else None
-    wait_for(lambda: threading.active_count() <= before, timeout=10, what="watch thread to end")
+    wait_for(lambda: sb.stats.open_watches == 0, timeout=60, what="the server to end the watch")
 
 
 def test_unreachable_resets_requests_and_cuts_watches(cluster: tuple[Sandbox, client.CoreV1Api]) -> None:
@@ -102,10 +101,10 @@ def test_unreachable_resets_requests_and_cuts_watches(cluster: tuple[Sandbox, cl
 
     watcher = threading.Thread(target=watch_namespaces, daemon=True)
     watcher.start()
-    time.sleep(0.3)
+    wait_for(lambda: sb.stats.watching(("", "namespaces")) == 1, what="the server to serve the watch")
     sb.faults.unreachable = True
     with pytest.raises(MaxRetryError):
         core.list_namespace(_request_timeout=2)
-    assert ended.wait(10)
+    assert ended.wait(60)
     sb.faults.clear()
     assert core.list_namespace().items

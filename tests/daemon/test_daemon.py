@@ -66,7 +66,7 @@ def test_local_repository_startup_and_commit(tmp_path, daemons):
     first = repo.head.commit.hexsha
     assert wait_until(lambda: [(i.revision, i.trigger) for i in runner.items] == [(first, Trigger.STARTUP)])
     assert wait_until(lambda: get(daemon, "/readyz")[0] == 200)
-    time.sleep(0.2)  # let the inotify watch settle
+    # No pause for the watch to be set up: the watcher also re-reads the head every few seconds.
     sha = commit_file(repo, "quota.yaml", "kind: ResourceQuota\n", "add quota")
     assert wait_until(lambda: any(i.revision == sha and i.trigger == Trigger.COMMIT for i in runner.items))
     status = json.loads(get(daemon, "/status")[1])

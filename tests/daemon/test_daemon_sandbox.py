@@ -7,7 +7,6 @@ sandbox the daemon starts itself."""
 import http.client
 import json
 import shutil
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -73,6 +72,15 @@ def running(tmp_path, backend, fresh_control_plane, request):
         yield repo, assembled, tmp_path, kubeconfig
 
 
+def drift_watch_served(assembled, resource: tuple[str, str], kind: tuple[str, str]) -> bool:
+    """Whether the daemon's drift watch of `kind` (apiVersion, kind) sees changes from now on:
+    the sandbox counts the watch streams it serves (`resource`: group, plural); a real API
+    server shows no such count, so there the daemon's watcher says whether it has listed."""
+    if assembled.sandbox is not None:
+        return wait_until(lambda: assembled.sandbox.stats.watching(resource) > 0, 60)
+    return wait_until(lambda: assembled.drift.watching(*kind), 60)
+
+
 def quota_pods(assembled) -> str | None:
     quota = assembled.client.get("v1", "ResourceQuota", "gpu-cap", "team-research")
     return None if quota is None else quota["spec"]["hard"]["pods"]
@@ -84,7 +92,6 @@ def test_commit_is_applied_and_recorded(running):
     daemon = assembled.daemon
     assert wait_until(daemon.loop.attempted.is_set, 60)
     assert quota_pods(assembled) == "64"
-    time.sleep(0.2)
     path = Path(repo.working_tree_dir) / QUOTA
     path.write_text(path.read_text().replace('pods: "64"', 'pods: "80"'))
     repo.index.add([QUOTA])
@@ -108,7 +115,8 @@ def test_drift_is_corrected_without_waiting_for_resync(running):
     daemon = assembled.daemon
     assert wait_until(daemon.loop.attempted.is_set, 60)
     api = api_client_for(ConnectionSpec(kubeconfig=str(kubeconfig)))
-    time.sleep(0.5)  # the watches start after the first pass
+    # The drift watches start after the first pass: wait until the server serves this one.
+    assert drift_watch_served(assembled, ("", "resourcequotas"), ("v1", "ResourceQuota"))
     k8s.CoreV1Api(api).patch_namespaced_resource_quota(
         "gpu-cap", "team-research", {"spec": {"hard": {"pods": "999"}}}, field_manager="kubectl-edit"
     )
@@ -199,7 +207,8 @@ def test_node_label_drift_is_corrected(running):
 
     name = pool_node()["metadata"]["name"]
     assert pool_node()["metadata"]["labels"]["gpuctl.dev/workload-class"] == "inference"
-    time.sleep(0.5)  # the watches start after the first pass
+    # The drift watches start after the first pass: wait until the server serves the Node one.
+    assert drift_watch_served(assembled, ("", "nodes"), ("v1", "Node"))
     api = api_client_for(ConnectionSpec(kubeconfig=str(kubeconfig)))
     k8s.CoreV1Api(api).patch_node(name, {"metadata": {"labels": {"gpuctl.dev/workload-class": "batch"}}},
                                   field_manager="kubectl-label")

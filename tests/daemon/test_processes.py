@@ -56,7 +56,7 @@ def test_two_processes_hand_over_the_lease_and_never_both_lead(cluster_and_repo)
         assert wait_until(lambda: (leader.get("/readyz") or (0,))[0] == 200, 60)
         leader.signal(signal.SIGTERM)
         assert leader.wait() == 0
-        assert wait_until(follower.is_leader, 10)
+        assert wait_until(follower.is_leader, 60)
         stop.set()
         sampler.join()
         assert both_leading == []

@@ -21,8 +21,7 @@ def test_a_commit_on_the_branch_is_submitted(tmp_path):
     seen = Submissions()
     watcher = LocalRepoWatcher(tmp_path / "repo", "main", seen)
     watcher.start()
-    try:
-        threading.Event().wait(0.2)  # let the inotify watch settle
+    try:  # no pause for inotify: the watcher also re-reads the head every few seconds
         sha = commit_file(repo, "quota.yaml", "kind: ResourceQuota\n", "add quota")
         assert seen.wait_for(lambda rev, trig: rev == sha and trig == Trigger.COMMIT)
     finally:
@@ -48,9 +47,15 @@ def test_working_tree_mode_follows_uncommitted_edits(tmp_path):
     first = watcher.current()
     watcher.start()
     try:
-        threading.Event().wait(0.2)
-        (tmp_path / "repo" / "namespace.yaml").write_text("kind: Namespace\nmetadata: {name: other}\n")
-        assert seen.wait_for(lambda rev, trig: rev.startswith(WORKTREE_PREFIX) and rev != first)
+        # A file watch that is not set up yet misses an edit: save again (new content each
+        # time) until one is seen, rather than pausing for the watch to settle.
+        edited = lambda rev, trig: rev.startswith(WORKTREE_PREFIX) and rev != first  # noqa: E731
+        for attempt in range(300):
+            manifest = f"kind: Namespace\nmetadata: {{name: other{attempt}}}\n"
+            (tmp_path / "repo" / "namespace.yaml").write_text(manifest)
+            if seen.wait_for(edited, 0.2):
+                break
+        assert seen.wait_for(edited, 1)
     finally:
         watcher.stop()
 

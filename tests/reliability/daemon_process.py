@@ -16,7 +16,7 @@ class GpuctlRun:
     """One `python -m gpuctl run` child; its output goes to `log_path` (appended)."""
 
     def __init__(self, repo: Path, kubeconfig: Path, audit_db: Path, log_path: Path,
-                 crash_at: str | None = None) -> None:
+                 crash_at: str | None = None, *, prune: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GPUCTL_")}
         env.update({"GPUCTL_LEASE_DURATION": "3s", "GPUCTL_RENEW_DEADLINE": "2s",
                     "GPUCTL_RETRY_PERIOD": "0.2s", "GPUCTL_BACKOFF_CAP": "1s"})
@@ -25,7 +25,7 @@ class GpuctlRun:
         command = [sys.executable, "-m", "gpuctl", "run", "--repo", str(repo),
                    "--kubeconfig", str(kubeconfig), "--listen", "127.0.0.1:0",
                    "--audit-db", str(audit_db), "--identity", "crash-test",
-                   "--log-format", "json", "--resync-interval", "1h"]
+                   "--log-format", "json", "--resync-interval", "1h", *(["--prune"] if prune else [])]
         self._log = log_path.open("a")
         self._log.write(f"--- run, crash point {crash_at}\n")
         self._log.flush()

@@ -35,9 +35,9 @@ def test_loop_survives_a_failing_pass_and_wakes_on_events() -> None:
     loop = ControllerLoop(store, SandboxClock(), [flaky])
     loop.start()
     try:
-        wait_for(lambda: flaky.passes >= 2, timeout=5, what="retry after the failure")
+        wait_for(lambda: flaky.passes >= 2, timeout=60, what="retry after the failure")
         seen = flaky.passes
         store.put(("", "pods"), {"metadata": {"name": "p", "namespace": "d"}}, "ADDED")
-        wait_for(lambda: flaky.passes > seen, timeout=5, what="pass after a pod event")
+        wait_for(lambda: flaky.passes > seen, timeout=60, what="pass after a pod event")
     finally:
         loop.stop()

@@ -29,6 +29,7 @@ from schemas.results import Action, ChangeEntry, ReconcileOutcome, RevisionInfo,
 db, go, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 reconciles, changes = int(sys.argv[4]), int(sys.argv[5])
 log = SqliteAuditLog(db)
+(go.parent / f"ready-{name}").touch()
 while not go.exists():
     time.sleep(0.005)
 for r in range(reconciles):
@@ -68,7 +69,11 @@ def test_two_processes_appending_keep_a_valid_chain(tmp_path: Path, db_path: Pat
         subprocess.Popen([sys.executable, "-c", _WRITER, str(db_path), str(go), name, "4", "50"], env=env)
         for name in ("alpha", "beta")
     ]
-    time.sleep(0.3)  # let both import and open the database before releasing them together
+    # Both have imported and opened the database: release them together.
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{name}").exists() for name in ("alpha", "beta")):
+        assert time.monotonic() < deadline and all(w.poll() is None for w in writers), "writers did not start"
+        time.sleep(0.01)
     go.touch()
     assert [writer.wait(timeout=120) for writer in writers] == [0, 0]
     with AuditReader(db_path) as reader:

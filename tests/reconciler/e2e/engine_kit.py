@@ -103,6 +103,7 @@ class NodeWatcher:
         self._api = config.new_client_from_config(str(kubeconfig))
         self._core = k8s.CoreV1Api(self._api)
         self.pool = pool
+        self.seen_version = 0
         self.cordoned: set[str] = set()
         self.max_cordoned = 0
         self.events = 0
@@ -112,11 +113,16 @@ class NodeWatcher:
 
     def __enter__(self) -> NodeWatcher:
         self._thread.start()
-        self._ready.wait(10)
+        assert self._ready.wait(60), "the node watch did not start"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        time.sleep(0.2)
+        # Let the stream catch up with the newest Node write before judging what it saw.
+        nodes = self._core.list_node().items
+        newest = max((int(n.metadata.resource_version) for n in nodes), default=0)
+        deadline = time.monotonic() + 60
+        while self.seen_version < newest and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(0.01)
         self._stop = True
         self._thread.join(10)
         self._api.close()
@@ -131,6 +137,7 @@ class NodeWatcher:
             for event in stream.stream(self._core.list_node, resource_version=version, timeout_seconds=1):
                 node = event["object"]
                 version = node.metadata.resource_version
+                self.seen_version = max(self.seen_version, int(version))
                 if (node.metadata.labels or {}).get("gpuctl.dev/pool") != self.pool:
                     continue
                 self.events += 1

@@ -74,7 +74,8 @@ def _gpuctl(*args: str) -> tuple[int, str]:
 
 def _evictions(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
-        query = "SELECT object_ref FROM entries WHERE json_extract(content, '$.action') = 'evicted'"
+        query = ("SELECT object_ref FROM entries WHERE entry_type = 'change' "
+                 "AND json_extract(content, '$.action') = 'evicted'")
         rows = conn.execute(query).fetchall()
     return [row[0] for row in rows]
 

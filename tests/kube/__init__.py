@@ -1,0 +1,1 @@
+"""Test fixtures for the two cluster backends: the embedded sandbox and a real control plane."""

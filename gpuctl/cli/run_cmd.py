@@ -74,13 +74,14 @@ def run(
         typer.echo(f"gpuctl run: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
     logs.configure(settings.log_format)
+    from reconciler.audit.errors import AuditError
     from reconciler.daemon.assembly import assemble
     from reconciler.triggers.base import TriggerError
 
     try:
         with assemble(settings) as assembled:
             assembled.daemon.run_until_signalled()
-    except (TriggerError, ReconcileError, OSError, ValueError) as exc:
+    except (TriggerError, ReconcileError, AuditError, OSError, ValueError) as exc:
         typer.echo(f"gpuctl run: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
 

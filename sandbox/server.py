@@ -28,6 +28,7 @@ from sandbox.gpu.disruption import DisruptionController
 from sandbox.gpu.kubelet import Kubelet
 from sandbox.gpu.loop import ControllerLoop
 from sandbox.gpu.node_agent import NodeAgents
+from sandbox.gpu.port import LocalPort
 from sandbox.gpu.replication import ReplicationControllers
 from sandbox.gpu.scheduler import Scheduler
 from sandbox.spec import SandboxSpec
@@ -69,7 +70,8 @@ class Sandbox:
         assert crd_type is not None
         for crd in preinstalled():
             self.api.create(Request(crd_type, user_agent="kube-apiserver"), crd)
-        self._nodes = NodeAgents(self.api, spec, self.faults)
+        local = LocalPort(self.api)
+        self._nodes = NodeAgents(local, spec, self.faults)
         self._nodes.create_nodes()
         self._controllers = ControllerLoop(
             self.store,
@@ -77,7 +79,7 @@ class Sandbox:
             [
                 self._nodes,
                 Scheduler(self.api, self.clock),
-                Kubelet(self.api, self.clock, spec.timings),
+                Kubelet(local, self.clock, spec.timings),
                 DisruptionController(self.api, self.clock),
                 ReplicationControllers(self.api, self.clock),
             ],

@@ -1,25 +1,22 @@
 """Kubernetes Events from the emulated components (core/v1 `Event`), as `kubectl describe`
 shows them: `Scheduled` and `FailedScheduling` from the scheduler, `Started` and
-`Completed` from the kubelet."""
+`Completed` from the kubelet. Legacy-style (`source.component`, no `reportingController`),
+which a real API server accepts without the events.k8s.io fields."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sandbox.api.errors import ApiError
-from sandbox.api.handlers import Api, Request
 from sandbox.clock import SandboxClock
+from sandbox.gpu.port import EVENTS, ClusterPort
 
 
 class EventRecorder:
-    def __init__(self, api: Api, clock: SandboxClock, component: str) -> None:
-        self._api = api
+    def __init__(self, port: ClusterPort, clock: SandboxClock, component: str) -> None:
+        self._port = port
         self._clock = clock
         self._component = component
-        event_type = api.registry.lookup("", "v1", "events")
-        assert event_type is not None
-        self._type = event_type
 
     def record(self, involved: dict[str, Any], reason: str, message: str, *, warning: bool = False) -> None:
         """Write one Event about `involved` (a stored object) in its namespace ("default" for
@@ -43,12 +40,9 @@ class EventRecorder:
             "message": message,
             "type": "Warning" if warning else "Normal",
             "source": {"component": self._component},
-            "reportingComponent": self._component,
             "firstTimestamp": now,
             "lastTimestamp": now,
             "count": 1,
         }
-        try:
-            self._api.create(Request(self._type, namespace, params={"fieldManager": self._component}), event)
-        except ApiError:  # the namespace went away meanwhile: events are best effort, as upstream
-            return
+        # None when the namespace went away meanwhile: events are best effort, as upstream.
+        self._port.create(EVENTS, event, self._component)

@@ -6,38 +6,45 @@ from __future__ import annotations
 
 import copy
 import zlib
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.api.handlers import Api
 from sandbox.clock import SandboxClock, parse_timestamp
 from sandbox.gpu.events import EventRecorder
 from sandbox.gpu.pods import is_terminal, runtime_seconds
-from sandbox.gpu.writer import ComponentWriter
+from sandbox.gpu.port import PODS, ClusterPort
 from sandbox.spec import GpuTimings
 
-PODS = ("", "pods")
+KUBELET = "kubelet"
 
 
 class Kubelet:
     watched = frozenset({PODS})
 
-    def __init__(self, api: Api, clock: SandboxClock, timings: GpuTimings) -> None:
-        self._api = api
+    def __init__(
+        self,
+        port: ClusterPort,
+        clock: SandboxClock,
+        timings: GpuTimings,
+        owns: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`owns` says which nodes' pods this kubelet runs (every bound pod by default)."""
+        self._port = port
         self._clock = clock
         self._timings = timings
-        self._writer = ComponentWriter(api, "kubelet")
-        self._pod_type = self._writer.rtype("", "v1", "pods")
-        self._events = EventRecorder(api, clock, "kubelet")
+        self._owns = owns
+        self._events = EventRecorder(port, clock, KUBELET)
         self._bound_at: dict[str, float] = {}
 
     def reconcile(self, now: float) -> float | None:
-        pods, _ = self._api.store.list_objects(PODS)
+        pods = self._port.list(PODS)
         due: list[float] = []
         live_uids = set()
         for pod in pods:
             uid = pod["metadata"].get("uid", "")
             live_uids.add(uid)
-            if not pod.get("spec", {}).get("nodeName"):
+            node = pod.get("spec", {}).get("nodeName")
+            if not node or (self._owns is not None and not self._owns(node)):
                 continue
             next_due = self._step(pod, uid, now)
             if next_due is not None:
@@ -77,7 +84,7 @@ class Kubelet:
         grace = float(meta.get("deletionGracePeriodSeconds") or 0)
         gone_at = requested + min(grace, self._timings.pod_termination_s)
         if is_terminal(pod) or now >= gone_at:
-            self._writer.remove(self._pod_type, pod)
+            self._port.finish_delete(PODS, pod)
             return None
         return gone_at
 
@@ -114,7 +121,7 @@ class Kubelet:
                 for c in running.get("spec", {}).get("containers") or []
             ],
         }
-        if self._writer.update(self._pod_type, running, "status") is not None:
+        if self._port.update(PODS, running, KUBELET, "status") is not None:
             names = ", ".join(c["name"] for c in running.get("spec", {}).get("containers") or [])
             self._events.record(running, "Started", f"Started container(s) {names}")
 
@@ -145,7 +152,7 @@ class Kubelet:
             }
             for cs in status.get("containerStatuses") or []
         ]
-        if self._writer.update(self._pod_type, done, "status") is not None:
+        if self._port.update(PODS, done, KUBELET, "status") is not None:
             self._events.record(
                 done, "Completed", "All containers exited with code 0 after the declared runtime"
             )

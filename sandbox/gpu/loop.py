@@ -5,12 +5,13 @@ watch or by the next due time on the sandbox clock."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import structlog
 
-from sandbox.api.store import Event, Store
 from sandbox.clock import SandboxClock
+from sandbox.gpu.port import Change
 
 MAX_SLEEP_S = 0.5
 _log = structlog.get_logger("sandbox.controllers")
@@ -25,18 +26,23 @@ class Controller(Protocol):
         """Do what is due at sandbox time `now`; return the next due sandbox time, if any."""
 
 
+class ChangeFeed(Protocol):
+    """Where the loop hears of changes: the sandbox's store or a `ClusterPort`."""
+
+    def add_listener(self, listener: Callable[[Change], None]) -> None: ...
+
+
 class ControllerLoop:
-    def __init__(self, store: Store, clock: SandboxClock, controllers: list[Controller]) -> None:
-        self._store = store
+    def __init__(self, feed: ChangeFeed, clock: SandboxClock, controllers: list[Controller]) -> None:
         self._clock = clock
         self._controllers = controllers
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._watched = frozenset().union(*(c.watched for c in controllers)) if controllers else frozenset()
         self._thread = threading.Thread(target=self._run, name="sandbox-controllers", daemon=True)
-        store.add_listener(self._on_event)
+        feed.add_listener(self._on_event)
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, event: Change) -> None:
         if event.resource in self._watched:
             self._dirty.set()
 

@@ -14,7 +14,6 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.api.handlers import Api, Request
 from sandbox.faults import Faults
 from sandbox.gpu.advertise import GpuNodeState, advertise
 from sandbox.gpu.nodes import (
@@ -30,13 +29,14 @@ from sandbox.gpu.nodes import (
 )
 from sandbox.gpu.operator_config import OperatorConfig
 from sandbox.gpu.pods import is_gpu_pod, is_terminal
-from sandbox.gpu.writer import ComponentWriter
+from sandbox.gpu.port import NODES, PODS, ClusterPort
 from sandbox.spec import SandboxSpec
 from schemas.deviceplugin import DevicePluginConfig
 from schemas.kinds import GPUNodePool
 from schemas.migconfig import MigLayout
 
-NODES = ("", "nodes")
+MIG_MANAGER = "nvidia-mig-manager"
+GFD = "gpu-feature-discovery"
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 PAUSED = "paused-for-mig-change"
 
@@ -56,19 +56,28 @@ class _NodeGpu:
 
 
 class NodeAgents:
-    """MIG manager + device plugin + GFD + cordon taint, for every sandbox GPU node."""
+    """MIG manager + device plugin + GFD (+ the cordon taint, which a real cluster's node
+    lifecycle controller adds itself: `cordon_taint=False` there), for every GPU node of the spec."""
 
-    watched = frozenset({NODES, ("", "pods"), *OperatorConfig.watched})
+    watched = frozenset({NODES, PODS, *OperatorConfig.watched})
 
-    def __init__(self, api: Api, spec: SandboxSpec, faults: Faults) -> None:
-        self._writer = ComponentWriter(api, "nvidia-mig-manager")
-        self._gfd = ComponentWriter(api, "gpu-feature-discovery")
-        self._api = api
+    def __init__(
+        self, port: ClusterPort, spec: SandboxSpec, faults: Faults, *, cordon_taint: bool = True
+    ) -> None:
+        self._port = port
         self._spec = spec
         self._faults = faults
+        self._cordon = cordon_taint
         self._nodes: dict[str, _NodeGpu] = {}
-        self._node_type = self._writer.rtype("", "v1", "nodes")
-        self._operator = OperatorConfig(api.store, spec)
+        self._operator = OperatorConfig(port, spec)
+
+    @property
+    def node_names(self) -> list[str]:
+        """The nodes these agents play, in creation order."""
+        return list(self._nodes)
+
+    def owns(self, node: str) -> bool:
+        return node in self._nodes
 
     def create_nodes(self) -> None:
         """Create every pool's nodes with their initial MIG layout applied."""
@@ -88,7 +97,17 @@ class NodeAgents:
                     node["metadata"]["labels"][MIG_STATE] = "failed"
                 self._advertise(node, state)
                 self._nodes[node_name(pool, index)] = state
-                self._api.create(Request(self._node_type, user_agent="kubelet"), node)
+                self._register(node)
+
+    def _register(self, node: dict[str, Any]) -> None:
+        """Create the Node as a kubelet registers it; a server that drops the status of a
+        create gets it written through the status subresource."""
+        created = self._port.create(NODES, copy.deepcopy(node), "kubelet")
+        if created is None:  # registered before (an agent restarted): keep the live object
+            return
+        if created.get("status", {}).get("allocatable") != node["status"]["allocatable"]:
+            created["status"] = {**created.get("status", {}), **node["status"]}
+            self._port.update(NODES, created, "kubelet", "status")
 
     def _plugin_config(self, label: str | None) -> DevicePluginConfig | None:
         """The device-plugin config a node with this label value runs (the default without one)."""
@@ -119,15 +138,16 @@ class NodeAgents:
         due: list[float] = []
         pods = None
         for name, state in self._nodes.items():
-            live = self._api.store.get(NODES, ("", name))
+            live = self._port.get(NODES, "", name)
             if live is None:
                 continue
             node = copy.deepcopy(live)
             if state.target is not None and state.due is not None and now >= state.due and pods is None:
-                pods = self._api.store.list_objects(("", "pods"))[0]
+                pods = self._port.list(PODS)
             self._mig_manager(name, node, state, now, pods or [])
             self._device_plugin(node, state, now)
-            self._cordon_taint(node, now)
+            if self._cordon:
+                self._cordon_taint(node, now)
             for moment in (state.due, state.plugin_due):
                 if moment is not None:
                     due.append(moment)
@@ -137,14 +157,14 @@ class NodeAgents:
 
     def _write(self, live: dict[str, Any], node: dict[str, Any]) -> None:
         if node.get("status") != live.get("status"):
-            written = self._gfd.update(self._node_type, node, "status")
+            written = self._port.update(NODES, node, GFD, "status")
             if written is None:
                 return
             node["metadata"]["resourceVersion"] = written["metadata"]["resourceVersion"]
         if {k: v for k, v in node.items() if k != "status"} != {
             k: v for k, v in live.items() if k != "status"
         }:
-            self._writer.update(self._node_type, node)
+            self._port.update(NODES, node, MIG_MANAGER)
 
     def _mig_manager(
         self, name: str, node: dict[str, Any], state: _NodeGpu, now: float, pods: list[dict[str, Any]]

@@ -15,14 +15,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sandbox.api.store import Store
+from sandbox.gpu.port import CLUSTER_POLICIES, CONFIGMAPS, ClusterPort
 from sandbox.spec import SandboxSpec
 from schemas.deviceplugin import DevicePluginConfig
 from schemas.migconfig import MigPartedConfig
 
 OPERATOR_NAMESPACE = "gpu-operator"
-CLUSTER_POLICIES = ("nvidia.com", "clusterpolicies")
-CONFIGMAPS = ("", "configmaps")
 DEFAULT_MIG_CONFIGMAP = "default-mig-parted-config"
 
 
@@ -36,17 +34,17 @@ def _load(text: str) -> Any:
 class OperatorConfig:
     watched = frozenset({CLUSTER_POLICIES, CONFIGMAPS})
 
-    def __init__(self, store: Store, spec: SandboxSpec) -> None:
-        self._store = store
+    def __init__(self, port: ClusterPort, spec: SandboxSpec) -> None:
+        self._port = port
         self._spec = spec
         self._cache: dict[tuple[str, str], tuple[str, object]] = {}
 
     def _policy_spec(self) -> dict[str, Any] | None:
-        policies, _ = self._store.list_objects(CLUSTER_POLICIES)
+        policies = self._port.list(CLUSTER_POLICIES)
         return (policies[0].get("spec") or {}) if policies else None
 
     def _configmap(self, name: str) -> dict[str, Any] | None:
-        return self._store.get(CONFIGMAPS, (OPERATOR_NAMESPACE, name))
+        return self._port.get(CONFIGMAPS, OPERATOR_NAMESPACE, name)
 
     def _cached(self, cm: dict[str, Any], parse: Any) -> Any:
         key = (cm["metadata"]["name"], "parsed")

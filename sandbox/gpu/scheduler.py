@@ -16,6 +16,7 @@ from sandbox.api.quantity import parse_quantity
 from sandbox.clock import SandboxClock
 from sandbox.gpu.events import EventRecorder
 from sandbox.gpu.pods import is_terminal, node_selector_matches, requests_of, tolerates
+from sandbox.gpu.port import LocalPort
 from sandbox.gpu.writer import ComponentWriter
 
 PODS = ("", "pods")
@@ -35,7 +36,7 @@ class Scheduler:
         self._clock = clock
         self._writer = ComponentWriter(api, "kube-scheduler")
         self._pod_type = self._writer.rtype("", "v1", "pods")
-        self._events = EventRecorder(api, clock, "default-scheduler")
+        self._events = EventRecorder(LocalPort(api), clock, "default-scheduler")
 
     def reconcile(self, now: float) -> float | None:
         pods, _ = self._api.store.list_objects(PODS)

@@ -5,8 +5,8 @@ user, written as an OCI image archive for `ctr images import`.
     python -m sandbox.node.image --out build/gpuctl-image.tar     # or deploy/build-image.sh
 
 Two layers: the base (Debian, Python, git, a virtualenv in /opt/gpuctl with gpuctl's
-dependencies, the user) is cached under `--cache` keyed by pyproject.toml, the Dockerfile and
-this build's facts, so only the second layer (the gpuctl package itself, about a second) is
+dependencies, the user) is cached under `--cache` keyed by the project's dependencies, the
+Dockerfile and this build's facts, so only the second layer (the gpuctl package itself, about a second) is
 rebuilt when only the code changed. Needs root (mmdebstrap's chroot) and the Debian mirror.
 """
 
@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,11 +53,13 @@ def _run(argv: list[str], what: str, cwd: Path | None = None) -> None:
 
 
 def base_key(root: Path, facts: ImageFacts = GPUCTL_IMAGE) -> str:
-    """The cache key of the base layer: what decides the dependencies and the OS content."""
-    sha = hashlib.sha256()
-    for name in ("pyproject.toml", "deploy/Dockerfile"):
-        sha.update((root / name).read_bytes())
-    sha.update(repr((facts, DEBIAN_SUITE, _EXCLUDES, VENV)).encode())
+    """The cache key of the base layer: what decides the dependencies and the OS content (the
+    project's dependencies, not the rest of pyproject.toml)."""
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    sha = hashlib.sha256((root / "deploy" / "Dockerfile").read_bytes())
+    wanted = (project.get("dependencies"), project.get("requires-python"), facts, DEBIAN_SUITE, _EXCLUDES,
+              VENV)
+    sha.update(repr(wanted).encode())
     return sha.hexdigest()[:20]
 
 

@@ -27,11 +27,14 @@ import git
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from reconciler.source.loader import load_directory
+from sandbox import SandboxSpec
 from sandbox.controlplane import ControlPlane, assets_dir, start_control_plane
 from sandbox.node.image import build_image, default_cache
 from sandbox.node.image_spec import GPUCTL_IMAGE
 from sandbox.node.node import RealNode, missing_tools, start_node
 from sandbox.node.pause import build_pause_image
+from sandbox.remote import GpuNodes
 from tests.daemon.gitrepos import AUTHOR
 from tests.incluster.overlay import ROOT, OverlayInputs, write_overlay
 
@@ -41,6 +44,11 @@ IMAGE = "docker.io/library/gpuctl:incluster"
 NODE = "node-1"
 LEASE = "gpuctl-leader"
 GIT_PORT = 9418
+# The emulated GPU components run this many times faster than real ones: a MIG geometry
+# change (45 s on real hardware) takes about 3 s.
+GPU_SPEED = 15.0
+MIG_STATE = "nvidia.com/mig.config.state"
+MIG_CONFIG = "nvidia.com/mig.config"
 
 SETTINGS = """apiVersion: gpuctl.dev/v1alpha1
 kind: Settings
@@ -62,6 +70,35 @@ metadata:
 spec:
   hard:
     pods: "10"
+"""
+
+
+POOL_NODES = 4
+
+
+def gpu_pool(mig_config: str) -> str:
+    """The emulated GPU pool the MIG commits change: 4 one-GPU A100 nodes, one at a time."""
+    return f"""apiVersion: gpuctl.dev/v1alpha1
+kind: GPUNodePool
+metadata:
+  name: a100
+spec:
+  nodeSelector:
+    matchLabels:
+      gpuctl.dev/pool: a100
+  gpu:
+    model: A100-SXM4-80GB
+    perNode: 1
+  nodes: {POOL_NODES}
+  mig:
+    config: {mig_config}
+    strategy: mixed
+  taints:
+    - key: nvidia.com/gpu
+      value: present
+      effect: NoSchedule
+  rollout:
+    maxUnavailable: 1
 """
 
 
@@ -92,6 +129,7 @@ def why_not() -> list[str]:
 class InCluster:
     plane: ControlPlane
     node: RealNode
+    gpu_nodes: GpuNodes
     workdir: Path
     source: git.Repo
     bare: Path
@@ -134,6 +172,18 @@ class InCluster:
             return str(self.core.read_namespaced_config_map("gpu-settings", "team-a").data["revision"])
         except (k8s.ApiException, KeyError, TypeError):
             return None
+
+    def pool_nodes(self) -> list[k8s.V1Node]:
+        return list(self.core.list_node(label_selector="gpuctl.dev/pool=a100").items)
+
+    def mig_done(self, config: str) -> int:
+        """How many pool nodes run MIG config `config`, configured and uncordoned."""
+        return sum(
+            1 for node in self.pool_nodes()
+            if (node.metadata.labels or {}).get(MIG_CONFIG) == config
+            and (node.metadata.labels or {}).get(MIG_STATE) == "success"
+            and not node.spec.unschedulable
+        )
 
     def http_get(self, pod: k8s.V1Pod, path: str) -> str:
         """GET `path` from a Pod's port 8080 through its Pod IP (no kube-proxy here)."""
@@ -192,9 +242,12 @@ def _source_repo(workdir: Path) -> tuple[git.Repo, Path]:
     git.Repo.init(bare, bare=True, initial_branch="main")
     source.create_remote("origin", str(bare))
     root = workdir / "source"
-    for rel, text in {"gpuctl.yaml": SETTINGS, "team.yaml": TEAM, "config.yaml": config_map("one")}.items():
+    files = {"gpuctl.yaml": SETTINGS, "team.yaml": TEAM, "config.yaml": config_map("one"),
+             "pools/a100.yaml": gpu_pool("all-1g.10gb")}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    source.index.add(["gpuctl.yaml", "team.yaml", "config.yaml"])
+    source.index.add(list(files))
     source.index.commit("team-a: namespace, quota and settings", author=AUTHOR, committer=AUTHOR)
     source.git.push("origin", "main")
     return source, bare
@@ -243,6 +296,8 @@ def incluster_environment(workdir: Path) -> Iterator[InCluster]:
         node = stack.enter_context(start_node(plane, assets / "kubelet", workdir / "node", name=NODE,
                                               images=(pause, image.archive)))
         source, bare = _source_repo(workdir)
+        spec = SandboxSpec.from_state(load_directory(workdir / "source").state)
+        gpu_nodes = stack.enter_context(GpuNodes(plane.kubeconfig, spec, speed=GPU_SPEED, heartbeat_s=5.0))
         daemon = _git_daemon(bare, node.network.gateway, workdir / "git-daemon.log")
         git_url = stack.enter_context(daemon)
         audit_dir = workdir / "audit"
@@ -255,6 +310,6 @@ def incluster_environment(workdir: Path) -> Iterator[InCluster]:
         kubectl = [*_kubectl(assets), f"--kubeconfig={plane.kubeconfig}"]
         subprocess.run([*kubectl, "apply", "-k", str(overlay)], check=True, capture_output=True, text=True)
         api = k8s_config.new_client_from_config(str(plane.kubeconfig))
-        yield InCluster(plane, node, workdir, source, bare, audit_dir, overlay, kubectl,
+        yield InCluster(plane, node, gpu_nodes, workdir, source, bare, audit_dir, overlay, kubectl,
                         k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.CoordinationV1Api(api))
 

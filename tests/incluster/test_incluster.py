@@ -1,7 +1,8 @@
 """gpuctl as it is meant to be used first: the image built here, installed with deploy/ (through
 a test overlay) as two Pods on a real node of a real, RBAC-enforcing control plane, following a
-Git repository. The tests share one environment and run in order: first apply and leader
-election, a commit, drift, failover, then the audit log the Pods wrote."""
+Git repository, beside four emulated GPU nodes (sandbox.remote). The tests share one environment
+and run in order: first apply and leader election, a commit, drift, a MIG rollout with the
+leader deleted halfway, then the audit log the Pods wrote."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 
 from sandbox.node.image_spec import GPUCTL_IMAGE
 from sandbox.node.oci import read_config
-from tests.incluster.environment import NAMESPACE, InCluster, config_map
+from tests.incluster.environment import NAMESPACE, POOL_NODES, InCluster, config_map, gpu_pool
 
-pytestmark = pytest.mark.slow
+# The first test also starts the environment (building the image's base layer on a cold cache).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _pid(incluster: InCluster, pod_name: str) -> int:
@@ -78,14 +80,20 @@ def test_drift_is_corrected(incluster: InCluster) -> None:
     assert corrections and float(corrections[0].split()[-1]) >= 1, corrections
 
 
-def test_follower_takes_over_when_the_leader_is_deleted(incluster: InCluster) -> None:
-    """Deleting the leader's Pod hands the Lease to the follower, which applies the next commit;
-    the replacement Pod becomes Ready as a follower."""
+def test_rollout_resumes_when_the_leader_is_deleted_mid_rollout(incluster: InCluster) -> None:
+    """A MIG change rolls out node by node; deleting the leader's Pod mid-rollout hands the
+    Lease to the follower, which finishes the rollout and applies the next commit, while the
+    replacement Pod becomes Ready as a follower."""
+    incluster.commit({"pools/a100.yaml": gpu_pool("all-3g.40gb")}, "a100: all-3g.40gb")
+    incluster.wait("the first node of the rollout", lambda: incluster.mig_done("all-3g.40gb") >= 1)
+    assert incluster.mig_done("all-3g.40gb") < POOL_NODES, "the rollout finished before the deletion"
     old = incluster.leader()
     assert old is not None
     (follower,) = [pod.metadata.name for pod in incluster.ready_pods() if pod.metadata.name != old]
     incluster.core.delete_namespaced_pod(old, NAMESPACE)
     incluster.wait("the follower to take the Lease", lambda: incluster.leader() == follower)
+    incluster.wait("the rollout to finish", lambda: incluster.mig_done("all-3g.40gb") == POOL_NODES,
+                   timeout_s=180)
     incluster.commit({"config.yaml": config_map("three")}, "gpu-settings: three")
     incluster.wait("the new leader's apply", lambda: incluster.config_revision() == "three")
     incluster.wait("the replacement Pod Ready", lambda: len(incluster.ready_pods()) == 2, timeout_s=180)

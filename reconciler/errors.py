@@ -36,6 +36,22 @@ class NotFoundError(TerminalError):
     """The object (or its namespace) does not exist."""
 
 
+class NamespaceMissingError(NotFoundError):
+    """The object's namespace does not exist (404 whose Status names `namespaces`)."""
+
+    def __init__(self, message: str, ref: ObjectRef | None = None, *, namespace: str) -> None:
+        super().__init__(message, ref)
+        self.namespace = namespace
+
+    @property
+    def hint(self) -> str:
+        """What to do when the repository does not define the namespace either."""
+        return (
+            f'add a Namespace "{self.namespace}" to the repository, '
+            "or install the operator that creates it"
+        )
+
+
 class ConflictError(TerminalError):
     """Server-side apply conflict with another field manager (when not forcing)."""
 

@@ -188,6 +188,7 @@ class _Pass:
             ignore_rules=rules,
             dry_run=options.dry_run,
             new_namespaces=new_namespaces,
+            defined_namespaces=[p.ref.name for p in stages.get("namespaces", [])],
         )
         applied: list[KubeObject] = []
         for stage in STAGE_NAMES:

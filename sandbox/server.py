@@ -20,6 +20,7 @@ from sandbox.api.builtin import builtin_types
 from sandbox.api.crds import CrdController, preinstalled
 from sandbox.api.handlers import Api, Request
 from sandbox.api.http import SandboxHTTPServer, ServerContext
+from sandbox.api.omitempty import OmitEmpty
 from sandbox.api.resources import Registry
 from sandbox.api.store import Store
 from sandbox.clock import SandboxClock
@@ -64,6 +65,7 @@ class Sandbox:
         self.store = Store(history=spec.watch_history)
         self.api = Api(self.registry, self.store, self.clock)
         self.api.hooks.append(CrdController(self.registry, self.store, self.clock))
+        self.api.hooks.append(OmitEmpty())
         self.api.ensure_namespaces()
         self.api.ensure_namespaces(EXTRA_NAMESPACES)
         crd_type = self.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")

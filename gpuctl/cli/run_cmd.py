@@ -43,6 +43,9 @@ def run(
     leader_elect: Annotated[
         bool | None, typer.Option("--leader-elect/--no-leader-elect", help="elect a leader on a Lease")
     ] = None,
+    lease_namespace: Annotated[
+        str | None, typer.Option("--lease-namespace", help="namespace of the Lease [default: gpuctl-system]")
+    ] = None,
     identity: Annotated[str | None, typer.Option("--identity", help="this replica's Lease identity")] = None,
     capture: Annotated[
         bool | None, typer.Option("--capture/--no-capture", help="record the GPU jobs that run")
@@ -65,6 +68,7 @@ def run(
             "kubeconfig": kubeconfig, "in_cluster": in_cluster, "sandbox": sandbox, "listen": listen,
             "audit_db": audit_db, "cache_dir": cache_dir, "poll_interval": poll_interval,
             "resync_interval": resync_interval, "prune": prune, "leader_elect": leader_elect,
+            "lease_namespace": lease_namespace,
             "identity": identity, "log_format": log_format, "capture": capture,
         }.items() if value is not None
     }

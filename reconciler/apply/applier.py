@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.apply.patches import change_patch
 from reconciler.apply.recorder import ChangeRecorder
-from reconciler.errors import ReconcileError
+from reconciler.errors import NamespaceMissingError, ReconcileError
 from reconciler.planning.compare import is_subset, with_digest
 from reconciler.planning.normalise import normalise, rules_for
 from reconciler.planning.pairing import Pair
@@ -57,6 +57,7 @@ class Applier:
         ignore_rules: Iterable[DiffIgnoreRule] = (),
         dry_run: bool = False,
         new_namespaces: Iterable[str] = (),
+        defined_namespaces: Iterable[str] | None = None,
     ) -> None:
         self.client = client
         self.recorder = recorder
@@ -64,6 +65,9 @@ class Applier:
         self.dry_run = dry_run
         # Namespaces the same plan creates: a dry run cannot place objects in them yet.
         self.new_namespaces = set(new_namespaces)
+        # Namespaces the desired state defines (None: unknown): a missing one that it does not
+        # define gets a hint in the error.
+        self.defined_namespaces = None if defined_namespaces is None else set(defined_namespaces)
 
     def apply_pairs(self, pairs: Iterable[Pair]) -> list[Outcome]:
         return [self.apply_pair(pair) for pair in pairs]
@@ -97,6 +101,10 @@ class Applier:
                     action = Action.CONFIGURED if before is not None else Action.CREATED
                     return Outcome(ChangeEntry(pair.ref, action, change_patch(before, after)), before, after)
             stored = self.client.apply(sent)
+        except NamespaceMissingError as exc:
+            undefined = self.defined_namespaces is not None and exc.namespace not in self.defined_namespaces
+            error = f"{exc.reason}; {exc.hint}" if undefined else exc.reason
+            return Outcome(ChangeEntry(pair.ref, Action.FAILED, error=error), before)
         except ReconcileError as exc:
             return Outcome(ChangeEntry(pair.ref, Action.FAILED, error=exc.reason), before)
         after = normalise(stored, live=stored, rules=rules)

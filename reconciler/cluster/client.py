@@ -19,9 +19,10 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
 
 from reconciler.cluster.connection import ConnectionSpec, api_client_for
+from reconciler.cluster.errortext import parse_status
 from reconciler.cluster.retrying import RETRYABLE_STATUSES, ApiStatusError, RetryPolicy, call_with_retries
 from reconciler.errors import NotFoundError, TerminalError
 from reconciler.protocols import KubeObject
@@ -116,6 +117,10 @@ class KubeClusterClient:
             except ResourceNotFoundError as exc:
                 self._missing[key] = time.monotonic()
                 raise TerminalError(f"the API server does not serve {kind} in {api_version}") from exc
+            except ResourceNotUniqueError as exc:
+                matches = self._discovery().resources.search(api_version=api_version, kind=kind)
+                names = sorted(f"{m.name}.{m.group}" if m.group else str(m.name) for m in matches)
+                raise TerminalError(_ambiguous(api_version, kind, names)) from exc
             self._missing.pop(key, None)
             info = KindInfo(api_version, kind, str(resource.name), bool(resource.namespaced))
             self._kinds[key] = info
@@ -154,7 +159,8 @@ class KubeClusterClient:
         response = self._api.call_api(*serialized, _request_timeout=self._timeout)
         data = response.read()
         if not 200 <= response.status < 300:
-            raise ApiStatusError(response.status, _status_message(data), _retry_after(response.getheader))
+            info = parse_status(data)
+            raise ApiStatusError(response.status, info.message, _retry_after(response.getheader), info=info)
         return json.loads(data) if data else None
 
     def _call(self, ref: ObjectRef | None, verb: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -293,22 +299,20 @@ class KubeClusterClient:
                 return False
             if exc.status == 404:
                 return True
-            raise TerminalError(f"eviction failed: HTTP {exc.status}: {exc.message}", ref) from exc
+            raise TerminalError(f"eviction failed: {exc}", ref) from exc
         except _CONNECTION_ERRORS:
             return False
         return True
 
 
-def _status_message(data: bytes | None) -> str:
-    if not data:
-        return ""
-    try:
-        status = json.loads(data)
-    except ValueError:
-        return data[:300].decode("utf-8", "replace")
-    if isinstance(status, dict):
-        return str(status.get("message") or status.get("reason") or "")
-    return ""
+def _ambiguous(api_version: str, kind: str, resources: list[str]) -> str:
+    """The error for a kind that several served resources claim (an API server that does not
+    refuse such CRDs): name them, and what to do."""
+    which = " and ".join(resources) if resources else "more than one resource"
+    return (
+        f"kind {kind} in {api_version} is ambiguous: {which} all serve it; delete the "
+        "CustomResourceDefinition that should not define it, or give it another kind"
+    )
 
 
 def _retry_after(getheader: Any) -> float | None:

@@ -11,6 +11,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from reconciler.cluster.errortext import error_line
 from schemas.refs import ObjectRef
 
 log = structlog.get_logger("gpuctl.cluster.events")
@@ -54,6 +55,6 @@ class KubeEventRecorder:
         try:
             self._api.create_namespaced_event(namespace, event, _request_timeout=self._timeout)
         except (ApiException, OSError, urllib3.exceptions.HTTPError) as exc:  # urllib3's: unreachable
-            log.warning("event not posted", ref=str(ref), reason=reason, error=str(exc))
+            log.warning("event not posted", ref=str(ref), reason=reason, error=error_line(exc))
             return False
         return True

@@ -8,6 +8,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from reconciler.cluster.errortext import error_line
 from reconciler.daemon.leases import LeaseConflict, LeaseRecord, LeaseUnavailable
 
 _CONFLICT = (409,)
@@ -34,7 +35,7 @@ class KubernetesLeaseStore:
                 return None
             raise _translate(exc, "read") from exc
         except _UNREACHABLE as exc:
-            raise LeaseUnavailable(f"reading Lease {self.namespace}/{self.name}: {exc}") from exc
+            raise LeaseUnavailable(f"reading Lease {self.namespace}/{self.name}: {error_line(exc)}") from exc
         return _record(lease)
 
     def create(self, record: LeaseRecord) -> LeaseRecord:
@@ -46,7 +47,7 @@ class KubernetesLeaseStore:
         except ApiException as exc:
             raise _translate(exc, "create") from exc
         except _UNREACHABLE as exc:
-            raise LeaseUnavailable(f"creating Lease {self.namespace}/{self.name}: {exc}") from exc
+            raise LeaseUnavailable(f"creating Lease {self.namespace}/{self.name}: {error_line(exc)}") from exc
         return _record(lease)
 
     def update(self, record: LeaseRecord) -> LeaseRecord:
@@ -63,14 +64,14 @@ class KubernetesLeaseStore:
         except ApiException as exc:
             raise _translate(exc, "update") from exc
         except _UNREACHABLE as exc:
-            raise LeaseUnavailable(f"updating Lease {self.namespace}/{self.name}: {exc}") from exc
+            raise LeaseUnavailable(f"updating Lease {self.namespace}/{self.name}: {error_line(exc)}") from exc
         return _record(lease)
 
 
 def _translate(exc: ApiException, verb: str) -> Exception:
     if exc.status in _CONFLICT:
-        return LeaseConflict(f"Lease {verb} lost a race: {exc.reason}")
-    return LeaseUnavailable(f"Lease {verb} failed: HTTP {exc.status} {exc.reason}")
+        return LeaseConflict(f"Lease {verb} lost a race: {error_line(exc)}")
+    return LeaseUnavailable(f"Lease {verb} failed: {error_line(exc)}")
 
 
 def _spec(record: LeaseRecord) -> client.V1LeaseSpec:

@@ -17,6 +17,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
+from reconciler.cluster.errortext import error_line
+
 log = structlog.get_logger("gpuctl.cluster.pod_watch")
 
 _WATCH_TIMEOUT_S = 30
@@ -84,7 +86,7 @@ class ListWatcher:
                 if self._stop.is_set():
                     return
                 if getattr(exc, "status", None) != _GONE:
-                    log.warning("list/watch failed, retrying", kind=self.kind, error=str(exc))
+                    log.warning("list/watch failed, retrying", kind=self.kind, error=error_line(exc))
             self._stop.wait(pause)
 
     def _list_then_watch(self, resource: Any) -> None:

@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.errors import ConflictError, NotFoundError, TerminalError, TransientError
+from reconciler.cluster.errortext import StatusInfo, error_line, missing_namespace, status_line
+from reconciler.errors import (
+    ConflictError,
+    NamespaceMissingError,
+    NotFoundError,
+    TerminalError,
+    TransientError,
+)
 from schemas.refs import ObjectRef
 
 T = TypeVar("T")
@@ -31,10 +38,14 @@ class RetryPolicy:
 
 
 class ApiStatusError(Exception):
-    """An HTTP error answer of the API server (status code and the Status message)."""
+    """An HTTP error answer of the API server (status code and the Status it carried); its text
+    is one line, `HTTP 404 NotFound: namespaces "x" not found` (`errortext.status_line`)."""
 
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
-        super().__init__(f"HTTP {status}: {message}")
+    def __init__(
+        self, status: int, message: str, retry_after: float | None = None, *, info: StatusInfo | None = None
+    ) -> None:
+        self.info = info or StatusInfo(message=message)
+        super().__init__(status_line(status, self.info))
         self.status = status
         self.message = message
         self.retry_after = retry_after
@@ -42,10 +53,13 @@ class ApiStatusError(Exception):
 
 def classify(exc: ApiStatusError, ref: ObjectRef | None, verb: str) -> TransientError | TerminalError:
     """Our error for an API error answer to `verb` on `ref`."""
-    text = f"{verb} failed: HTTP {exc.status}: {exc.message}"
+    text = f"{verb} failed: {exc}"
     if exc.status in RETRYABLE_STATUSES:
         return TransientError(text, ref, delay=exc.retry_after or 1.0)
     if exc.status == 404:
+        namespace = missing_namespace(exc.status, exc.info)
+        if namespace:
+            return NamespaceMissingError(text, ref, namespace=namespace)
         return NotFoundError(text, ref)
     if exc.status == 409:
         return ConflictError(text, ref)
@@ -74,7 +88,7 @@ def call_with_retries(
             last = error
             wait = max(policy.delay(attempt, rng), exc.retry_after or 0.0)
         except connection_errors as exc:
-            last = TransientError(f"{verb} failed: {type(exc).__name__}: {exc}", ref)
+            last = TransientError(f"{verb} failed: {error_line(exc)}", ref)
             wait = policy.delay(attempt, rng)
         if attempt + 1 < policy.attempts:
             sleep(wait)

@@ -23,6 +23,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
 from reconciler.cluster.client import FIELD_MANAGER
+from reconciler.cluster.errortext import error_line
 from schemas.refs import ObjectRef
 
 log = structlog.get_logger("gpuctl.cluster.watches")
@@ -127,7 +128,7 @@ class DriftWatcher:
                 if self._stop.is_set():
                     return
                 if getattr(exc, "status", None) != _GONE:
-                    log.warning("watch failed, retrying", kind=kind, error=str(exc))
+                    log.warning("watch failed, retrying", kind=kind, error=error_line(exc))
             self._stop.wait(_RETRY_S)
 
     def _handle(self, event: dict[str, Any]) -> None:

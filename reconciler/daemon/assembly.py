@@ -20,6 +20,7 @@ from reconciler.capture.store import RetentionPolicy
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.cluster.connection import api_client_for
 from reconciler.cluster.events import KubeEventRecorder
+from reconciler.cluster.lease_namespace import ensure_lease_namespace
 from reconciler.cluster.leases import KubernetesLeaseStore
 from reconciler.cluster.watches import DriftWatcher
 from reconciler.daemon.daemon import Daemon, RepoLocation
@@ -96,9 +97,8 @@ def assemble(settings: DaemonSettings, *, sinks: Sequence[ReportSink] = ()) -> I
         stack.callback(client.close)
         api = api_client_for(spec)
         stack.callback(api.close)
-        if cluster is not None:  # the Lease's namespace, which deploy/ creates in a real cluster
-            client.apply({"apiVersion": "v1", "kind": "Namespace",
-                          "metadata": {"name": settings.lease_namespace}})
+        if settings.leader_elect:  # deploy/ creates it; elsewhere it may be missing
+            ensure_lease_namespace(client, settings.lease_namespace)
         audit = SqliteAuditLog(settings.audit_db)
         stack.callback(audit.close)
         lease_store = KubernetesLeaseStore(api, settings.lease_namespace, settings.lease_name)

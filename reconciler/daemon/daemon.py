@@ -149,19 +149,24 @@ class Daemon:
         return self._loop_thread.is_alive() and not self._stopped.is_set()
 
     def ready(self) -> bool:
-        """Ready after the first reconcile attempt, and not while the newest pass failed with a
-        retryable error (API or repository unreachable). Followers are ready while they can
-        reach the Lease (they serve health and metrics, and can take over)."""
-        if self.elector is not None and not self.elector.is_leader():
-            return self.healthy() and self.elector.lease_reachable
-        return self.loop.attempted.is_set() and not self.loop.failing
+        """The process can serve: its HTTP server (health, metrics and the webhook receiver) is
+        running, and so are the reconcile loop and the leadership loop, as Flux's and Argo CD's
+        controllers count readiness. Whether the last reconcile succeeded is told by /status,
+        the metrics and the Events, never here: a failing revision must not take the pod out of
+        its Service, or the webhook bringing the fixing commit could not reach it."""
+        serving = self._http_thread is not None and self._http_thread.is_alive()
+        electing = self.elector is None or self.elector.running()
+        return serving and electing and self.healthy()
 
     def _status(self) -> dict[str, object]:
         item = self.queue.waiting()
         waiting = None if item is None else {"revision": item.revision, "trigger": item.trigger.value}
+        holder = self.elector.holder() if self.elector is not None else None
         return self.status.snapshot(
             identity=self.settings.identity,
             leader=self.elector.is_leader() if self.elector is not None else True,
+            lease_holder=holder.as_json() if holder is not None else None,
+            reconcile_failing=self.loop.failing,
             waiting=waiting,
         )
 

@@ -7,6 +7,9 @@ candidates never both win. Safety does not depend on the renew thread being time
 `is_leader()` turns False by itself `renew_deadline` after the start of the last
 successful renewal, and `renew_deadline < lease_duration`, so the old leader has stopped
 writing before any candidate may take over. `release()` hands the Lease over on shutdown.
+
+A follower knows who holds the Lease and since when (`holder()`, shown on /status) and says so
+in a log line at most once a minute.
 """
 
 from __future__ import annotations
@@ -22,6 +25,19 @@ import structlog
 from reconciler.daemon.leases import LeaseConflict, LeaseRecord, LeaseStore, LeaseUnavailable
 
 log = structlog.get_logger("gpuctl.daemon.leader")
+
+FOLLOWER_LOG_INTERVAL_S = 60.0
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who held the Lease when this replica last read it, and since when (its acquireTime)."""
+
+    identity: str
+    since: datetime | None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"identity": self.identity, "since": self.since.isoformat() if self.since else None}
 
 
 @dataclass(frozen=True)
@@ -63,12 +79,23 @@ class LeaderElector:
         self._reported = False
         self._observed: tuple[str, float] | None = None  # (resourceVersion, first seen at)
         self.lease_reachable = True  # False while the last round could not read or write the Lease
+        self._holder: Holder | None = None
+        self._follower_logged_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def is_leader(self) -> bool:
         with self._lock:
             return self._leading and self._clock() < self._valid_until
+
+    def holder(self) -> Holder | None:
+        """The Lease's holder as last read (None before the first read or when nobody holds it)."""
+        with self._lock:
+            return self._holder
+
+    def running(self) -> bool:
+        """Whether the campaign thread is alive (for /readyz)."""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._campaign, name="gpuctl-leader", daemon=True)
@@ -113,16 +140,36 @@ class LeaderElector:
         current = self._store.get()
         if current is None:
             self._store.create(LeaseRecord(self.identity, duration, now, now, 0))
+            self._saw_holder(Holder(self.identity, now), started)
             return True
         if current.holder == self.identity:
             self._store.update(replace(current, duration_s=duration, renew_time=now))
+            self._saw_holder(Holder(self.identity, current.acquire_time), started)
             return True
         if current.holder and not self._expired(current, started):
+            self._saw_holder(Holder(current.holder, current.acquire_time), started)
             return False
         taken = LeaseRecord(self.identity, duration, now, now, current.transitions + 1, current.version)
         self._store.update(taken)
+        self._saw_holder(Holder(self.identity, now), started)
         log.info("lease acquired", identity=self.identity, previous=current.holder or None)
         return True
+
+    def _saw_holder(self, holder: Holder, now: float) -> None:
+        """Remember the holder; as a follower, log it when it changed or a minute has passed."""
+        with self._lock:
+            changed = self._holder is None or self._holder.identity != holder.identity
+            self._holder = holder
+        if holder.identity == self.identity:
+            self._follower_logged_at = None
+            return
+        last = self._follower_logged_at
+        if changed or last is None or now - last >= FOLLOWER_LOG_INTERVAL_S:
+            self._follower_logged_at = now
+            log.info(
+                "following the Lease holder", identity=self.identity, holder=holder.identity,
+                since=holder.since.isoformat() if holder.since else None,
+            )
 
     def _expired(self, current: LeaseRecord, now: float) -> bool:
         """Whether the holder has not renewed for a full lease duration, by our own clock."""

@@ -46,9 +46,9 @@ class ReconcileLoop:
         self._sinks = list(sinks)
         self._clock = clock
         self._stopping = threading.Event()
-        self.attempted = threading.Event()  # set after the first reconcile attempt: /readyz
+        self.attempted = threading.Event()  # set after the first reconcile attempt
         # True while the newest pass failed with a retryable error (cluster or repository
-        # unreachable, API errors): /readyz answers not ready until a pass gets through.
+        # unreachable, API errors): shown on /status (`reconcile_failing`), not on /readyz.
         self.failing = False
         self.skipped_not_leader = 0
 

@@ -54,6 +54,11 @@ class DaemonMetrics:
             "1 while the last fetch of the remote repository succeeded, 0 after a failed one "
             "(the last good revision stays applied).", registry=r,
         )
+        self.reconcile_ok = Gauge(
+            "gpuctl_reconcile_ok",
+            "1 while the newest pass succeeded or had nothing to do, 0 after a failed or invalid one "
+            "(readiness does not follow it).", registry=r,
+        )
         self.leader = Gauge("gpuctl_leader", "1 while this replica holds the lease.", registry=r)
         self.triggers_total = Counter(
             "gpuctl_triggers_total", "Reconcile requests received, by trigger.", ["trigger"], registry=r
@@ -69,6 +74,9 @@ class DaemonMetrics:
         """Account for one finished reconcile pass."""
         self.reconcile_duration.observe(duration_s)
         self.reconcile_total.labels(result=report.outcome.value).inc()
+        if not report.interrupted:  # an interrupted pass says nothing about the revision
+            failed = report.outcome in (ReconcileOutcome.FAILED, ReconcileOutcome.INVALID)
+            self.reconcile_ok.set(0 if failed else 1)
         changed = report.changes.changed()
         for entry in changed:
             self.changes_total.labels(action=entry.action.value, kind=entry.ref.kind).inc()

@@ -5,7 +5,9 @@ owns exactly those keys. `spec.taints` is an atomic list for server-side apply: 
 would wipe taints other controllers set (cordon, not-ready), so taints are merged into the
 live list instead: gpuctl adds the pool's taints, removes only taints it added earlier
 (remembered in an annotation), keeps every other taint, and guards the write with the
-node's resourceVersion so a concurrent change makes it retry on the next pass.
+node's resourceVersion. A concurrent change (on a real cluster, the kubelet's status
+heartbeat every few seconds) answers 409: the merge is then recomputed from a fresh read and
+retried (`reconciler.cluster.conflicts`), so a heartbeat never fails a pass.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 
 from reconciler.apply.applier import Applier, Outcome
 from reconciler.apply.recorder import ChangeRecorder
-from reconciler.errors import ReconcileError
+from reconciler.cluster.conflicts import retry_on_conflict
+from reconciler.errors import ConflictError, ReconcileError
 from reconciler.planning.order import NODE_POOLS
 from reconciler.planning.pairing import Pair
 from reconciler.protocols import ClusterClient, KubeObject
@@ -85,7 +88,7 @@ def apply_node_state(
                     )
                     entry = ChangeEntry(node_ref(name), Action.CONFIGURED, message=what)
                 else:
-                    entry = _write_taints(client, name, patch)
+                    entry = _write_taints(client, name, patch, target)
                 recorder.record(entry)
                 outcomes.append(Outcome(entry, _taints_view(name, live_taints), _taints_view(name, taints)))
             labels = partial_node(name, target)
@@ -99,12 +102,28 @@ def _taints_view(name: str, taints: list[dict[str, Any]]) -> KubeObject:
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {"taints": taints}}
 
 
-def _write_taints(client: ClusterClient, name: str, patch: KubeObject) -> ChangeEntry:
-    taints = patch["spec"]["taints"] or []
-    ops = [{"op": "replace", "path": "/spec/taints", "value": taints}]
+def _write_taints(client: ClusterClient, name: str, patch: KubeObject, target: NodeTarget) -> ChangeEntry:
+    """Write the taint merge; on 409 read the node again, recompute the merge and retry."""
+    written: list[KubeObject | None] = [patch]
+
+    def attempt() -> None:
+        current = written[-1]
+        if current is None:
+            return
+        try:
+            client.patch_node(name, current)
+        except ConflictError:
+            fresh = client.get("v1", "Node", name)
+            written.append(taint_patch(fresh, target) if fresh is not None else None)
+            raise
+
     try:
-        client.patch_node(name, patch)
+        retry_on_conflict(attempt)
     except ReconcileError as exc:
+        ops = [{"op": "replace", "path": "/spec/taints", "value": patch["spec"]["taints"] or []}]
         return ChangeEntry(node_ref(name), Action.FAILED, ops, "taints", error=exc.reason)
+    final = written[-1] or patch
+    taints = final["spec"]["taints"] or []
+    ops = [{"op": "replace", "path": "/spec/taints", "value": taints}]
     shown = ", ".join(f"{t.get('key')}:{t.get('effect')}" for t in taints) or "none"
     return ChangeEntry(node_ref(name), Action.CONFIGURED, ops, f"taints now {shown}")

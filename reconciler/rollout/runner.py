@@ -92,7 +92,7 @@ class RolloutRunner:
             members = assigned[pool.metadata.name]
             budget = pool.spec.rollout.max_unavailable_for(len(members))
             rollout = PoolRollout(pool.metadata.name, budget)
-            stepper = NodeStepper(self.client, self.clock, self.recorder, target)
+            stepper = NodeStepper(self.client, self.clock, self.recorder, target, settle=self.poll_interval)
             for node in members:
                 restarted |= self._classify(rollout, stepper, node, target)
             if rollout.queue or rollout.in_flight or rollout.failed:

@@ -1,7 +1,13 @@
 """One node's rollout as a re-entrant step function: each call reads the node's progress
 annotations, does what can be done now without waiting, and says whether it is waiting,
 done or failed. Every write is recorded at once (cordoned, evicted, relabelled,
-uncordoned, rollout-failed)."""
+uncordoned, rollout-failed).
+
+A node is relabelled only once no unfinished GPU pod is bound to it, seen by a fresh list at
+least `settle` seconds (the rollout's poll interval) after the cordon and after the last pod
+seen there: on a real cluster the scheduler binds from its own cache, so a replacement of an
+evicted pod can still land on the node just after the cordon. Pods that arrived since the
+evictions are evicted in turn."""
 
 from __future__ import annotations
 
@@ -17,6 +23,10 @@ from reconciler.rollout.progress import CORDONED_BY, FAILURE, Phase, Progress, c
 from reconciler.rollout.targets import MIG_CONFIG, MIG_CONFIG_STATE, NodeTarget
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry
+
+# Seconds a node must have been seen cordoned and free of GPU pods before it is relabelled
+# (default; the runner passes its poll interval): longer than a scheduler's cache lags.
+DRAIN_SETTLE = 1.0
 
 # Crash point names (reconciler.crashpoints) of the node writes.
 _CRASH_NAMES = {Action.CORDONED: "cordon", Action.RELABELLED: "relabel", Action.UNCORDONED: "uncordon"}
@@ -42,12 +52,24 @@ def node_ref(name: str) -> ObjectRef:
 class NodeStepper:
     """Moves nodes of one pool through cordon → drain → relabel → wait for MIG → uncordon."""
 
-    def __init__(self, client: ClusterClient, clock: Clock, recorder: ChangeRecorder, target: NodeTarget):
+    def __init__(
+        self,
+        client: ClusterClient,
+        clock: Clock,
+        recorder: ChangeRecorder,
+        target: NodeTarget,
+        *,
+        settle: float = DRAIN_SETTLE,
+    ):
         self.client = client
         self.clock = clock
         self.recorder = recorder
         self.target = target
         self.rollout = target.pool.spec.rollout
+        self.settle = settle
+        # When a GPU pod was last seen on each draining node (in memory: after a restart the
+        # cordon time recorded on the node stands in for it, which only waits longer).
+        self._busy_at: dict[str, float] = {}
 
     def step(self, node: dict[str, Any]) -> StepResult:
         name = str(node["metadata"]["name"])
@@ -97,7 +119,14 @@ class NodeStepper:
 
     def _drain(self, name: str, node: dict[str, Any], progress: Progress) -> StepResult:
         remaining = gpu_pods(self.client, name)
+        now = self.clock.now()
+        if remaining:
+            self._busy_at[name] = now
+        elif now - max(progress.since, self._busy_at.get(name, progress.since)) < self.settle:
+            # Empty now, but not for long enough: look again on the next poll.
+            return StepResult(StepState.WAITING, False)
         if not remaining:
+            self._busy_at.pop(name, None)
             labels: dict[str, Any] = dict(self.target.disruptive)
             current = ((node.get("metadata") or {}).get("labels") or {}).get(MIG_CONFIG)
             if MIG_CONFIG in self.target.disruptive and current != self.target.disruptive[MIG_CONFIG]:

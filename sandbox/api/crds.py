@@ -1,6 +1,8 @@
 """CustomResourceDefinitions: creating one starts serving its kind (namespaced or
 cluster-scoped, every served version, with the `Established` and `NamesAccepted`
-conditions); deleting one stops serving it and deletes its objects. Also the CRDs the
+conditions) unless its names clash with another CRD of its group (`crd_names`: then
+`NamesAccepted=False` and nothing is served, as on a real server); deleting one stops serving
+it and deletes its objects. Also the CRDs the
 sandbox preinstalls: KubeRay, Kubeflow training, Kueue and the GPU Operator's ClusterPolicy.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.api import errors
+from sandbox.api.crd_names import conflict_status, name_conflict, names_accepted
 from sandbox.api.resources import Registry, ResourceType
 from sandbox.api.store import Store
 from sandbox.clock import SandboxClock
@@ -101,12 +104,17 @@ class CrdController:
         if causes:
             raise errors.invalid("CustomResourceDefinition", CRD_GROUP, name, causes)
         now = self.clock.timestamp()
+        stored_versions = [v["name"] for v in versions if v.get("storage")]
+        conflict = name_conflict(new, self._accepted_peers(new))
+        if conflict is not None:
+            new["status"] = conflict_status(*conflict, now, stored_versions)
+            return
         accepted = dict(names)
         accepted.setdefault("singular", names["kind"].lower())
         accepted.setdefault("listKind", names["kind"] + "List")
         new["status"] = {
             "acceptedNames": accepted,
-            "storedVersions": [v["name"] for v in versions if v.get("storage")],
+            "storedVersions": stored_versions,
             "conditions": [
                 {
                     "type": "NamesAccepted",
@@ -125,17 +133,29 @@ class CrdController:
             ],
         }
 
+    def _accepted_peers(self, crd: dict[str, Any]) -> list[dict[str, Any]]:
+        """The other accepted CRDs of `crd`'s group."""
+        group = (crd.get("spec") or {}).get("group", "")
+        stored, _ = self.store.list_objects((CRD_GROUP, "customresourcedefinitions"))
+        return [
+            other for other in stored
+            if other["metadata"]["name"] != crd["metadata"]["name"]
+            and (other.get("spec") or {}).get("group", "") == group and names_accepted(other)
+        ]
+
     def committed(self, rtype: ResourceType, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         if rtype.group != CRD_GROUP:
             return
-        if old is not None:
+        if old is not None and names_accepted(old):  # an unaccepted CRD never served its names
             spec = old.get("spec") or {}
             self.registry.remove(spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
         if new is None:
-            if old is not None:
+            if old is not None and names_accepted(old):
                 spec = old.get("spec") or {}
                 self.store.drop_resource((spec.get("group", ""), (spec.get("names") or {}).get("plural", "")))
             return
+        if not names_accepted(new):
+            return  # its names clash with another CRD's: not served
         for served in types_of(new):
             self.registry.add(served)
 

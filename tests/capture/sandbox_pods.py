@@ -69,22 +69,26 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> bool:
     return predicate()
 
 
+# Kueue's Workload kind (kueue.x-k8s.io/v1beta1), as installing Kueue serves it.
+WORKLOAD_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "workloads.kueue.x-k8s.io"},
+    "spec": {
+        "group": "kueue.x-k8s.io", "scope": "Namespaced",
+        "names": {"plural": "workloads", "singular": "workload", "kind": "Workload",
+                  "listKind": "WorkloadList"},
+        "versions": [{"name": "v1beta1", "served": True, "storage": True,
+                      "schema": {"openAPIV3Schema": {"type": "object",
+                                                     "x-kubernetes-preserve-unknown-fields": True}},
+                      "subresources": {"status": {}}}],
+    },
+}
+
+
 def install_workload_crd(cluster: Any) -> None:
     """Serve Kueue's Workload kind (kueue.x-k8s.io/v1beta1) in the sandbox, as installing Kueue does."""
     crd_type = cluster.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "workloads.kueue.x-k8s.io"},
-        "spec": {
-            "group": "kueue.x-k8s.io", "scope": "Namespaced",
-            "names": {"plural": "workloads", "singular": "workload", "kind": "Workload",
-                      "listKind": "WorkloadList"},
-            "versions": [{"name": "v1beta1", "served": True, "storage": True, "schema": schema,
-                          "subresources": {"status": {}}}],
-        },
-    }
-    cluster.api.create(Request(crd_type, "", params={"fieldManager": "test"}), crd)
+    cluster.api.create(Request(crd_type, "", params={"fieldManager": "test"}), WORKLOAD_CRD)
     wait_until(lambda: cluster.registry.lookup("kueue.x-k8s.io", "v1beta1", "workloads") is not None, 10)
 
 

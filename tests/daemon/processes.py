@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import git
@@ -90,6 +92,20 @@ class DaemonProcess:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+
+@contextmanager
+def logged_process(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` run from the project root with its output in `log`; killed on exit if it
+    is still running."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def wait_until(predicate, timeout_s: float = 60.0, step_s: float = 0.05) -> bool:

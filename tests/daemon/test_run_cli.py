@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.daemon.processes import ROOT, example_repo, free_port, wait_until
+from tests.daemon.processes import ROOT, example_repo, free_port, logged_process, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -24,24 +24,17 @@ def test_without_a_cluster_it_starts_the_sandbox_and_says_so_first(tmp_path):
     example_repo(tmp_path / "repo")
     port = free_port()
     log = tmp_path / "run.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gpuctl", "run", "--repo", str(tmp_path / "repo"),
-             "--listen", f"127.0.0.1:{port}", "--audit-db", str(tmp_path / "audit.db"),
-             "--log-format", "json"],
-            cwd=ROOT, env={**clean_env(), "HOME": str(tmp_path)}, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            def reconciled() -> bool:
-                lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
-                return any(x["event"] == "reconcile finished" and x["result"] == "succeeded" for x in lines)
+    command = [sys.executable, "-m", "gpuctl", "run", "--repo", str(tmp_path / "repo"),
+               "--listen", f"127.0.0.1:{port}", "--audit-db", str(tmp_path / "audit.db"),
+               "--log-format", "json"]  # fmt: skip
+    with logged_process(command, log, {**clean_env(), "HOME": str(tmp_path)}) as proc:
+        def reconciled() -> bool:
+            lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+            return any(x["event"] == "reconcile finished" and x["result"] == "succeeded" for x in lines)
 
-            assert wait_until(reconciled, 60)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=60) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        assert wait_until(reconciled, 60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
     first = json.loads(log.read_text().splitlines()[0])
     assert first["event"] == "no cluster configured: starting the embedded sandbox"
 

@@ -34,12 +34,14 @@ def by_kind(docs: list[dict], kind: str) -> dict:
 @kubectl
 @pytest.mark.kubectl
 def test_base_renders_the_documented_objects():
-    """`kubectl kustomize deploy/base` yields every object the issue lists, in gpuctl-system."""
+    """`kubectl kustomize deploy/base` yields every object the issue lists, in gpuctl-system
+    (the aggregated ClusterRole gpuctl and the two it aggregates)."""
     docs = render()
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == sorted([
-        "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-        "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy",
+        "Namespace", "ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole",
+        "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "PersistentVolumeClaim", "Deployment",
+        "Service", "PodDisruptionBudget", "NetworkPolicy",
     ])
     namespaced = [d for d in docs if d["kind"] not in {"Namespace", "ClusterRole", "ClusterRoleBinding"}]
     assert {d["metadata"]["namespace"] for d in namespaced} == {"gpuctl-system"}

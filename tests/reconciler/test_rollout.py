@@ -98,6 +98,7 @@ def test_resume_after_restart_continues_in_flight_nodes() -> None:
 
     stepper = NodeStepper(cluster, clock, first.recorder, target_for(stepper_pool))
     stepper.step(cluster.node("h100-0"))
+    clock.sleep(stepper.settle)  # drained, and seen empty for the settle time
     stepper.step(cluster.node("h100-0"))
     assert cluster.node("h100-0")["metadata"]["annotations"][PHASE] == "configuring"
     sink.end(rid, ReconcileOutcome.FAILED, "killed")

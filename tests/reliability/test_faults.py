@@ -6,6 +6,7 @@ the failure is visible (readiness, metrics, audit log)."""
 from __future__ import annotations
 
 import http.client
+import json
 import time
 from pathlib import Path
 
@@ -109,8 +110,9 @@ OUTAGE_S = 8.0
 def test_api_unreachable_daemon_stays_up_and_recovers(tmp_path, leader_elect):
     """The API server resetting every connection for 8 s (standing in for a minute: longer
     than the daemon's back-off cap of 2 s here, its client's retries of about 3 s and the
-    Lease's 2 s renew deadline): the daemon stays live, /readyz answers 503, and once the API
-    is back it becomes ready by itself and applies the commit made during the outage."""
+    Lease's 2 s renew deadline): the daemon stays live and ready (it can still serve webhooks),
+    /status says it is not applying (failing passes, or leadership lost), and once the API is
+    back it applies the commit made during the outage by itself."""
     repo = GitRepo(tmp_path / "repo", RepoSpec(configmaps=5))
     with sandbox_for(repo, SPEED) as sb:
         election = {"lease_duration": "3s", "renew_deadline": "2s", "retry_period": "0.2s"}
@@ -124,15 +126,25 @@ def test_api_unreachable_daemon_stays_up_and_recovers(tmp_path, leader_elect):
             sb.faults.unreachable = True
             repo.spec.quota_pods = 70
             head = repo.commit("raise the pod cap during the outage")
-            assert wait_until(lambda: readyz(port) == 503, OUTAGE_S)
+            assert wait_until(lambda: _not_applying(port), OUTAGE_S)
             deadline = time.monotonic() + OUTAGE_S
             while time.monotonic() < deadline:
                 assert http_status(port, "/healthz") == 200
+                assert readyz(port) == 200
                 assert quota_pods(sb) == "64"
                 time.sleep(0.2)
             sb.faults.unreachable = False
             assert wait_until(lambda: readyz(port) == 200 and quota_pods(sb) == "70", 60)
             assert wait_until(lambda: assembled.daemon.status.snapshot()["last"]["revision"] == head, 30)
+
+
+def _not_applying(port: int) -> bool:
+    """What /status shows while the API is unreachable: passes failing, or the Lease lost."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/status")
+    status = json.loads(conn.getresponse().read())
+    conn.close()
+    return bool(status["reconcile_failing"]) or not status["leader"]
 
 
 def metric(assembled, name: str, **labels: str) -> float | None:

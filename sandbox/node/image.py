@@ -198,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/gpuctl-image.tar"))
     parser.add_argument("--ref", default=DEFAULT_REF, help=f"image name (default {DEFAULT_REF})")
     parser.add_argument("--cache", type=Path, default=None, help="base layer cache directory")
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the checkout (default: .)")
     options = parser.parse_args(argv)
+    if not all((options.root / name).is_file() for name in ("pyproject.toml", "deploy/Dockerfile")):
+        parser.error(f"{options.root} is not a gpuctl checkout (no pyproject.toml and deploy/Dockerfile)")
     cache = options.cache or default_cache()
     cache.mkdir(parents=True, exist_ok=True)
     try:

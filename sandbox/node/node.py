@@ -10,7 +10,8 @@ address (443) from the bridge to the apiserver on loopback (`route_localnet` on 
 only; IP forwarding stays off, pods reach this host and nothing else). The kubelet binds
 loopback only, so the apiserver cannot reach it for `kubectl logs`: containers' logs are read
 from `RealNode.pod_logs` on the host. Everything started is stopped, unmounted and removed on
-exit, containers first.
+exit, containers first. One node per machine at a time: the bridge's name and subnet are
+fixed (`NodeNetwork`) and the kubelet owns the `kubepods` cgroups.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Daemon latency and footprint benchmarks against the sandbox.
+"""Daemon latency and footprint benchmarks against the sandbox, or a real API server.
 
     python -m bench.daemon [--commits 20] [--webhooks 20] [--drifts 20] [--idle-seconds 30]
-                           [--only commit|webhook|drift|idle ...]
+                           [--only commit|webhook|drift|idle ...] [--backend sandbox|real|both]
 
 Figures printed (targets from the daemon issue):
 - commit: commit to a local repository → first write request at the API server
@@ -15,6 +15,12 @@ Figures printed (targets from the daemon issue):
 The first three run the daemon in this process, next to the sandbox, and count the sandbox's
 write requests (leader election off, so no Lease renewals are counted; Events are posted after
 the write measured). Each change edits the `pods` cap of ResourceQuota team-research/gpu-cap.
+
+`--backend real` runs commit, webhook and drift against a fresh real control plane
+(`KUBEBUILDER_ASSETS`) with the operators' CRDs and the example pools' GPU nodes
+(`sandbox.remote.GpuNodes`, heartbeating); there writes are counted when gpuctl's client
+sends them (the server's own counters include every kubelet heartbeat). `both` prints each
+figure for the sandbox and then the real server; idle runs on the sandbox only.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import git
 from kubernetes import client as k8s
 
 import sandbox
+from bench.backends import ClientWrites, WriteCounter, chosen, cluster_for
 from reconciler.cluster import ConnectionSpec
 from reconciler.cluster.connection import api_client_for
 from reconciler.daemon.assembly import Assembled, assemble
@@ -69,7 +76,7 @@ def commit_pods_cap(repo: git.Repo, pods: int) -> str:
     return repo.index.commit(f"pods cap {pods}", author=AUTHOR, committer=AUTHOR).hexsha
 
 
-def wait_for_write(cluster: sandbox.Sandbox, after: int, timeout_s: float = 30.0) -> float:
+def wait_for_write(cluster: WriteCounter, after: int, timeout_s: float = 30.0) -> float:
     """Monotonic time at which the sandbox's write count first exceeds `after`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -100,23 +107,28 @@ def summary(name: str, samples: list[float], targets: str) -> None:
 
 
 @contextmanager
-def daemon_on(work: Path, repo_arg: str, **extra: object) -> Iterator[tuple[sandbox.Sandbox, Assembled]]:
+def daemon_on(
+    work: Path, repo_arg: str, backend: str = "sandbox", **extra: object
+) -> Iterator[tuple[WriteCounter, Assembled]]:
     state = load_directory(EXAMPLE).state
-    with sandbox.start(sandbox.SandboxSpec.from_state(state) if state else None) as cluster:
+    with cluster_for(backend, state, work) as cluster:
         settings = load_settings({
             "repo": repo_arg, "kubeconfig": str(cluster.kubeconfig_path), "listen": "127.0.0.1:0",
             "audit_db": str(work / "audit.db"), "cache_dir": str(work / "cache"), "leader_elect": False,
             "resync_interval": "1h", "poll_interval": "1h", "log_format": "json", **extra,
         })
         with assemble(settings) as assembled:
+            counter: WriteCounter = cluster
+            if backend == "real":
+                counter = ClientWrites(assembled.client, cluster)
             assembled.daemon.start()
             wait_idle(assembled)
-            yield cluster, assembled
+            yield counter, assembled
 
 
-def bench_commit(work: Path, count: int) -> None:
+def bench_commit(work: Path, count: int, backend: str = "sandbox") -> None:
     repo = example_repo(work / "repo")
-    with daemon_on(work, str(work / "repo")) as (cluster, assembled):
+    with daemon_on(work, str(work / "repo"), backend) as (cluster, assembled):
         samples = []
         for n in range(count):
             before = cluster.write_count
@@ -124,16 +136,16 @@ def bench_commit(work: Path, count: int) -> None:
             sha = commit_pods_cap(repo, 100 + n)
             samples.append(wait_for_write(cluster, before) - started)
             wait_idle(assembled, sha)
-    summary("commit → first write", samples, "target median < 500 ms, p95 < 1000 ms")
+    summary(f"[{backend}] commit → first write", samples, "target median < 500 ms, p95 < 1000 ms")
 
 
-def bench_webhook(work: Path, count: int) -> None:
+def bench_webhook(work: Path, count: int, backend: str = "sandbox") -> None:
     work_repo = example_repo(work / "work")
     git.Repo.init(work / "remote.git", bare=True, initial_branch="main")
     work_repo.create_remote("origin", str(work / "remote.git"))
     work_repo.git.push("origin", "main")
     url = (work / "remote.git").as_uri()
-    with daemon_on(work, url, webhook_secret=SECRET) as (cluster, assembled):
+    with daemon_on(work, url, backend, webhook_secret=SECRET) as (cluster, assembled):
         body = json.dumps({"ref": "refs/heads/main"}).encode()
         samples = []
         for n in range(count):
@@ -150,12 +162,12 @@ def bench_webhook(work: Path, count: int) -> None:
             conn.close()
             samples.append(wait_for_write(cluster, before) - started)
             wait_idle(assembled, sha)
-    summary("webhook → first write", samples, "target p95 < 1500 ms")
+    summary(f"[{backend}] webhook → first write", samples, "target p95 < 1500 ms")
 
 
-def bench_drift(work: Path, count: int) -> None:
+def bench_drift(work: Path, count: int, backend: str = "sandbox") -> None:
     example_repo(work / "repo")
-    with daemon_on(work, str(work / "repo")) as (cluster, assembled):
+    with daemon_on(work, str(work / "repo"), backend) as (cluster, assembled):
         api = api_client_for(ConnectionSpec(kubeconfig=str(cluster.kubeconfig_path)))
         core = k8s.CoreV1Api(api)
         time.sleep(1.0)  # the drift watches start after the first pass
@@ -169,7 +181,7 @@ def bench_drift(work: Path, count: int) -> None:
             samples.append(wait_for_write(cluster, after_edit) - started)
             wait_idle(assembled)
         api.close()
-    summary("drift → correction write", samples, "target p95 < 2000 ms")
+    summary(f"[{backend}] drift → correction write", samples, "target p95 < 2000 ms")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -225,11 +237,11 @@ def _wait_first_pass(port: int, timeout_s: float = 60.0) -> None:
     raise TimeoutError("gpuctl run did not finish its first pass")
 
 
-BENCHES: dict[str, Callable[[Path, argparse.Namespace], None]] = {
-    "commit": lambda work, args: bench_commit(work, args.commits),
-    "webhook": lambda work, args: bench_webhook(work, args.webhooks),
-    "drift": lambda work, args: bench_drift(work, args.drifts),
-    "idle": lambda work, args: bench_idle(work, args.idle_seconds),
+BENCHES: dict[str, Callable[[Path, argparse.Namespace, str], None]] = {
+    "commit": lambda work, args, backend: bench_commit(work, args.commits, backend),
+    "webhook": lambda work, args, backend: bench_webhook(work, args.webhooks, backend),
+    "drift": lambda work, args, backend: bench_drift(work, args.drifts, backend),
+    "idle": lambda work, args, backend: bench_idle(work, args.idle_seconds),
 }
 
 
@@ -240,14 +252,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drifts", type=int, default=20)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--only", nargs="*", choices=sorted(BENCHES), default=sorted(BENCHES))
+    parser.add_argument("--backend", choices=["sandbox", "real", "both"], default="sandbox")
     args = parser.parse_args(argv)
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # errors only
     for name in ("commit", "webhook", "drift", "idle"):
-        if name in args.only:
+        if name not in args.only:
+            continue
+        for backend in chosen(args.backend) if name != "idle" else ("sandbox",):
             with tempfile.TemporaryDirectory(prefix=f"gpuctl-bench-{name}-") as work:
-                BENCHES[name](Path(work), args)
+                BENCHES[name](Path(work), args, backend)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
-"""Reconcile engine benchmarks against the sandbox API server.
+"""Reconcile engine benchmarks against the sandbox API server, or a real one.
 
     python -m bench.reconcile [--noop-objects 5000] [--first-apply-objects 1000]
                               [--rollout-nodes 32] [--max-unavailable 4] [--speed 100]
                               [--rss-objects 10000] [--only NAME ...]
+                              [--backend sandbox|real|both]
+
+`--backend real` runs noop, first-apply and rollout against a real control plane
+(`KUBEBUILDER_ASSETS`, see bench/backends.py) with GPU nodes from `gpuctl sandbox nodes`;
+`both` prints each figure for the sandbox and then the real server; every line names its backend.
 
 Figures printed (targets from the reconcile-engine issue):
 - noop: a second reconcile pass over N objects, wall time and write requests counted at the
@@ -33,6 +38,7 @@ from typing import Any
 import yaml
 
 import sandbox
+from bench.backends import Server, api_server, chosen, gpu_cluster
 from reconciler.clock import SystemClock
 from reconciler.cluster import ConnectionSpec, KubeClusterClient
 from reconciler.errors import ReconcileError
@@ -44,19 +50,6 @@ from schemas.results import ReconcileOutcome, RevisionInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("ConfigMap", "Role", "ServiceAccount", "Service")
-
-
-class SandboxTime:
-    """The engine's Clock on sandbox time (sleeps shortened by the sandbox speed)."""
-
-    def __init__(self, clock: sandbox.SandboxClock) -> None:
-        self.clock = clock
-
-    def now(self) -> float:
-        return self.clock.now()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(self.clock.real_seconds(seconds))
 
 
 def _object(kind: str, name: str, namespace: str, index: int) -> dict[str, Any]:
@@ -109,40 +102,41 @@ def load(directory: Path) -> DesiredState:
 
 
 def _pass(
-    state: DesiredState, sb: sandbox.Sandbox, client: KubeClusterClient, **options: Any
+    state: DesiredState, server: Server, client: KubeClusterClient, **options: Any
 ) -> tuple[float, int]:
-    writes = sb.write_count
+    writes = server.writes(client)
     start = time.perf_counter()
     result = reconcile(
         state,
         client,
-        clock=SandboxTime(sb.clock),
+        clock=SystemClock(),
         revision=RevisionInfo("bench"),
         options=ReconcileOptions(**options),
     )
     elapsed = time.perf_counter() - start
     if result.outcome is ReconcileOutcome.FAILED:
         raise SystemExit(f"reconcile failed: {result.error}")
-    return elapsed, sb.write_count - writes
+    return elapsed, server.writes(client) - writes
 
 
-def bench_apply(objects: int, *, noop: bool) -> None:
+def bench_apply(objects: int, *, noop: bool, backend: str = "sandbox") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         state = load(write_repository(Path(tmp), objects))
         load_s = time.perf_counter() - t0
-        with sandbox.start() as sb:
-            client = KubeClusterClient.connect(ConnectionSpec(kubeconfig=str(sb.kubeconfig_path)))
-            first_s, first_writes = _pass(state, sb, client)
+        with api_server(backend) as server:
+            client = KubeClusterClient.connect(ConnectionSpec(kubeconfig=str(server.kubeconfig)))
+            first_s, first_writes = _pass(state, server, client)
+            prefix = f"[{backend}] "
             if not noop:
                 print(
-                    f"first-apply: {objects} objects in {first_s:.2f} s ({first_writes} writes; "
+                    f"{prefix}first-apply: {objects} objects in {first_s:.2f} s ({first_writes} writes; "
                     f"loading the repository took {load_s:.2f} s more)"
                 )
                 return
-            noop_s, noop_writes = _pass(state, sb, client)
+            noop_s, noop_writes = _pass(state, server, client)
             print(
-                f"noop: {objects} objects in {noop_s:.2f} s, {noop_writes} write requests "
+                f"{prefix}noop: {objects} objects in {noop_s:.2f} s, {noop_writes} write requests "
                 f"(first apply {first_s:.2f} s; loading {load_s:.2f} s)"
             )
             client.close()
@@ -163,21 +157,16 @@ def _rollout_pool(nodes: int, max_unavailable: int, mig: str) -> dict[str, Any]:
     }
 
 
-def bench_rollout(nodes: int, max_unavailable: int, speed: float) -> None:
-    """The sandbox runs in its own process (`gpuctl sandbox`), as an API server would, so that
-    it does not share this process's interpreter lock with the engine being measured."""
+def bench_rollout(nodes: int, max_unavailable: int, speed: float, backend: str = "sandbox") -> None:
+    """The GPU components run in their own process (`gpuctl sandbox`, or `gpuctl sandbox nodes`
+    on a real server), so that they do not share the engine's interpreter lock."""
     with tempfile.TemporaryDirectory() as tmp:
-        repo, kubeconfig = Path(tmp) / "repo", Path(tmp) / "kubeconfig"
+        repo = Path(tmp) / "repo"
         repo.mkdir()
         pool_file = repo / "pool.yaml"
         pool_file.write_text(yaml.safe_dump(_rollout_pool(nodes, max_unavailable, "all-balanced")))
-        command = [sys.executable, "-m", "gpuctl", "sandbox", "--pools", str(repo),
-                   "--kubeconfig-out", str(kubeconfig), "--speed", str(speed)]  # fmt: skip
-        server = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL
-        )
-        try:
-            client = _wait_for_api(kubeconfig)
+        with gpu_cluster(backend, repo, speed, Path(tmp)) as kubeconfig:
+            client = _wait_for_api(kubeconfig, nodes)
             clock = SystemClock()
             poll = 1.0 / speed  # one sandbox second
             revision = RevisionInfo("bench")
@@ -199,29 +188,29 @@ def bench_rollout(nodes: int, max_unavailable: int, speed: float) -> None:
                 raise SystemExit(f"rollout failed: {result.error}")
             ideal = math.ceil(nodes / max_unavailable) * GpuTimings().mig_reconfigure_s / speed
             writes = len(result.changes.changed())
+            prefix = f"[{backend}] "
             print(
-                f"rollout: {nodes} nodes, maxUnavailable {max_unavailable}, speed {speed:g}: {wall:.2f} s "
+                f"{prefix}rollout: {nodes} nodes, maxUnavailable {max_unavailable}, speed {speed:g}: "
+                f"{wall:.2f} s "
                 f"against ideal {ideal:.2f} s ({(wall / ideal - 1) * 100:+.1f}%), {writes} writes"
             )
             client.close()
-        finally:
-            server.terminate()
-            server.wait(10)
 
 
-def _wait_for_api(kubeconfig: Path, timeout: float = 60.0) -> KubeClusterClient:
+def _wait_for_api(kubeconfig: Path, nodes: int, timeout: float = 90.0) -> KubeClusterClient:
+    """A client once the server answers and lists the pool's `nodes` Nodes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if kubeconfig.exists():
+        if kubeconfig.exists() and kubeconfig.stat().st_size:
             client = KubeClusterClient.connect(ConnectionSpec(kubeconfig=str(kubeconfig)))
             try:
-                client.list_objects("v1", "Node")
+                if len(client.list_objects("v1", "Node")) >= nodes:
+                    return client
             except ReconcileError:
-                client.close()
-            else:
-                return client
+                pass
+            client.close()
         time.sleep(0.1)
-    raise SystemExit(f"the sandbox did not serve within {timeout:g} s")
+    raise SystemExit(f"the cluster did not serve {nodes} nodes within {timeout:g} s")
 
 
 def bench_rss(objects: int) -> None:
@@ -258,15 +247,17 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=100.0)
     parser.add_argument("--rss-objects", type=int, default=10000)
     parser.add_argument("--only", nargs="*", choices=["noop", "first-apply", "rollout", "rss"])
+    parser.add_argument("--backend", choices=["sandbox", "real", "both"], default="sandbox")
     args = parser.parse_args()
-    chosen = set(args.only or ["noop", "first-apply", "rollout", "rss"])
-    if "noop" in chosen:
-        bench_apply(args.noop_objects, noop=True)
-    if "first-apply" in chosen:
-        bench_apply(args.first_apply_objects, noop=False)
-    if "rollout" in chosen:
-        bench_rollout(args.rollout_nodes, args.max_unavailable, args.speed)
-    if "rss" in chosen:
+    chosen_benches = set(args.only or ["noop", "first-apply", "rollout", "rss"])
+    for backend in chosen(args.backend):
+        if "noop" in chosen_benches:
+            bench_apply(args.noop_objects, noop=True, backend=backend)
+        if "first-apply" in chosen_benches:
+            bench_apply(args.first_apply_objects, noop=False, backend=backend)
+        if "rollout" in chosen_benches:
+            bench_rollout(args.rollout_nodes, args.max_unavailable, args.speed, backend)
+    if "rss" in chosen_benches:
         bench_rss(args.rss_objects)
 
 

@@ -1,9 +1,10 @@
-"""`gpuctl sandbox`: run the embedded GPU cluster until interrupted.
+"""`gpuctl sandbox`: run the embedded GPU cluster until interrupted; `gpuctl sandbox nodes`:
+fake GPU nodes on any cluster (a GPU-aware KWOK, e.g. on kind or a test control plane).
 
 Loads the pools (and the GPU Operator's mig-parted and device-plugin configs) from a
 desired-state directory, starts the sandbox on loopback, writes a kubeconfig and prints the
 address. Exit codes: 0 after Ctrl-C/SIGTERM, 1 when the repository is invalid, 2 on a usage
-or I/O error (unreadable path, port in use).
+or I/O error (unreadable path, port in use, cluster unreachable).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def _spec_from(pools: Path | None) -> SandboxSpec:
 
 
 def sandbox(
+    ctx: typer.Context,
+    *,
     pools: Annotated[
         Path | None,
         typer.Option(
@@ -67,6 +70,8 @@ def sandbox(
 ) -> None:
     """Start an embedded Kubernetes API server that behaves like a GPU cluster (MIG manager,
     device plugin, scheduler, kubelet) and serve until interrupted."""
+    if ctx.invoked_subcommand is not None:
+        return
     import sandbox as sandbox_pkg
 
     spec = _spec_from(pools)
@@ -75,9 +80,7 @@ def sandbox(
     except OSError as err:
         typer.echo(f"gpuctl sandbox: cannot serve on {host}:{port}: {err.strerror or err}", err=True)
         raise typer.Exit(EXIT_USAGE) from err
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     nodes = sum(pool.spec.nodes for pool in spec.pools)
     typer.echo(f"sandbox cluster serving at {cluster.url} ({nodes} GPU node(s), speed ×{speed:g})")
     typer.echo(f"kubeconfig: {cluster.kubeconfig_path}")
@@ -96,6 +99,63 @@ def sandbox(
     typer.echo("sandbox stopped")
 
 
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM (both end the command with exit 0)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def nodes(
+    kubeconfig: Annotated[
+        Path, typer.Option("--kubeconfig", help="Kubeconfig of the cluster that gets the GPU nodes.")
+    ],
+    pools: Annotated[
+        Path,
+        typer.Option("--pools", help="Desired-state directory whose GPUNodePools become the nodes."),
+    ],
+    context: Annotated[str | None, typer.Option("--context", help="Kubeconfig context.")] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed", help="How much faster the GPU components run (MIG changes, pod start).", min=0.001
+        ),
+    ] = 1.0,
+    delete_on_exit: Annotated[
+        bool, typer.Option("--delete-on-exit", help="Delete the registered Nodes when stopping.")
+    ] = False,
+) -> None:
+    """Register the pools' GPU nodes on any cluster and play their MIG manager, device plugin,
+    GPU feature discovery and kubelet (Ready heartbeats, node Leases, bound pods Running,
+    deleted pods finished) until interrupted. The cluster's own scheduler and controllers do
+    the rest."""
+    from sandbox.remote import GpuNodes
+
+    spec = _spec_from(pools)
+    if not kubeconfig.is_file():
+        typer.echo(f"gpuctl sandbox nodes: kubeconfig {kubeconfig} not found", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    agent = GpuNodes(kubeconfig, spec, speed=speed, context=context, delete_on_stop=delete_on_exit)
+    try:
+        agent.start()
+    except Exception as err:  # unreachable server, refused credentials, bad kubeconfig
+        agent.stop()
+        typer.echo(f"gpuctl sandbox nodes: cannot reach the cluster of {kubeconfig}: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from err
+    stop = _stop_on_signals()
+    names = agent.node_names
+    typer.echo(
+        f"{len(names)} GPU node(s) on the cluster of {kubeconfig} (speed ×{speed:g}): {', '.join(names)}"
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        agent.stop()
+    typer.echo("GPU nodes stopped" + (" and deleted" if delete_on_exit else ""))
+
+
 def _is_loopback(host: str) -> bool:
     import ipaddress
 
@@ -108,4 +168,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sandbox")(sandbox)
+    group = typer.Typer(help="The embedded GPU sandbox cluster, or GPU nodes for any cluster.")
+    group.callback(invoke_without_command=True)(sandbox)
+    group.command("nodes")(nodes)
+    app.add_typer(group, name="sandbox")

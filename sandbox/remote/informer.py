@@ -44,11 +44,15 @@ class Informer:
         return self._synced.wait(timeout)
 
     def stop(self) -> None:
+        """Stop following (shutting the watch's socket down unblocks its read); `join` waits."""
         self._stop.set()
         response = self._response
         if response is not None:
-            response.close()
-        self._thread.join(timeout=5)
+            response.shutdown()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
 
     def items(self) -> list[Obj]:
         with self._lock:

@@ -14,6 +14,7 @@ from sandbox.remote.informer import Informer
 from sandbox.remote.rest import Rest, RestError, path_of
 
 SYNC_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,10 @@ class RemotePort:
         return self._rest
 
     def start(self) -> None:
-        """Start every informer and wait until each has listed once."""
+        """Start every informer and wait until each has listed once (fails at once when the
+        server cannot be reached or refuses the credentials)."""
+        self._rest.request("GET", "/version")
+        self._rest.request("GET", path_of(("", "nodes")), query={"limit": "1"})
         for informer in self._informers.values():
             informer.start()
         for informer in self._informers.values():
@@ -51,6 +55,8 @@ class RemotePort:
     def stop(self) -> None:
         for informer in self._informers.values():
             informer.stop()
+        for informer in self._informers.values():
+            informer.join(STOP_TIMEOUT_S)
         self._rest.close()
 
     def _changed(self, resource: Resource) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -19,3 +19,10 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def auth_headers(api: Any) -> dict[str, str]:
+    """The Authorization header of a client that uses a bearer token (the sandbox); a
+    client-certificate user (a real control plane's admin) needs none."""
+    token = (api.configuration.api_key or {}).get("BearerToken")
+    return {"Authorization": token} if token else {}

@@ -12,6 +12,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.conformance.conftest import Target
+from tests.conformance.helpers import auth_headers
 
 
 def _raw(
@@ -22,7 +23,7 @@ def _raw(
     headers = {
         "Content-Type": content_type,
         "Accept": "application/json",
-        "Authorization": config.api_key["BearerToken"],
+        **auth_headers(api),
     }
     response = api.rest_client.pool_manager.request(method, config.host + path, body=body, headers=headers)
     return response.status, json.loads(response.data) if response.data else {}
@@ -54,12 +55,15 @@ def test_unknown_patch_type_is_415(core: client.CoreV1Api, namespace: str) -> No
 
 
 def test_bad_token_is_401(target: Target) -> None:
-    """A wrong bearer token answers 401 Unauthorized."""
+    """A wrong bearer token (and no client certificate) answers 401 Unauthorized."""
     from kubernetes import config
 
-    api = config.new_client_from_config(config_file=str(target.kubeconfig))
-    api.configuration.refresh_api_key_hook = None
-    api.configuration.api_key = {"BearerToken": "Bearer wrong-token"}
+    trusted = config.new_client_from_config(config_file=str(target.kubeconfig)).configuration
+    configuration = client.Configuration()
+    configuration.host, configuration.ssl_ca_cert = trusted.host, trusted.ssl_ca_cert
+    configuration.verify_ssl = trusted.verify_ssl
+    configuration.api_key = {"BearerToken": "Bearer wrong-token"}
+    api = client.ApiClient(configuration)
     try:
         with pytest.raises(ApiException) as err:
             client.CoreV1Api(api).list_namespace()

@@ -1,5 +1,6 @@
 """Fault injection seen from the official client: timeouts, slow watches, per-verb faults,
-and the sandbox ending the watch streams of clients that went away."""
+and the sandbox ending the watch streams of clients that went away. Sandbox only: fault
+injection is a sandbox feature (a real API server cannot be told to fail)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The sandbox's GPU emulation, through the official client: nodes from pools, the MIG
 manager's state machine, the device plugin's sharing, the scheduler and kubelet, and
-fault injection. Skipped against a real cluster (it has its own GPU components)."""
+fault injection. Sandbox only: each test needs a fresh cluster and some inject faults; the
+same GPU components on a real API server are tested in tests/sandbox/test_remote_nodes.py."""
 
 from __future__ import annotations
 

@@ -59,9 +59,19 @@ def kubectl(kubectl_bin: str, target: Target, tmp_path: Path) -> Kubectl:
 
 @pytest.fixture
 def gpu_node(target: Target, core: client.CoreV1Api) -> Iterator[str]:
-    """A GPU node of the sandbox, uncordoned again after the test."""
-    if target.sandbox is None:
-        pytest.skip("needs the sandbox's GPU nodes")
+    """A GPU node of the conformance pools, uncordoned again after the test. On a real
+    cluster, namespaces of earlier tests are deleted asynchronously: wait until their pods
+    have left the h100 nodes."""
+    if not target.gpu_nodes:
+        pytest.skip("needs the conformance pools' GPU nodes")
+
+    def vacated() -> bool:
+        return not any(
+            core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+            for node in ("h100-0", "h100-1")
+        )
+
+    wait_for(vacated, timeout=60, what="pods of earlier tests gone from the h100 nodes")
     yield "h100-1"
     core.patch_node("h100-1", {"spec": {"unschedulable": None}})
 
@@ -232,7 +242,10 @@ def test_drain_moves_deployment_pods_within_the_pdb(
                 "spec": {
                     "replicas": 2,
                     "selector": {"matchLabels": {"app": "serve"}},
-                    "template": {"metadata": {"labels": {"app": "serve"}}, "spec": pod["spec"]},
+                    "template": {
+                        "metadata": {"labels": {"app": "serve"}},
+                        "spec": {**pod["spec"], "restartPolicy": "Always"},  # a Deployment's only choice
+                    },
                 },
             },
         )

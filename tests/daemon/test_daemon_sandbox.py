@@ -1,11 +1,14 @@
-"""The assembled daemon (real engine, audit log, Lease, Events, drift watches) against the
-sandbox, following a real Git repository copied from desired_state/: one test per trigger
-(commit, drift, webhook and poll of a remote, periodic resync)."""
+"""The assembled daemon (real engine, audit log, Lease, Events, drift watches) following a
+real Git repository copied from desired_state/: one test per trigger (commit, drift,
+webhook and poll of a remote, periodic resync). Commit and drift run on both backends (the
+sandbox and a fresh real control plane); the remote, resync and webhook tests use the
+sandbox the daemon starts itself."""
 
 import http.client
 import json
 import shutil
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import git
@@ -18,9 +21,14 @@ from reconciler.cluster.connection import api_client_for
 from reconciler.daemon.assembly import assemble
 from reconciler.daemon.settings import load_settings
 from reconciler.daemon.webhooks import sign
+from reconciler.source import load_directory
+from sandbox import SandboxSpec
+from sandbox.remote import GpuNodes
+from sandbox.remote.operators import install_operators
 from schemas.results import Trigger
 from tests.daemon.gitrepos import AUTHOR
 from tests.daemon.test_daemon import wait_until
+from tests.reconciler.e2e.backends import NODE_RACES
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "desired_state"
 QUOTA = "quotas/resource-quotas.yaml"
@@ -38,16 +46,33 @@ def example_repo(path: Path) -> git.Repo:
 
 
 @pytest.fixture
-def running(tmp_path):
+def running(tmp_path, backend, fresh_control_plane, request):
+    """The daemon following a copy of desired_state/ on `backend`: the sandbox it starts, or a
+    fresh real control plane with the operators' CRDs, heartbeating GPU nodes and the
+    `gpuctl-system` namespace (as deploy/ creates it). Yields (repo, assembled, tmp, kubeconfig)."""
     repo = example_repo(tmp_path / "repo")
-    settings = load_settings({
-        "repo": str(tmp_path / "repo"), "sandbox": True, "listen": "127.0.0.1:0",
+    values = {
+        "repo": str(tmp_path / "repo"), "listen": "127.0.0.1:0",
         "audit_db": str(tmp_path / "audit.db"), "cache_dir": str(tmp_path / "cache"),
         "resync_interval": "1h", "lease_duration": "3s", "renew_deadline": "2s", "retry_period": "0.2s",
-    })
-    with assemble(settings) as assembled:
+    }
+    with ExitStack() as stack:
+        if backend == "real":
+            request.node.add_marker(pytest.mark.xfail(strict=False, reason=NODE_RACES))
+            plane = fresh_control_plane()
+            install_operators(plane.kubeconfig)
+            api = api_client_for(ConnectionSpec(kubeconfig=str(plane.kubeconfig)))
+            k8s.CoreV1Api(api).create_namespace({"metadata": {"name": "gpuctl-system"}})
+            api.close()
+            state = load_directory(EXAMPLE).state
+            stack.enter_context(GpuNodes(plane.kubeconfig, SandboxSpec.from_state(state), speed=50))
+            values["kubeconfig"] = str(plane.kubeconfig)
+        else:
+            values["sandbox"] = True
+        assembled = stack.enter_context(assemble(load_settings(values)))
+        kubeconfig = plane.kubeconfig if backend == "real" else assembled.sandbox.kubeconfig_path
         assembled.daemon.start()
-        yield repo, assembled, tmp_path
+        yield repo, assembled, tmp_path, kubeconfig
 
 
 def quota_pods(assembled) -> str | None:
@@ -57,7 +82,7 @@ def quota_pods(assembled) -> str | None:
 
 def test_commit_is_applied_and_recorded(running):
     """A commit changing a quota reaches the API, the audit log and a Kubernetes Event."""
-    repo, assembled, tmp_path = running
+    repo, assembled, tmp_path, kubeconfig = running
     daemon = assembled.daemon
     assert wait_until(daemon.loop.attempted.is_set, 60)
     assert quota_pods(assembled) == "64"
@@ -72,7 +97,7 @@ def test_commit_is_applied_and_recorded(running):
         recent = reader.reconciles(10)
     assert any(r.revision.get("sha") == sha and r.trigger == "commit" and r.outcome == "succeeded"
                and r.changes >= 1 for r in recent)
-    api = api_client_for(ConnectionSpec(sandbox=str(assembled.sandbox.kubeconfig_path)))
+    api = api_client_for(ConnectionSpec(kubeconfig=str(kubeconfig)))
     events = k8s.CoreV1Api(api).list_namespaced_event("team-research").items
     api.close()
     assert any(e.reason == "Configured" and e.involved_object.name == "gpu-cap"
@@ -81,10 +106,10 @@ def test_commit_is_applied_and_recorded(running):
 
 def test_drift_is_corrected_without_waiting_for_resync(running):
     """An edit by someone else to a managed object is put back through a drift reconcile."""
-    _, assembled, _ = running
+    _, assembled, _, kubeconfig = running
     daemon = assembled.daemon
     assert wait_until(daemon.loop.attempted.is_set, 60)
-    api = api_client_for(ConnectionSpec(sandbox=str(assembled.sandbox.kubeconfig_path)))
+    api = api_client_for(ConnectionSpec(kubeconfig=str(kubeconfig)))
     time.sleep(0.5)  # the watches start after the first pass
     k8s.CoreV1Api(api).patch_namespaced_resource_quota(
         "gpu-cap", "team-research", {"spec": {"hard": {"pods": "999"}}}, field_manager="kubectl-edit"
@@ -166,7 +191,7 @@ def test_signed_webhook_applies_the_pushed_commit_at_once(tmp_path):
 
 def test_node_label_drift_is_corrected(running):
     """Overwriting a label a pool sets on its Node is put back through a drift reconcile."""
-    _, assembled, _ = running
+    _, assembled, _, kubeconfig = running
     daemon = assembled.daemon
     assert wait_until(daemon.loop.attempted.is_set, 60)
 
@@ -177,7 +202,7 @@ def test_node_label_drift_is_corrected(running):
     name = pool_node()["metadata"]["name"]
     assert pool_node()["metadata"]["labels"]["gpuctl.dev/workload-class"] == "inference"
     time.sleep(0.5)  # the watches start after the first pass
-    api = api_client_for(ConnectionSpec(sandbox=str(assembled.sandbox.kubeconfig_path)))
+    api = api_client_for(ConnectionSpec(kubeconfig=str(kubeconfig)))
     k8s.CoreV1Api(api).patch_node(name, {"metadata": {"labels": {"gpuctl.dev/workload-class": "batch"}}},
                                   field_manager="kubectl-label")
     api.close()

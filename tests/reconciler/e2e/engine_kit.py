@@ -95,11 +95,12 @@ class NodeWatcher:
     """Watches Nodes through the API (a real watch stream) and records the most nodes of one
     pool that were unschedulable at the same moment."""
 
-    def __init__(self, sb: sandbox.Sandbox, pool: str) -> None:
+    def __init__(self, sb: sandbox.Sandbox | Path, pool: str) -> None:
         from kubernetes import client as k8s
         from kubernetes import config
 
-        self._api = config.new_client_from_config(str(sb.kubeconfig_path))
+        kubeconfig = sb if isinstance(sb, Path) else sb.kubeconfig_path
+        self._api = config.new_client_from_config(str(kubeconfig))
         self._core = k8s.CoreV1Api(self._api)
         self.pool = pool
         self.cordoned: set[str] = set()

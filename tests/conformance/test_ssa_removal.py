@@ -27,7 +27,9 @@ def _update(cluster: KubeClusterClient, path: str, body: dict[str, Any], manager
                      content_type="application/merge-patch+json")  # fmt: skip
 
 
-def test_fields_dropped_from_the_applied_configmap_go_others_stay(ours: KubeClusterClient, namespace: str) -> None:
+def test_fields_dropped_from_the_applied_configmap_go_others_stay(
+    ours: KubeClusterClient, namespace: str
+) -> None:
     """gpuctl stops applying data and labels: its keys go, another manager's keys stay, no 409."""
     meta = {"name": "c", "namespace": namespace}
     ours.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {**meta, "labels": {"a": "1"}},
@@ -44,10 +46,11 @@ def test_emptied_maps_are_not_kept(ours: KubeClusterClient, namespace: str) -> N
     meta = {"name": "e", "namespace": namespace}
     ours.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {**meta, "labels": {"a": "1"}},
                 "data": {"a": "1"}})  # fmt: skip
-    out = ours.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {**meta, "labels": {}}, "data": {}})
+    emptied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {**meta, "labels": {}}, "data": {}}
+    out = ours.apply(emptied)
     assert "data" not in out and "labels" not in out["metadata"]
-    fresh = ours.apply({"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": "f", "namespace": namespace, "labels": {}}, "data": {}})  # fmt: skip
+    new_meta = {"name": "f", "namespace": namespace, "labels": {}}
+    fresh = ours.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": new_meta, "data": {}})
     assert "data" not in fresh and "labels" not in fresh["metadata"]
 
 

@@ -21,7 +21,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,ray]'
 	touch $@
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench image
 install: $(BIN)/.installed
 
 demo: $(BIN)/.installed-demo
@@ -37,3 +37,8 @@ test: lint
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
+
+# The image deploy/Dockerfile describes, built without Docker (root, mmdebstrap): an OCI archive
+# for `ctr images import` (deploy/README.md).
+image: $(BIN)/.installed-demo
+	PYTHON=$(BIN)/python deploy/build-image.sh --out build/gpuctl-image.tar

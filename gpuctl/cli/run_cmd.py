@@ -79,12 +79,13 @@ def run(
         raise typer.Exit(EXIT_USAGE) from exc
     logs.configure(settings.log_format)
     from gpuctl.assembly import assemble
+    from reconciler.audit.errors import AuditError
     from reconciler.triggers.base import TriggerError
 
     try:
         with assemble(settings) as assembled:
             assembled.daemon.run_until_signalled()
-    except (TriggerError, ReconcileError, OSError, ValueError) as exc:
+    except (TriggerError, ReconcileError, AuditError, OSError, ValueError) as exc:
         typer.echo(f"gpuctl run: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
 

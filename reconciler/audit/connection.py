@@ -3,7 +3,9 @@ to the audit log's own (busy → retryable, anything else → terminal, always n
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from reconciler.audit.errors import AuditBusyError, AuditError, AuditStoreError
@@ -21,7 +23,7 @@ def open_for_writing(
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
-        raise AuditStoreError(f"{path}: cannot open the audit database: {exc}") from exc
+        raise AuditStoreError(f"{path}: cannot open the audit database: {exc}{_not_writable(path)}") from exc
     try:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -35,6 +37,20 @@ def open_for_writing(
         conn.close()
         raise
     return conn
+
+
+def _not_writable(path: Path) -> str:
+    """Why the audit directory refuses this process, when it does: a volume that ignores the
+    Pod's fsGroup (hostPath, some local and NFS provisioners) stays owned by root."""
+    directory = path.parent
+    if not directory.is_dir() or os.access(directory, os.W_OK | os.X_OK):
+        return ""
+    info = directory.stat()
+    return (
+        f" (directory {directory} is owned by {info.st_uid}:{info.st_gid} with mode "
+        f"{stat.filemode(info.st_mode)}, not writable by uid {os.geteuid()} gid {os.getegid()}: "
+        "give the volume to that user, e.g. a volume that honours the Pod's fsGroup, or chown it)"
+    )
 
 
 def open_for_reading(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> sqlite3.Connection:

@@ -24,25 +24,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
-import ssl
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 import numpy as np
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from sandbox.controlplane import start_control_plane
 from simulator.cluster import ClusterState, from_node_list
 from simulator.cluster.spec import ClusterSpec
 from simulator.inflate import reference_order, target_workload
@@ -60,159 +52,7 @@ MAX_GPUS = 8
 # ---------------------------------------------------------------- control plane
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-Issuer = tuple[x509.Name, ec.EllipticCurvePrivateKey]
-
-
-def _certificate(
-    subject: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: Issuer | None,
-    *,
-    ca: bool = False,
-    server: bool = False,
-) -> bytes:
-    """A certificate for `subject`, self-signed when `issuer` is None."""
-    now = datetime.now(UTC) - timedelta(minutes=5)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer[0] if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if server:
-        import ipaddress
-
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        names.append(x509.IPAddress(ipaddress.ip_address("10.0.0.1")))
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-    elif not ca:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        )
-    cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _name(common: str, org: str | None = None) -> x509.Name:
-    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
-    if org:
-        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-    return x509.Name(attributes)
-
-
-def _wait_ready(url: str, context: ssl.SSLContext, seconds: float, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server of {url} exited with {process.returncode} before it was ready")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, context=context, timeout=2) as reply:
-            if reply.status == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} not ready after {seconds:.0f} s")
-
-
-@contextlib.contextmanager
-def start_control_plane(assets: Path, workdir: Path) -> Iterator[Path]:
-    """etcd, kube-apiserver, kube-controller-manager and kube-scheduler from `assets` on
-    loopback, with throw-away certificates under `workdir`; yields an admin kubeconfig path and
-    stops the components in reverse order on exit."""
-    ca_key, admin_key, server_key, sa_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(4))
-    ca_name = _name("gpuctl-bench-ca")
-    files = {
-        "ca.crt": _certificate(ca_name, ca_key, None, ca=True),
-        "server.crt": _certificate(_name("kube-apiserver"), server_key, (ca_name, ca_key), server=True),
-        "server.key": _pem_key(server_key),
-        "admin.crt": _certificate(_name("admin", "system:masters"), admin_key, (ca_name, ca_key)),
-        "admin.key": _pem_key(admin_key),
-        "sa.key": _pem_key(sa_key),
-        "sa.pub": sa_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
-    }
-    for name, data in files.items():
-        (workdir / name).write_bytes(data)
-    client, peer, secure = _free_port(), _free_port(), _free_port()
-    (workdir / "etcd.yaml").write_text(
-        f"name: default\ndata-dir: {workdir / 'etcd'}\n"
-        f"listen-client-urls: http://127.0.0.1:{client}\nadvertise-client-urls: http://127.0.0.1:{client}\n"
-        f"listen-peer-urls: http://127.0.0.1:{peer}\ninitial-advertise-peer-urls: http://127.0.0.1:{peer}\n"
-        f"initial-cluster: default=http://127.0.0.1:{peer}\n"
-    )
-    kubeconfig = workdir / "admin.kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: bench\n"
-        f"clusters:\n- name: bench\n  cluster:\n    server: https://127.0.0.1:{secure}\n"
-        f"    certificate-authority: {workdir / 'ca.crt'}\n"
-        f"users:\n- name: admin\n  user:\n    client-certificate: {workdir / 'admin.crt'}\n"
-        f"    client-key: {workdir / 'admin.key'}\n"
-        "contexts:\n- name: bench\n  context:\n    cluster: bench\n    user: admin\n"
-    )
-    w = str(workdir)
-    commands = [
-        [str(assets / "etcd"), f"--config-file={workdir / 'etcd.yaml'}"],
-        [
-            str(assets / "kube-apiserver"), f"--etcd-servers=http://127.0.0.1:{client}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={secure}",
-            f"--tls-cert-file={w}/server.crt", f"--tls-private-key-file={w}/server.key",
-            f"--client-ca-file={w}/ca.crt", "--service-account-issuer=https://kubernetes.default.svc",
-            f"--service-account-key-file={w}/sa.pub", f"--service-account-signing-key-file={w}/sa.key",
-            "--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none",
-            "--authorization-mode=Node,RBAC",
-        ],
-        [
-            str(assets / "kube-controller-manager"), f"--kubeconfig={kubeconfig}",
-            f"--service-account-private-key-file={w}/sa.key", f"--root-ca-file={w}/ca.crt",
-            "--use-service-account-credentials=true", "--controllers=*", "--leader-elect=false",
-            "--bind-address=127.0.0.1", "--secure-port=0",
-        ],
-        [
-            str(assets / "kube-scheduler"), f"--kubeconfig={kubeconfig}", "--leader-elect=false",
-            "--bind-address=127.0.0.1", "--secure-port=0",
-        ],
-    ]  # fmt: skip
-    context = ssl.create_default_context(cafile=str(workdir / "ca.crt"))
-    context.load_cert_chain(str(workdir / "admin.crt"), str(workdir / "admin.key"))
-    started: list[subprocess.Popen[bytes]] = []
-    try:
-        for index, command in enumerate(commands):
-            log = (workdir / f"{Path(command[0]).name}.log").open("wb")
-            started.append(
-                subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            )
-            if index == 0:
-                time.sleep(1.0)
-            if index == 1:
-                _wait_ready(f"https://127.0.0.1:{secure}/readyz", context, 60, started[-1])
-        yield kubeconfig
-    finally:
-        for process in reversed(started):
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
+# The control plane comes from sandbox.controlplane (the same launcher as the tests).
 
 # ---------------------------------------------------------------- emulated nodes
 
@@ -419,9 +259,9 @@ def main() -> None:
     )
     with (
         TemporaryDirectory(prefix="k8s-bench-") as tmp,
-        start_control_plane(Path(assets_dir), Path(tmp)) as kubeconfig,
+        start_control_plane(Path(assets_dir), Path(tmp)) as plane,
     ):
-        config.load_kube_config(str(kubeconfig))
+        config.load_kube_config(str(plane.kubeconfig))
         api = client.CoreV1Api()
         deadline = time.monotonic() + 60
         while not api.list_namespaced_service_account(NAMESPACE).items:

@@ -28,15 +28,12 @@ class SourceTree(Protocol):
 
     def kind(self, path: str) -> Kind | None:
         """`file`, `dir`, or None when nothing (or a path leaving the root) is there."""
-        ...
 
     def files_under(self, directory: str) -> list[RepoFile]:
         """Every non-hidden file under `directory`, paths relative to the tree root."""
-        ...
 
     def read(self, path: str) -> bytes | None:
         """The bytes of the regular file at `path` (not a symlink leaving the root), or None."""
-        ...
 
 
 def inside(path: str) -> str | None:

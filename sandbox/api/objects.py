@@ -155,6 +155,15 @@ def initialise(rtype: ResourceType, obj: dict[str, Any], now: str) -> None:
         obj["status"] = {"phase": "Active"}
     elif rtype.kind == "Pod" and rtype.group == "":
         _default_pod(obj)
+    elif (rtype.group, rtype.kind) in _STATUS_RESET_ON_CREATE:
+        obj["status"] = {}  # as their strategies' PrepareForCreate: a client cannot create a status
+
+
+# Kinds whose Go status struct is not a pointer and whose create strategy resets it: the real
+# server answers `status: {}` from the first read, before any controller has written to it.
+_STATUS_RESET_ON_CREATE = frozenset(
+    {("batch", "Job"), ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet")}
+)
 
 
 BUILTIN_GROUPS = frozenset(

@@ -22,6 +22,7 @@ from gpuctl.cli.cluster_options import (
     load,
     revision_of,
 )
+from gpuctl.cli.errors import error
 
 DB_ENV_VAR = "GPUCTL_AUDIT_DB"
 DEFAULT_DB_NAME = "gpuctl-audit.db"
@@ -29,7 +30,7 @@ EXIT_FAILED = 1
 
 
 def apply(
-    path: Annotated[Path, typer.Argument(help="desired-state repository (directory)")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="desired-state repository (directory)")],
     *,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
@@ -114,7 +115,7 @@ def apply(
             audit.close()
     typer.echo(apply_report.render(result, output, dry_run=dry_run))
     if result.outcome is ReconcileOutcome.FAILED:
-        typer.echo(f"error: {result.error}", err=True)
+        error(str(result.error))
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from gpuctl.cli import audit_render
+from gpuctl.cli.errors import fail
 from reconciler.audit.archive import JsonlExport
 from reconciler.audit.errors import AuditError
 from reconciler.audit.query import AuditReader, EntryFilter
@@ -83,8 +84,7 @@ def parse_object_ref(text: str) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(EXIT_USAGE_OR_IO)
+    return fail(message, EXIT_USAGE_OR_IO)
 
 
 @audit_app.command("log")

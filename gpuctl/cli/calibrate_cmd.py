@@ -14,12 +14,12 @@ import typer
 
 from gpuctl.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
 from gpuctl.cli.console import make_console
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, echo_errors, load_path
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"gpuctl simulate calibrate: {message}", err=True)
-    return typer.Exit(code)
+    return fail(message, code)
 
 
 def _seconds(value: float | None) -> str:
@@ -58,7 +58,7 @@ def _print(report: dict[str, Any], label: str) -> None:
 
 
 def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
-    path: Annotated[Path, typer.Argument(help="Desired-state repository (the current cluster).")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="Desired-state repository (the current cluster).")],
     trace: Annotated[
         str, typer.Option("--trace", help="captured:<window> (the capture store) or an exported CSV file.")
     ] = "captured:7d",

@@ -26,7 +26,7 @@ EXIT_CHANGES = 1
 
 
 def diff(
-    path: Annotated[Path, typer.Argument(help="desired-state repository (directory)")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="desired-state repository (directory)")],
     *,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,

@@ -26,6 +26,7 @@ from gpuctl.cli.cluster_options import (
     load,
     revision_of,
 )
+from gpuctl.cli.errors import error
 
 if TYPE_CHECKING:
     from reconciler.apply.recorder import ChangeRecorder
@@ -269,7 +270,7 @@ def retry(
                     + (" (paused)" if report.paused else "")
                 )
                 for name, reason in report.failed.items():
-                    typer.echo(f"gpuctl: error: Node/{name}: {reason}", err=True)
+                    error(f"Node/{name}: {reason}")
             if any(r.failed for r in reports):
                 set_ok(False)
                 raise typer.Exit(EXIT_FAILED)

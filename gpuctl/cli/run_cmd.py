@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from gpuctl.cli.errors import fail
+
 EXIT_USAGE = 2
 
 
@@ -75,8 +77,7 @@ def run(
     try:
         settings = load_settings(flags, config)
     except SettingsError as exc:
-        typer.echo(f"gpuctl run: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
     logs.configure(settings.log_format)
     from gpuctl.assembly import assemble
     from reconciler.audit.errors import AuditError
@@ -86,8 +87,7 @@ def run(
         with assemble(settings) as assembled:
             assembled.daemon.run_until_signalled()
     except (TriggerError, ReconcileError, AuditError, OSError, ValueError) as exc:
-        typer.echo(f"gpuctl run: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
@@ -35,12 +36,11 @@ def _spec_from(pools: Path | None) -> SandboxSpec:
     if result.state is None or errors:
         for diagnostic in errors:
             typer.echo(f"{prefix}{diagnostic}", err=True)
-        typer.echo(
-            f"gpuctl sandbox: {pools} is not a valid desired-state repository "
+        raise fail(
+            f"{pools} is not a valid desired-state repository "
             f"({len(errors)} error(s)); fix it or start without --pools",
-            err=True,
+            EXIT_INVALID,
         )
-        raise typer.Exit(EXIT_INVALID)
     return SandboxSpec.from_state(result.state)
 
 
@@ -78,8 +78,7 @@ def sandbox(
     try:
         cluster = sandbox_pkg.start(spec, speed=speed, host=host, port=port, kubeconfig_path=kubeconfig_out)
     except OSError as err:
-        typer.echo(f"gpuctl sandbox: cannot serve on {host}:{port}: {err.strerror or err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+        raise fail(f"cannot serve on {host}:{port}: {err.strerror or err}", EXIT_USAGE) from err
     stop = _stop_on_signals()
     nodes = sum(pool.spec.nodes for pool in spec.pools)
     typer.echo(f"sandbox cluster serving at {cluster.url} ({nodes} GPU node(s), speed ×{speed:g})")
@@ -87,7 +86,7 @@ def sandbox(
     typer.echo(f"try: KUBECONFIG={cluster.kubeconfig_path} kubectl get nodes")
     if not _is_loopback(host):
         typer.echo(
-            f"gpuctl sandbox: warning: serving on {host}, reachable from other machines; anyone with "
+            f"gpuctl: warning: serving on {host}, reachable from other machines; anyone with "
             "the kubeconfig's token has full access",
             err=True,
         )
@@ -134,15 +133,13 @@ def nodes(
 
     spec = _spec_from(pools)
     if not kubeconfig.is_file():
-        typer.echo(f"gpuctl sandbox nodes: kubeconfig {kubeconfig} not found", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"kubeconfig {kubeconfig} not found", EXIT_USAGE)
     agent = GpuNodes(kubeconfig, spec, speed=speed, context=context, delete_on_stop=delete_on_exit)
     try:
         agent.start()
     except Exception as err:  # unreachable server, refused credentials, bad kubeconfig
         agent.stop()
-        typer.echo(f"gpuctl sandbox nodes: cannot reach the cluster of {kubeconfig}: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+        raise fail(f"cannot reach the cluster of {kubeconfig}: {err}", EXIT_USAGE) from err
     stop = _stop_on_signals()
     names = agent.node_names
     typer.echo(

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 
+from gpuctl.cli.errors import fail
 from schemas.catalogue import catalogue
 from schemas.kinds import GPUNodePool, RepoSettings, WorkloadProfile
 
@@ -50,8 +51,7 @@ def schema(
         for name, document in schema_documents().items():
             (out / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     except OSError as err:
-        typer.echo(f"gpuctl: cannot write schemas to {out}: {err}", err=True)
-        raise typer.Exit(2) from err
+        raise fail(f"cannot write schemas to {out}: {err}") from err
     typer.echo(f"wrote {', '.join(EXPORTED)} to {out}")
 
 

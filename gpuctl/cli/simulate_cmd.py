@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gpuctl.cli.console import make_console
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, echo_errors, load_path
 from gpuctl.cli.simulate_inputs import TraceFormat, read_trace
 
@@ -40,8 +41,7 @@ class OutputFormat(StrEnum):
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"gpuctl simulate: {message}", err=True)
-    return typer.Exit(code)
+    return fail(message, code)
 
 
 def _load_state(path: Path) -> DesiredState:
@@ -197,7 +197,7 @@ def _emit(results: list[RunResult], out: Path | None, output: OutputFormat) -> N
 def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     path: Annotated[
         Path | None,
-        typer.Argument(help="Desired-state repository (the cluster, and its WorkloadProfiles)."),
+        typer.Argument(metavar="PATH", help="Desired-state repository (the cluster, and its WorkloadProfiles)."),
     ] = None,
     workload: Annotated[
         str | None, typer.Option("--workload", "-w", help="WorkloadProfile name in the repository.")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gpuctl.cli import errors
 from gpuctl.cli.loading import echo_errors, load_path
 from reconciler.source.history import file_at_revision
 
@@ -38,8 +39,9 @@ class BackendName(StrEnum):
 
 
 def fail(command: str, message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    typer.echo(f"gpuctl {command}: {message}", err=True)
-    return typer.Exit(code)
+    """`gpuctl: error: <message>` (`command` names the caller, for the reader of the code)."""
+    del command
+    return errors.fail(message, code)
 
 
 def load_state(path: Path, revision: str | None, command: str) -> DesiredState:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from gpuctl.cli.captured import CaptureInputError, capture_db, export_jobs, window_seconds
+from gpuctl.cli.errors import fail
 
 EXIT_USAGE = 2
 
@@ -37,11 +38,9 @@ def export(
             with out.open("w", encoding="utf-8", newline="") as fh:
                 summary = export_jobs(store, window, fh)
     except CaptureInputError as exc:
-        typer.echo(f"gpuctl trace export: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
     except OSError as exc:
-        typer.echo(f"gpuctl trace export: {out}: {exc.strerror}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(f"{out}: {exc.strerror}", EXIT_USAGE) from exc
     typer.echo(f"{summary.exported} job(s) exported; {summary.unfinished} still pending or running left out",
                err=True)
 

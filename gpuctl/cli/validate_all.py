@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from reconciler.source import LoadResult, SourceError
 from reconciler.source.files import containing_repository
@@ -31,8 +32,7 @@ def find_roots(path: Path, revision: str | None) -> list[Path]:
         top, subpath = containing_repository(path)
         roots = kustomization_roots(GitTree.at(top, revision), subpath)
     except SourceError as err:
-        typer.echo(f"gpuctl: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+        raise fail(str(err), EXIT_USAGE) from err
     return [top / root if root else top for root in roots]
 
 
@@ -40,8 +40,7 @@ def validate_all(path: Path, revision: str | None, as_json: bool) -> None:
     """Validate each root; print findings prefixed by the root's directory."""
     roots = find_roots(path, revision)
     if not roots:
-        typer.echo(f"gpuctl: {path}: no kustomization.yaml under this directory", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"{path}: no kustomization.yaml under this directory", EXIT_USAGE)
     results: list[tuple[Path, LoadResult]] = [(root, load_path(root, revision)) for root in roots]
     report = []
     for root, result in results:

@@ -113,6 +113,8 @@ def apply(
         client.close()
         if audit is not None:
             audit.close()
+    if result.unreachable:  # nothing was read or written: the one line, exit 2 as for `diff`
+        raise fail(str(result.error))
     typer.echo(apply_report.render(result, output, dry_run=dry_run))
     if result.outcome is ReconcileOutcome.FAILED:
         error(str(result.error))

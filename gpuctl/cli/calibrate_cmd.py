@@ -30,35 +30,56 @@ def _print(report: dict[str, Any], label: str) -> None:
     from rich.table import Table
 
     console = make_console()
-    console.print(f"[bold]calibration[/bold] · {label}: {report['jobs']} jobs "
-                  f"over {report['window_s']:,.0f}s; "
-                  f"{report['not_started_in_simulation']} never started in the simulation; "
-                  f"mean |simulated − observed| wait {_seconds(report['wait_mae_s'])}")
-    teams = Table("team", "jobs", "observed wait mean / p95", "simulated mean / p95", "error mean / p95",
-                  title="queue wait per team")
+    console.print(
+        f"[bold]calibration[/bold] · {label}: {report['jobs']} jobs "
+        f"over {report['window_s']:,.0f}s; "
+        f"{report['not_started_in_simulation']} never started in the simulation; "
+        f"mean |simulated − observed| wait {_seconds(report['wait_mae_s'])}"
+    )
+    teams = Table(
+        "team",
+        "jobs",
+        "observed wait mean / p95",
+        "simulated mean / p95",
+        "error mean / p95",
+        title="queue wait per team",
+    )
     for team, row in report["by_team"].items():
         obs, sim = row["observed_wait_s"], row["simulated_wait_s"]
         teams.add_row(
-            team, str(obs.get("jobs", 0)),
+            team,
+            str(obs.get("jobs", 0)),
             f"{_seconds(obs.get('mean'))} / {_seconds(obs.get('p95'))}",
             f"{_seconds(sim.get('mean'))} / {_seconds(sim.get('p95'))}",
             f"{_seconds(row.get('wait_error_s'))} / {_seconds(row.get('wait_p95_error_s'))}",
         )
     console.print(teams)
-    pools = Table("pool", "jobs obs / sim", "devices held obs", "sim", "mean abs error", "relative",
-                  title=f"GPU devices held per pool ({report['buckets']} time buckets)")
+    pools = Table(
+        "pool",
+        "jobs obs / sim",
+        "devices held obs",
+        "sim",
+        "mean abs error",
+        "relative",
+        title=f"GPU devices held per pool ({report['buckets']} time buckets)",
+    )
     for pool, row in report["by_pool"].items():
         relative = row["allocation_mae_relative"]
         pools.add_row(
-            pool, f"{row['jobs_observed']} / {row['jobs_simulated']}", f"{row['observed_devices_mean']:.2f}",
-            f"{row['simulated_devices_mean']:.2f}", f"{row['allocation_mae_devices']:.2f}",
+            pool,
+            f"{row['jobs_observed']} / {row['jobs_simulated']}",
+            f"{row['observed_devices_mean']:.2f}",
+            f"{row['simulated_devices_mean']:.2f}",
+            f"{row['allocation_mae_devices']:.2f}",
             "-" if relative is None else f"{100 * relative:.0f}%",
         )
     console.print(pools)
 
 
 def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
-    path: Annotated[Path, typer.Argument(metavar="PATH", help="Desired-state repository (the current cluster).")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Desired-state repository (the current cluster).")
+    ],
     trace: Annotated[
         str, typer.Option("--trace", help="captured:<window> (the capture store) or an exported CSV file.")
     ] = "captured:7d",
@@ -74,6 +95,7 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     """Replay the captured workload against PATH and report the simulator's error per team and pool."""
     from pydantic import ValidationError
 
+    from schemas.validation_text import describe_all
     from simulator.calibrate import calibrate, load_observed, node_pools, pin_to_pool_models
     from simulator.cluster import from_desired_state
     from simulator.config import SimParameters
@@ -92,7 +114,7 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     try:
         params = SimParameters.model_validate({"policy": policy, "queue": queue, "seed": seed})
     except ValidationError as err:
-        raise _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from err
+        raise _fail(describe_all(err.errors(include_url=False), flags=True)) from err
     with ExitStack() as stack:
         try:
             if is_captured(trace):
@@ -106,8 +128,15 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
         models = {pool.metadata.name: pool.spec.gpu.model for pool in state.pools}
         try:
             pinned = pin_to_pool_models(jobs, observed, models)
-            report = calibrate(from_desired_state(state), pinned, observed, node_pools(state), params,
-                               quotas=quotas_from_state(state), buckets=buckets)
+            report = calibrate(
+                from_desired_state(state),
+                pinned,
+                observed,
+                node_pools(state),
+                params,
+                quotas=quotas_from_state(state),
+                buckets=buckets,
+            )
         except (InputError, ValueError, KeyError) as exc:
             raise _fail(f"{type(exc).__name__}: {exc}", EXIT_INVALID) from exc
     if as_json:

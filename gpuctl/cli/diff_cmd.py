@@ -65,6 +65,8 @@ def diff(
                 raise fail(str(exc)) from exc
     finally:
         client.close()
+    if result.outcome is ReconcileOutcome.FAILED and result.error:
+        raise fail(result.error)  # the pass did not get far enough to show a diff
     if output == "json":
         typer.echo(diff_render.as_json(result, gpu))
     else:

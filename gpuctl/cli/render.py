@@ -24,7 +24,10 @@ class RenderFormat(StrEnum):
 
 def render_command(
     path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="Repository directory (with --revision: a path inside a Git work tree).")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="Repository directory (with --revision: a path inside a Git work tree)."
+        ),
     ],
     output: Annotated[
         RenderFormat, typer.Option("--output", "-o", help="yaml (a multi-document stream) or json.")

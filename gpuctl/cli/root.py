@@ -13,11 +13,10 @@ import typer
 from typer._click.formatting import HelpFormatter  # typer vendors click; no public name for it
 from typer.core import TyperGroup
 
-from gpuctl.cli.errors import PREFIX
+from gpuctl.cli.errors import EXIT_ERROR, PREFIX
+from reconciler.daemon.logs import LIBRARY_LOGGERS
+from reconciler.errors import ReconcileError
 
-# Libraries whose stdlib logging would print plain `WARNING:urllib3…` lines: the CLI reports
-# their failures itself (one line per error); the daemon routes them through structlog.
-LIBRARY_LOGGERS = ("urllib3", "kubernetes")
 EXIT_ABORTED = 1
 
 
@@ -67,6 +66,9 @@ class GpuctlGroup(TyperGroup):
             sys.exit(EXIT_ABORTED)
         except typer.TyperException as exc:  # click's ClickException family, vendored by typer
             _show(exc)
+        except ReconcileError as exc:  # a cluster error no command caught: one line, exit 2
+            typer.echo(f"{PREFIX}{exc}", err=True)
+            sys.exit(EXIT_ERROR)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -82,6 +84,8 @@ def _show(exc: typer.TyperException) -> NoReturn:
 
 def quiet_library_logs() -> None:
     """Keep urllib3's and the kubernetes client's log records off the terminal."""
+    # Plain `WARNING:urllib3…` lines: the CLI reports these failures itself, one line each;
+    # `gpuctl run` routes them through structlog instead (reconciler.daemon.logs).
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 

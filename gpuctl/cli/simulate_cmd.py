@@ -197,7 +197,8 @@ def _emit(results: list[RunResult], out: Path | None, output: OutputFormat) -> N
 def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     path: Annotated[
         Path | None,
-        typer.Argument(metavar="PATH", help="Desired-state repository (the cluster, and its WorkloadProfiles)."),
+        typer.Argument(
+            metavar="PATH", help="Desired-state repository (the cluster, and its WorkloadProfiles)."),
     ] = None,
     workload: Annotated[
         str | None, typer.Option("--workload", "-w", help="WorkloadProfile name in the repository.")
@@ -238,6 +239,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     from pydantic import ValidationError
 
     from gpuctl.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
+    from schemas.validation_text import describe_all
     from simulator import SimConfig, SimParameters, run
     from simulator.errors import InputError
     from simulator.placement import POLICY_NAMES
@@ -263,7 +265,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     except (InputError, CaptureInputError) as err:
         raise _fail(str(err)) from err
     except ValidationError as err:
-        raise _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from err
+        raise _fail(describe_all(err.errors(include_url=False), flags=True)) from err
 
     results = []
     for offset in range(seeds):

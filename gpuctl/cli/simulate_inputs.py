@@ -148,6 +148,7 @@ def build_params(
     """Validated run parameters; a bad value exits 2 naming its option."""
     from pydantic import ValidationError
 
+    from schemas.validation_text import describe_all
     from simulator import SimParameters
     from simulator.placement import POLICY_NAMES
 
@@ -157,10 +158,7 @@ def build_params(
     try:
         return SimParameters.model_validate({**fields, "time_scale": time_scale})
     except ValidationError as err:
-        problems = "; ".join(
-            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors()
-        )
-        raise fail(command, problems) from err
+        raise fail(command, describe_all(err.errors(include_url=False), flags=True)) from err
 
 
 def parse_horizon(text: str | None, command: str) -> float | None:

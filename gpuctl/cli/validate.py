@@ -24,7 +24,10 @@ class OutputFormat(StrEnum):
 
 def validate(
     path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="Repository directory (with --revision: a path inside a Git work tree).")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="Repository directory (with --revision: a path inside a Git work tree)."
+        ),
     ],
     revision: Annotated[
         str | None,

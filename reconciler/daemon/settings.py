@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from reconciler.errors import TerminalError
 from reconciler.source.refs import check_branch, check_subpath
 from schemas.durations import Duration
+from schemas.validation_text import describe
 
 ENV_PREFIX = "GPUCTL_"
 # The settings file's values while `load_settings` builds a DaemonSettings.
@@ -157,7 +158,7 @@ def load_settings(flags: dict[str, Any], settings_file: Path | None = None) -> D
         return DaemonSettings(**flags)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
+        for error in exc.errors(include_url=False):
             field = str(error["loc"][0]) if error["loc"] else ""
             if field in flags:
                 origin = f"--{field.replace('_', '-')}"
@@ -170,7 +171,7 @@ def load_settings(flags: dict[str, Any], settings_file: Path | None = None) -> D
             hint = ""
             if error["type"] == "extra_forbidden":
                 hint = f" (known settings: {', '.join(sorted(DaemonSettings.model_fields))})"
-            problems.append(f"{origin}: {error['msg']}{hint}")
+            problems.append(f"{origin}: {describe(error)}{hint}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from exc
     finally:
         _file_values.reset(token)

@@ -16,6 +16,8 @@ from gpuctl.cli.captured import CaptureInputError, capture_db, captured_trace, i
 from gpuctl.cli.console import make_console
 from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, echo_errors, load_path
+from gpuctl.cli.output import LegacyJsonOption, Output, OutputOption, chosen, reformat
+from gpuctl.cli.simulate_inputs import QueueOption
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -85,14 +87,19 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = "captured:7d",
     db: Annotated[Path | None, typer.Option("--capture-db", help="Capture store for captured:.")] = None,
     policy: Annotated[str, typer.Option("--policy", "-p", help="Placement policy.")] = "k8s-default",
-    queue: Annotated[str, typer.Option("--queue", help="fifo, priority or best-effort-fifo.")] = "fifo",
+    queue: QueueOption = "fifo",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the replay's tie-breaking.")] = 0,
     buckets: Annotated[
         int, typer.Option("--buckets", min=2, help="Time buckets of the allocation curves.")
     ] = 48,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    output: OutputOption = Output.TEXT,
+    as_json: LegacyJsonOption = False,
 ) -> None:
-    """Replay the captured workload against PATH and report the simulator's error per team and pool."""
+    """Replay the captured workload against PATH and report the simulator's error per team and pool.
+
+    Example: gpuctl simulate calibrate desired_state --trace captured:7d -o json
+    """
+    output = chosen(output, as_json=as_json)
     from pydantic import ValidationError
 
     from schemas.validation_text import describe_all
@@ -139,7 +146,8 @@ def calibrate_command(  # noqa: PLR0917 - typer maps each option to a parameter
             )
         except (InputError, ValueError, KeyError) as exc:
             raise _fail(f"{type(exc).__name__}: {exc}", EXIT_INVALID) from exc
-    if as_json:
-        typer.echo(json.dumps(report, indent=1, sort_keys=True))
+    if output is not Output.TEXT:
+        text = json.dumps(report, indent=1, sort_keys=True)
+        typer.echo(text if output is Output.JSON else reformat(text, output))
     else:
         _print(report, trace)

@@ -38,7 +38,10 @@ def demo(
 ) -> None:
     """Guided tour on the embedded sandbox: first apply, a MIG rollout node by node, drift
     correction, a pre-merge simulation and the verified audit log, in under two minutes.
-    Exit 0 every step held, 1 a step failed, 2 usage error, 130 interrupted."""
+    Exit 0 every step held, 1 a step failed, 2 usage error, 130 interrupted.
+
+    Example: gpuctl demo --keep ./demo-run
+    """
     from gpuctl.demo import DemoOptions, Narrator, run_demo
     from gpuctl.demo.clirun import click_runner
 

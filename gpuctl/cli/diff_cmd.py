@@ -5,7 +5,7 @@ Exit codes (as `flux diff` and `argocd app diff`): 0 no changes, 1 changes, 2 er
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -20,6 +20,7 @@ from gpuctl.cli.cluster_options import (
     load,
     revision_of,
 )
+from gpuctl.cli.output import LegacyFormatOption, Output, chosen, reformat
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 1
@@ -33,13 +34,17 @@ def diff(
     sandbox: SandboxOption = None,
     revision: RevisionOption = None,
     output: Annotated[
-        Literal["text", "json"], typer.Option("--format", help="unified YAML diff, or JSON with patches")
-    ] = "text",
+        Output, typer.Option("-o", "--output", help="text (a unified YAML diff), or json/yaml with patches")
+    ] = Output.TEXT,
+    legacy_format: LegacyFormatOption = None,
     prune: Annotated[
         bool, typer.Option("--prune/--no-prune", help="also show what pruning would delete")
     ] = True,
 ) -> None:
-    """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error."""
+    """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error.
+
+    Example: gpuctl diff desired_state --kubeconfig ~/.kube/config -o json
+    """
     from gpuctl.cli import diff_render
     from reconciler.clock import SystemClock
     from reconciler.errors import ReconcileError
@@ -67,8 +72,9 @@ def diff(
         client.close()
     if result.outcome is ReconcileOutcome.FAILED and result.error:
         raise fail(result.error)  # the pass did not get far enough to show a diff
-    if output == "json":
-        typer.echo(diff_render.as_json(result, gpu))
+    output = chosen(output, legacy_format)
+    if output is not Output.TEXT:
+        typer.echo(reformat(diff_render.as_json(result, gpu), output))
     else:
         diff_render.print_unified(diff_render.unified(result, gpu), colour=is_terminal())
     failures = [e for e in result.changes.entries if e.action is Action.FAILED]

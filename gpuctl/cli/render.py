@@ -37,7 +37,10 @@ def render_command(
     ] = None,
 ) -> None:
     """Print every object of the repository in apply order (CRDs, Namespaces, RBAC, classes,
-    GPU Operator config, config, quotas and queues, node pools, workloads)."""
+    GPU Operator config, config, quotas and queues, node pools, workloads).
+
+    Example: gpuctl render desired_state -o json
+    """
     from reconciler.render import render
 
     result = load_path(path, revision)

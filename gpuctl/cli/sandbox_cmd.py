@@ -69,7 +69,10 @@ def sandbox(
     ] = 1.0,
 ) -> None:
     """Start an embedded Kubernetes API server that behaves like a GPU cluster (MIG manager,
-    device plugin, scheduler, kubelet) and serve until interrupted."""
+    device plugin, scheduler, kubelet) and serve until interrupted.
+
+    Example: gpuctl sandbox --pools desired_state --kubeconfig-out sandbox.kubeconfig
+    """
     if ctx.invoked_subcommand is not None:
         return
     import sandbox as sandbox_pkg
@@ -128,7 +131,10 @@ def nodes(
     """Register the pools' GPU nodes on any cluster and play their MIG manager, device plugin,
     GPU feature discovery and kubelet (Ready heartbeats, node Leases, bound pods Running,
     deleted pods finished) until interrupted. The cluster's own scheduler and controllers do
-    the rest."""
+    the rest.
+
+    Example: gpuctl sandbox nodes --kubeconfig kind.kubeconfig --pools desired_state
+    """
     from sandbox.remote import GpuNodes
 
     spec = _spec_from(pools)
@@ -165,7 +171,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="The embedded GPU sandbox cluster, or GPU nodes for any cluster.")
+    group = typer.Typer(
+        help="The embedded GPU sandbox cluster, or GPU nodes for any cluster.\n\n"
+        "Example: gpuctl sandbox --pools desired_state"
+    )
     group.callback(invoke_without_command=True)(sandbox)
     group.command("nodes")(nodes)
     app.add_typer(group, name="sandbox")

@@ -45,7 +45,10 @@ def schema_documents() -> dict[str, dict[str, Any]]:
 def schema(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the schema files into.")],
 ) -> None:
-    """Write JSON Schemas of GPUNodePool, WorkloadProfile and gpuctl.yaml (Settings)."""
+    """Write JSON Schemas of GPUNodePool, WorkloadProfile and gpuctl.yaml (Settings).
+
+    Example: gpuctl schema --out .schemas
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, document in schema_documents().items():

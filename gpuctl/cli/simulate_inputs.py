@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -186,7 +186,8 @@ HorizonOption = Annotated[
     typer.Option("--horizon", help="Simulated time for profile workloads, like 7d (default: the profile's)."),
 ]
 PolicyOption = Annotated[str, typer.Option("--policy", "-p", help="Placement policy.")]
-QueueOption = Annotated[str, typer.Option("--queue", help="fifo, priority or best-effort-fifo.")]
+QueueName = Literal["fifo", "priority", "best-effort-fifo"]
+QueueOption = Annotated[QueueName, typer.Option("--queue", help="Queue discipline.")]
 BackendOption = Annotated[
     BackendName,
     typer.Option("--backend", help="local (process pool), inline, or ray (pip install 'gpuctl[ray]')."),

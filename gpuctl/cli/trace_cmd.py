@@ -14,7 +14,10 @@ from gpuctl.cli.errors import fail
 
 EXIT_USAGE = 2
 
-trace_app = typer.Typer(help="Workload traces captured on the cluster.", no_args_is_help=True)
+trace_app = typer.Typer(
+    help="Workload traces captured on the cluster.\n\nExample: gpuctl trace export --since 7d --out jobs.csv",
+    no_args_is_help=True,
+)
 
 
 @trace_app.command("export")
@@ -28,7 +31,10 @@ def export(
         typer.Option("--capture-db", help="Capture store [default: $GPUCTL_CAPTURE_DB, gpuctl-capture.db]."),
     ] = None,
 ) -> None:
-    """Write the captured jobs (those that ran) as a gpuctl CSV trace for `gpuctl simulate`."""
+    """Write the captured jobs (those that ran) as a gpuctl CSV trace for `gpuctl simulate`.
+
+    Example: gpuctl trace export --since 36h --out jobs.csv
+    """
     try:
         window = window_seconds(since)
         store = capture_db(db)

@@ -42,6 +42,7 @@ class DaemonSettings(BaseSettings):
     path: str = Field("", description="Sub-directory of the repository holding the desired state.")
     working_tree: bool = Field(False, description="Follow uncommitted edits of a local path (development).")
     kubeconfig: Path | None = None
+    context: str | None = Field(None, description="kubeconfig context (default: its current-context).")
     in_cluster: bool = False
     sandbox: bool = False
     listen: str = "127.0.0.1:8080"
@@ -104,7 +105,7 @@ class DaemonSettings(BaseSettings):
 
     @property
     def no_cluster_configured(self) -> bool:
-        return self.kubeconfig is None and not self.in_cluster and not self.sandbox
+        return self.kubeconfig is None and self.context is None and not self.in_cluster and not self.sandbox
 
     @classmethod
     def settings_customise_sources(

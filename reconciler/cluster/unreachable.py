@@ -44,7 +44,8 @@ def reason_of(exc: BaseException) -> str | None:
     chain = list(_chain(exc))
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
-            return f"TLS handshake failed: {getattr(item, 'verify_message', None) or 'certificate verify failed'}"
+            detail = getattr(item, "verify_message", None) or "certificate verify failed"
+            return f"TLS handshake failed: {detail}"
         if isinstance(item, ssl.SSLError | urllib3.exceptions.SSLError):
             detail = getattr(item, "reason", None) or str(item).split("(", 1)[0].strip()
             return f"TLS handshake failed: {str(detail).lower() or 'unknown error'}"

@@ -101,7 +101,8 @@ def test_daemon_against_an_unreachable_api_logs_only_json(tmp_path: Path) -> Non
     log = tmp_path / "run.log"
     command = [sys.executable, "-m", "gpuctl", "run", "--repo", str(tmp_path / "repo"),
                "--kubeconfig", str(kubeconfig), "--listen", f"127.0.0.1:{free_port()}",
-               "--audit-db", str(tmp_path / "audit.db"), "--log-format", "json", "--no-leader-elect"]  # fmt: skip
+               "--audit-db", str(tmp_path / "audit.db"), "--log-format", "json",
+               "--no-leader-elect"]  # fmt: skip
     with logged_process(command, log, {**clean_env(), "HOME": str(tmp_path)}) as proc:
 
         def failures() -> list[dict[str, object]]:

@@ -155,7 +155,8 @@ def _print_json_array(records: Iterator[dict[str, Any]]) -> None:
 def audit_verify(
     db: DbOption = None,
     jsonl: Annotated[
-        Path | None, typer.Option("--jsonl", help="Verify this `audit export` file (JSON Lines) instead of the db")
+        Path | None,
+        typer.Option("--jsonl", help="Verify this `audit export` file (JSON Lines) instead of the db"),
     ] = None,
     anchor: Annotated[
         str | None,

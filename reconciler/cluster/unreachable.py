@@ -56,7 +56,11 @@ def reason_of(exc: BaseException) -> str | None:
         ("connection reset by the server", lambda e: isinstance(e, ConnectionResetError)),
         ("the server did not answer in time", lambda e: isinstance(e, urllib3.exceptions.ReadTimeoutError)),
         ("connection timed out",
-         lambda e: isinstance(e, urllib3.exceptions.ConnectTimeoutError | TimeoutError | socket.timeout)),
+         lambda e: isinstance(e, TimeoutError | socket.timeout)
+         or (isinstance(e, urllib3.exceptions.ConnectTimeoutError)
+             and not isinstance(e, urllib3.exceptions.NewConnectionError))),
+        # urllib3 makes every failed connect a NewConnectionError; with no cause more telling:
+        ("cannot open a connection", lambda e: isinstance(e, urllib3.exceptions.NewConnectionError)),
         ("the server closed the connection", lambda e: isinstance(e, urllib3.exceptions.ProtocolError)),
     )  # fmt: skip
     for reason, matches in checks:  # the most telling cause first, wherever it is in the chain

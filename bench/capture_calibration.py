@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         session.stop()
         api.close()
         result = CliRunner().invoke(app, ["simulate", "calibrate", str(EXAMPLE), "--trace", "captured:7d",
-                                          "--capture-db", str(db), "--json"])
+                                          "--capture-db", str(db), "-o", "json"])
     report = json.loads(result.output)
     print(f"{report['jobs']} jobs captured over {report['window_s']:.0f} sandbox seconds; "
           f"mean |simulated − observed| wait per job {report['wait_mae_s']:.0f} s")

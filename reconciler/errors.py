@@ -30,6 +30,17 @@ class TransientError(ReconcileError, Retryable):
         self.delay = delay
 
 
+class ApiUnreachableError(TransientError):
+    """The API server did not answer at all (refused, unknown host, TLS failure, timeout):
+    `cannot reach the Kubernetes API at URL: REASON (kubeconfig K, context C)`."""
+
+    def __init__(self, host: str, reason: str, origin: str = "") -> None:
+        suffix = f" ({origin})" if origin else ""
+        super().__init__(f"cannot reach the Kubernetes API at {host}: {reason}{suffix}")
+        self.host = host
+        self.unreachable_reason = reason
+
+
 class TerminalError(ReconcileError, Terminal):
     """Not retryable without a change to the desired state or the cluster."""
 

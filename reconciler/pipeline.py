@@ -18,7 +18,7 @@ from reconciler.apply.pruning import PruneOptions, Pruner
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.apply.snapshot import take_snapshot
 from reconciler.apply.tenancy import enforce
-from reconciler.errors import ReconcileError, TransientError
+from reconciler.errors import ApiUnreachableError, ReconcileError, TransientError
 from reconciler.health.assess import HealthReport, wait_healthy
 from reconciler.planning.inventory import Inventory
 from reconciler.planning.pairing import Pair, plan
@@ -61,6 +61,8 @@ class ReconcileResult:
     health: HealthReport | None = None
     # The pass stopped on an error worth retrying soon (429/5xx/timeouts, CRD not yet served).
     retryable: bool = False
+    # The pass could not reach the API server at all (`error` says where and why).
+    unreachable: bool = False
 
     @property
     def changed(self) -> bool:
@@ -92,6 +94,7 @@ def reconcile(
     except ReconcileError as exc:
         result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
         result.retryable = isinstance(exc, TransientError)
+        result.unreachable = isinstance(exc, ApiUnreachableError)
     except BaseException as exc:
         recorder.end()
         if sink is not None:

@@ -7,21 +7,23 @@ from __future__ import annotations
 import typer
 
 from gpuctl.cli import commands
+from gpuctl.cli.root import GpuctlGroup, root
 
 app = typer.Typer(
     name="gpuctl",
-    help="GitOps for GPU clusters: validate, diff and apply desired GPU state, "
-    "simulate capacity before a merge, and audit every change.",
+    cls=GpuctlGroup,
     no_args_is_help=True,
-    add_completion=False,
+    # `gpuctl --install-completion` / `--show-completion [bash|zsh|fish|powershell]`.
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Help texts are plain text: "[default: .]" or "gpuctl[ray]" must print as written, not
     # be eaten as rich markup.
     rich_markup_mode=None,
 )
+app.callback()(root)
 commands.register(app)
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(prog_name="gpuctl")

@@ -8,7 +8,7 @@ import dataclasses
 import os
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -22,6 +22,8 @@ from gpuctl.cli.cluster_options import (
     load,
     revision_of,
 )
+from gpuctl.cli.errors import error
+from gpuctl.cli.output import LegacyFormatOption, Output, OutputOption, chosen, reformat
 
 DB_ENV_VAR = "GPUCTL_AUDIT_DB"
 DEFAULT_DB_NAME = "gpuctl-audit.db"
@@ -29,7 +31,7 @@ EXIT_FAILED = 1
 
 
 def apply(
-    path: Annotated[Path, typer.Argument(help="desired-state repository (directory)")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="desired-state repository (directory)")],
     *,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
@@ -47,7 +49,9 @@ def apply(
     ] = False,
     audit_db: Annotated[
         Path | None,
-        typer.Option("--audit-db", help=f"audit log file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"),
+        typer.Option(
+            "--audit-db", "--db", help=f"audit log file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"
+        ),
     ] = None,
     poll_interval: Annotated[
         float, typer.Option("--poll-interval", help="seconds between checks while waiting", min=0.01)
@@ -61,9 +65,13 @@ def apply(
     timeout: Annotated[
         float, typer.Option("--timeout", help="seconds --wait may take at most", min=0)
     ] = 300.0,
-    output: Annotated[Literal["text", "json"], typer.Option("--format", help="report format")] = "text",
+    output: OutputOption = Output.TEXT,
+    legacy_format: LegacyFormatOption = None,
 ) -> None:
-    """Reconcile the cluster to PATH once. Exit 0 done, 1 a change or rollout failed, 2 error."""
+    """Reconcile the cluster to PATH once. Exit 0 done, 1 a change or rollout failed, 2 error.
+
+    Example: gpuctl apply desired_state --kubeconfig ~/.kube/config --wait
+    """
     from gpuctl.cli import apply_report
     from gpuctl.cli.rollout_cmd import drain_observer
     from gpuctl.cli.signing import require_signed
@@ -112,9 +120,13 @@ def apply(
         client.close()
         if audit is not None:
             audit.close()
-    typer.echo(apply_report.render(result, output, dry_run=dry_run))
+    if result.unreachable:  # nothing was read or written: the one line, exit 2 as for `diff`
+        raise fail(str(result.error))
+    output = chosen(output, legacy_format)
+    report = apply_report.render(result, "text" if output is Output.TEXT else "json", dry_run=dry_run)
+    typer.echo(report if output is Output.TEXT else reformat(report, output))
     if result.outcome is ReconcileOutcome.FAILED:
-        typer.echo(f"error: {result.error}", err=True)
+        error(str(result.error))
         raise typer.Exit(EXIT_FAILED)
 
 

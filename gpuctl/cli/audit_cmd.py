@@ -12,12 +12,15 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from gpuctl.cli import audit_render
+from gpuctl.cli.errors import fail
+from gpuctl.cli.output import LegacyFormatOption, Output, OutputOption, chosen, dump
 from reconciler.audit.archive import JsonlExport
 from reconciler.audit.errors import AuditError
 from reconciler.audit.query import AuditReader, EntryFilter
@@ -30,12 +33,20 @@ EXIT_BAD_ENTRY = 1
 EXIT_USAGE_OR_IO = 2
 
 audit_app = typer.Typer(
-    help="Read, verify and export the append-only, hash-chained audit log.", no_args_is_help=True
+    help="Read, verify and export the append-only, hash-chained audit log.\n\n"
+    "Example: gpuctl audit log --since 7d",
+    no_args_is_help=True,
 )
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help=f"Audit database file (default: ${DB_ENV_VAR}, else ./{DEFAULT_DB_NAME})"),
+    typer.Option(
+        "--audit-db", "--db", help=f"Audit database file (default: ${DB_ENV_VAR}, else ./{DEFAULT_DB_NAME})"
+    ),
 ]
 
 
@@ -83,12 +94,11 @@ def parse_object_ref(text: str) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(EXIT_USAGE_OR_IO)
+    return fail(message, EXIT_USAGE_OR_IO)
 
 
 @audit_app.command("log")
-def audit_log(
+def audit_log(  # noqa: PLR0917 - typer maps each option to a parameter
     db: DbOption = None,
     since: Annotated[str | None, typer.Option(help="Only entries since T: 24h, 7d, or an ISO time")] = None,
     object_ref: Annotated[
@@ -97,13 +107,14 @@ def audit_log(
     revision: Annotated[
         str | None, typer.Option(help="Only reconciles of this revision (sha prefix)")
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    output: OutputOption = Output.TEXT,
+    legacy_format: LegacyFormatOption = None,
 ) -> None:
-    """Show audit entries, oldest first, filtered by time, object and revision."""
-    if output_format not in ("text", "json"):
-        raise typer.BadParameter(
-            f"{output_format!r} is not a format; use text or json", param_hint="'--format'"
-        )
+    """Show audit entries, oldest first, filtered by time, object and revision.
+
+    Example: gpuctl audit log --since 24h --object Node/gpu-node-1
+    """
+    output = chosen(output, legacy_format)
     where = EntryFilter(
         since=parse_since(since) if since else None,
         object_ref=parse_object_ref(object_ref) if object_ref else None,
@@ -112,8 +123,11 @@ def audit_log(
     path = resolve_db_path(db)
     try:
         with AuditReader(path) as reader, reader.snapshot():
-            if output_format == "json":
+            if output is Output.JSON:
                 _print_json_array(e.to_record() for e in reader.entries(where))
+                return
+            if output is Output.YAML:
+                typer.echo(dump([e.to_record() for e in reader.entries(where)], output))
                 return
             shown = 0
             positions, settled = reader.intent_index()
@@ -141,14 +155,18 @@ def _print_json_array(records: Iterator[dict[str, Any]]) -> None:
 def audit_verify(
     db: DbOption = None,
     jsonl: Annotated[
-        Path | None, typer.Option("--jsonl", help="Verify this `audit export --jsonl` file instead of the db")
+        Path | None,
+        typer.Option("--jsonl", help="Verify this `audit export` file (JSON Lines) instead of the db"),
     ] = None,
     anchor: Annotated[
         str | None,
         typer.Option(help="A head hash printed by an earlier verify; fail if no entry carries it any more"),
     ] = None,
 ) -> None:
-    """Check the hash chain; exit 1 naming the first changed, removed or reordered entry."""
+    """Check the hash chain; exit 1 naming the first changed, removed or reordered entry.
+
+    Example: gpuctl audit verify --audit-db gpuctl-audit.db
+    """
     path = jsonl if jsonl is not None else resolve_db_path(db)
     try:
         if jsonl is not None:
@@ -176,12 +194,17 @@ def audit_verify(
 @audit_app.command("export")
 def audit_export(
     db: DbOption = None,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON Lines, one entry per line (required)")] = False,
+    output: Annotated[
+        ExportFormat, typer.Option("-o", "--output", help="JSON Lines, one entry per line (the only format)")
+    ] = ExportFormat.JSONL,
+    jsonl: Annotated[bool, typer.Option("--jsonl", hidden=True)] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
 ) -> None:
-    """Export every entry with its chain hashes, one JSON object per line."""
-    if not jsonl:
-        raise typer.BadParameter("choose an export format; the only one is --jsonl", param_hint="'--jsonl'")
+    """Export every entry with its chain hashes, one JSON object per line.
+
+    Example: gpuctl audit export --out audit.jsonl
+    """
+    del output, jsonl  # JSON Lines is the one export format; `--jsonl` is its old spelling
     path = resolve_db_path(db)
     try:
         with AuditReader(path) as reader, reader.snapshot():
@@ -208,7 +231,10 @@ def _write_jsonl(records: Iterator[dict[str, Any]], out: Path | None) -> int:
 
 
 def status(db: DbOption = None) -> None:
-    """Show the last applied revision, its result, and the last 10 reconciles."""
+    """Show the last applied revision, its result, and the last 10 reconciles.
+
+    Example: gpuctl status --audit-db gpuctl-audit.db
+    """
     path = resolve_db_path(db)
     try:
         with AuditReader(path) as reader, reader.snapshot():

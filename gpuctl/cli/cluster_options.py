@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gpuctl.cli import errors
+
 if TYPE_CHECKING:
     from reconciler.cluster import KubeClusterClient
     from schemas.desired import DesiredState
@@ -28,8 +30,7 @@ SandboxOption = Annotated[
 
 def fail(message: str) -> typer.Exit:
     """Print `message` to stderr; the Exit to raise for exit code 2."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(EXIT_ERROR)
+    return errors.fail(message, EXIT_ERROR)
 
 
 def connect(kubeconfig: Path | None, context: str | None, sandbox: str | None) -> KubeClusterClient:

@@ -21,13 +21,13 @@ from gpuctl.cli import (
 
 
 def _version() -> None:
-    """Print the gpuctl version."""
-    from importlib.metadata import PackageNotFoundError, version
+    """Print the gpuctl version (as `gpuctl --version`).
 
-    try:
-        typer.echo(version("gpuctl"))
-    except PackageNotFoundError:
-        typer.echo("gpuctl (not installed)")
+    Example: gpuctl version
+    """
+    from gpuctl.cli.root import package_version
+
+    typer.echo(package_version())
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from gpuctl.cli.errors import fail
+
 EXIT_USAGE = 2
 
 
@@ -36,16 +38,17 @@ def demo(
 ) -> None:
     """Guided tour on the embedded sandbox: first apply, a MIG rollout node by node, drift
     correction, a pre-merge simulation and the verified audit log, in under two minutes.
-    Exit 0 every step held, 1 a step failed, 2 usage error, 130 interrupted."""
+    Exit 0 every step held, 1 a step failed, 2 usage error, 130 interrupted.
+
+    Example: gpuctl demo --keep ./demo-run
+    """
     from gpuctl.demo import DemoOptions, Narrator, run_demo
     from gpuctl.demo.clirun import click_runner
 
     if source is not None and not source.is_dir():
-        typer.echo(f"gpuctl demo: --source {source}: not a directory", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"--source {source}: not a directory", EXIT_USAGE)
     if keep is not None and (keep.is_file() or (keep.is_dir() and any(keep.iterdir()))):
-        typer.echo(f"gpuctl demo: --keep {keep}: not a new or empty directory", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"--keep {keep}: not a new or empty directory", EXIT_USAGE)
     options = DemoOptions(speed=speed, keep=keep, simulate=simulate, source=source,
                           gpuctl=click_runner(ctx.find_root().command))
     code = run_demo(options, Narrator())

@@ -5,7 +5,7 @@ Exit codes (as `flux diff` and `argocd app diff`): 0 no changes, 1 changes, 2 er
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -20,26 +20,31 @@ from gpuctl.cli.cluster_options import (
     load,
     revision_of,
 )
+from gpuctl.cli.output import LegacyFormatOption, Output, chosen, reformat
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 1
 
 
 def diff(
-    path: Annotated[Path, typer.Argument(help="desired-state repository (directory)")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="desired-state repository (directory)")],
     *,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     sandbox: SandboxOption = None,
     revision: RevisionOption = None,
     output: Annotated[
-        Literal["text", "json"], typer.Option("--format", help="unified YAML diff, or JSON with patches")
-    ] = "text",
+        Output, typer.Option("-o", "--output", help="text (a unified YAML diff), or json/yaml with patches")
+    ] = Output.TEXT,
+    legacy_format: LegacyFormatOption = None,
     prune: Annotated[
         bool, typer.Option("--prune/--no-prune", help="also show what pruning would delete")
     ] = True,
 ) -> None:
-    """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error."""
+    """Show what `gpuctl apply` would change. Exit 0 no changes, 1 changes, 2 error.
+
+    Example: gpuctl diff desired_state --kubeconfig ~/.kube/config -o json
+    """
     from gpuctl.cli import diff_render
     from reconciler.clock import SystemClock
     from reconciler.errors import ReconcileError
@@ -65,8 +70,11 @@ def diff(
                 raise fail(str(exc)) from exc
     finally:
         client.close()
-    if output == "json":
-        typer.echo(diff_render.as_json(result, gpu))
+    if result.outcome is ReconcileOutcome.FAILED and result.error:
+        raise fail(result.error)  # the pass did not get far enough to show a diff
+    output = chosen(output, legacy_format)
+    if output is not Output.TEXT:
+        typer.echo(reformat(diff_render.as_json(result, gpu), output))
     else:
         diff_render.print_unified(diff_render.unified(result, gpu), colour=is_terminal())
     failures = [e for e in result.changes.entries if e.action is Action.FAILED]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from gpuctl.cli.errors import fail
 from reconciler.source import LoadResult, SourceError, load_directory, load_path_at_revision
 from schemas.diagnostics import Severity
 
@@ -22,8 +23,7 @@ def load_path(path: Path, revision: str | None) -> LoadResult:
             return load_directory(path)
         return load_path_at_revision(path, revision)
     except SourceError as err:
-        typer.echo(f"gpuctl: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+        raise fail(str(err), EXIT_USAGE) from err
 
 
 def display_prefix(path: Path) -> str:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, echo_errors, load_path
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -23,7 +24,10 @@ class RenderFormat(StrEnum):
 
 def render_command(
     path: Annotated[
-        Path, typer.Argument(help="Repository directory (with --revision: a path inside a Git work tree).")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="Repository directory (with --revision: a path inside a Git work tree)."
+        ),
     ],
     output: Annotated[
         RenderFormat, typer.Option("--output", "-o", help="yaml (a multi-document stream) or json.")
@@ -33,14 +37,16 @@ def render_command(
     ] = None,
 ) -> None:
     """Print every object of the repository in apply order (CRDs, Namespaces, RBAC, classes,
-    GPU Operator config, config, quotas and queues, node pools, workloads)."""
+    GPU Operator config, config, quotas and queues, node pools, workloads).
+
+    Example: gpuctl render desired_state -o json
+    """
     from reconciler.render import render
 
     result = load_path(path, revision)
     if result.state is None:
         echo_errors(path, result)
-        typer.echo(f"{path}: invalid; nothing rendered (run gpuctl validate for details)", err=True)
-        raise typer.Exit(EXIT_INVALID)
+        raise fail(f"{path}: invalid; nothing rendered (run gpuctl validate for details)", EXIT_INVALID)
     objects = render(result.state)
     if output is RenderFormat.JSON:
         typer.echo(json.dumps([o.to_dict() for o in objects], indent=2))

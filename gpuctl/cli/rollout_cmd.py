@@ -6,14 +6,13 @@ the audit log and posts an Event on each Node it changed. Wiring only: the work 
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +25,8 @@ from gpuctl.cli.cluster_options import (
     load,
     revision_of,
 )
+from gpuctl.cli.errors import error
+from gpuctl.cli.output import Output, OutputOption, dump
 
 if TYPE_CHECKING:
     from reconciler.apply.recorder import ChangeRecorder
@@ -38,7 +39,9 @@ DB_ENV_VAR = "GPUCTL_AUDIT_DB"
 DEFAULT_DB_NAME = "gpuctl-audit.db"
 
 app = typer.Typer(
-    help="See and recover GPU node rollouts: status, retry, abort, pause, resume.", no_args_is_help=True
+    help="See and recover GPU node rollouts: status, retry, abort, pause, resume.\n\n"
+    "Example: gpuctl rollout status --repo desired_state",
+    no_args_is_help=True,
 )
 
 PoolArgument = Annotated[str, typer.Argument(help="GPUNodePool name", metavar="POOL")]
@@ -48,7 +51,7 @@ RepoOption = Annotated[
 ]
 AuditDbOption = Annotated[
     Path | None,
-    typer.Option("--audit-db", help=f"audit log file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"),
+    typer.Option("--audit-db", "--db", help=f"audit log file [default: ${DB_ENV_VAR}, ./{DEFAULT_DB_NAME}]"),
 ]
 _EVENT_REASONS = {"retry": "RolloutRetried", "abort": "RolloutAborted", "pause": "RolloutPaused",
                   "resume": "RolloutResumed"}  # fmt: skip
@@ -167,7 +170,7 @@ def status(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     sandbox: SandboxOption = None,
-    output: Annotated[Literal["text", "json"], typer.Option("-o", "--output", help="output format")] = "text",
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Per node of a rollout: phase, since when, and what blocks it.
 
@@ -181,8 +184,8 @@ def status(
         statuses = rollout_status(client, state.pools if state else None, pool)
     finally:
         client.close()
-    if output == "json":
-        typer.echo(json.dumps({"nodes": [s.as_dict() for s in statuses]}, indent=2))
+    if output is not Output.TEXT:
+        typer.echo(dump({"nodes": [s.as_dict() for s in statuses]}, output))
         return
     if not statuses:
         typer.echo(f"no rollout in progress{f' in pool {pool}' if pool else ''}")
@@ -269,7 +272,7 @@ def retry(
                     + (" (paused)" if report.paused else "")
                 )
                 for name, reason in report.failed.items():
-                    typer.echo(f"gpuctl: error: Node/{name}: {reason}", err=True)
+                    error(f"Node/{name}: {reason}")
             if any(r.failed for r in reports):
                 set_ok(False)
                 raise typer.Exit(EXIT_FAILED)

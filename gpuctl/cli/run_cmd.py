@@ -6,9 +6,11 @@ Exit codes: 0 after SIGTERM/SIGINT, 2 on bad settings or when the cluster cannot
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
+
+from gpuctl.cli.errors import fail
 
 EXIT_USAGE = 2
 
@@ -22,6 +24,7 @@ def run(
         bool | None, typer.Option("--working-tree", help="follow uncommitted edits of a local path")
     ] = None,
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="kubeconfig of the cluster")] = None,
+    context: Annotated[str | None, typer.Option("--context", help="kubeconfig context to use")] = None,
     in_cluster: Annotated[
         bool | None, typer.Option("--in-cluster", help="use the Pod's service account")
     ] = None,
@@ -31,7 +34,7 @@ def run(
     listen: Annotated[
         str | None, typer.Option("--listen", help="HOST:PORT for webhooks, health, metrics")
     ] = None,
-    audit_db: Annotated[Path | None, typer.Option("--audit-db", help="audit log file")] = None,
+    audit_db: Annotated[Path | None, typer.Option("--audit-db", "--db", help="audit log file")] = None,
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="where remote clones live")] = None,
     poll_interval: Annotated[
         str | None, typer.Option("--poll-interval", help="remote fetch interval, e.g. 60s")
@@ -51,13 +54,17 @@ def run(
         bool | None, typer.Option("--capture/--no-capture", help="record the GPU jobs that run")
     ] = None,
     log_format: Annotated[
-        str | None, typer.Option("--log-format", help="auto, json or console")
+        Literal["auto", "json", "console"] | None,
+        typer.Option("--log-format", help="auto: JSON unless stderr is a terminal"),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", envvar="GPUCTL_CONFIG", help="settings file (YAML)")
     ] = None,
 ) -> None:
-    """Run the GitOps daemon: reconcile on every commit, webhook, drift and resync."""
+    """Run the GitOps daemon: reconcile on every commit, webhook, drift and resync.
+
+    Example: gpuctl run --repo https://git.example.com/gpu-state.git --kubeconfig ~/.kube/config
+    """
     from reconciler.daemon import logs
     from reconciler.daemon.settings import SettingsError, load_settings
     from reconciler.errors import ReconcileError
@@ -65,7 +72,8 @@ def run(
     flags: dict[str, Any] = {
         name: value for name, value in {
             "repo": repo, "branch": branch, "path": path, "working_tree": working_tree,
-            "kubeconfig": kubeconfig, "in_cluster": in_cluster, "sandbox": sandbox, "listen": listen,
+            "kubeconfig": kubeconfig, "context": context, "in_cluster": in_cluster, "sandbox": sandbox,
+            "listen": listen,
             "audit_db": audit_db, "cache_dir": cache_dir, "poll_interval": poll_interval,
             "resync_interval": resync_interval, "prune": prune, "leader_elect": leader_elect,
             "lease_namespace": lease_namespace,
@@ -75,8 +83,7 @@ def run(
     try:
         settings = load_settings(flags, config)
     except SettingsError as exc:
-        typer.echo(f"gpuctl run: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
     logs.configure(settings.log_format)
     from gpuctl.assembly import assemble
     from reconciler.audit.errors import AuditError
@@ -86,8 +93,7 @@ def run(
         with assemble(settings) as assembled:
             assembled.daemon.run_until_signalled()
     except (TriggerError, ReconcileError, AuditError, OSError, ValueError) as exc:
-        typer.echo(f"gpuctl run: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
 from schemas.diagnostics import Severity
 
@@ -35,12 +36,11 @@ def _spec_from(pools: Path | None) -> SandboxSpec:
     if result.state is None or errors:
         for diagnostic in errors:
             typer.echo(f"{prefix}{diagnostic}", err=True)
-        typer.echo(
-            f"gpuctl sandbox: {pools} is not a valid desired-state repository "
+        raise fail(
+            f"{pools} is not a valid desired-state repository "
             f"({len(errors)} error(s)); fix it or start without --pools",
-            err=True,
+            EXIT_INVALID,
         )
-        raise typer.Exit(EXIT_INVALID)
     return SandboxSpec.from_state(result.state)
 
 
@@ -69,7 +69,10 @@ def sandbox(
     ] = 1.0,
 ) -> None:
     """Start an embedded Kubernetes API server that behaves like a GPU cluster (MIG manager,
-    device plugin, scheduler, kubelet) and serve until interrupted."""
+    device plugin, scheduler, kubelet) and serve until interrupted.
+
+    Example: gpuctl sandbox --pools desired_state --kubeconfig-out sandbox.kubeconfig
+    """
     if ctx.invoked_subcommand is not None:
         return
     import sandbox as sandbox_pkg
@@ -78,8 +81,7 @@ def sandbox(
     try:
         cluster = sandbox_pkg.start(spec, speed=speed, host=host, port=port, kubeconfig_path=kubeconfig_out)
     except OSError as err:
-        typer.echo(f"gpuctl sandbox: cannot serve on {host}:{port}: {err.strerror or err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+        raise fail(f"cannot serve on {host}:{port}: {err.strerror or err}", EXIT_USAGE) from err
     stop = _stop_on_signals()
     nodes = sum(pool.spec.nodes for pool in spec.pools)
     typer.echo(f"sandbox cluster serving at {cluster.url} ({nodes} GPU node(s), speed ×{speed:g})")
@@ -87,7 +89,7 @@ def sandbox(
     typer.echo(f"try: KUBECONFIG={cluster.kubeconfig_path} kubectl get nodes")
     if not _is_loopback(host):
         typer.echo(
-            f"gpuctl sandbox: warning: serving on {host}, reachable from other machines; anyone with "
+            f"gpuctl: warning: serving on {host}, reachable from other machines; anyone with "
             "the kubeconfig's token has full access",
             err=True,
         )
@@ -129,20 +131,21 @@ def nodes(
     """Register the pools' GPU nodes on any cluster and play their MIG manager, device plugin,
     GPU feature discovery and kubelet (Ready heartbeats, node Leases, bound pods Running,
     deleted pods finished) until interrupted. The cluster's own scheduler and controllers do
-    the rest."""
+    the rest.
+
+    Example: gpuctl sandbox nodes --kubeconfig kind.kubeconfig --pools desired_state
+    """
     from sandbox.remote import GpuNodes
 
     spec = _spec_from(pools)
     if not kubeconfig.is_file():
-        typer.echo(f"gpuctl sandbox nodes: kubeconfig {kubeconfig} not found", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"kubeconfig {kubeconfig} not found", EXIT_USAGE)
     agent = GpuNodes(kubeconfig, spec, speed=speed, context=context, delete_on_stop=delete_on_exit)
     try:
         agent.start()
     except Exception as err:  # unreachable server, refused credentials, bad kubeconfig
         agent.stop()
-        typer.echo(f"gpuctl sandbox nodes: cannot reach the cluster of {kubeconfig}: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+        raise fail(f"cannot reach the cluster of {kubeconfig}: {err}", EXIT_USAGE) from err
     stop = _stop_on_signals()
     names = agent.node_names
     typer.echo(
@@ -168,7 +171,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="The embedded GPU sandbox cluster, or GPU nodes for any cluster.")
+    group = typer.Typer(
+        help="The embedded GPU sandbox cluster, or GPU nodes for any cluster.\n\n"
+        "Example: gpuctl sandbox --pools desired_state"
+    )
     group.callback(invoke_without_command=True)(sandbox)
     group.command("nodes")(nodes)
     app.add_typer(group, name="sandbox")

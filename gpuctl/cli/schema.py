@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 
+from gpuctl.cli.errors import fail
 from schemas.catalogue import catalogue
 from schemas.kinds import GPUNodePool, RepoSettings, WorkloadProfile
 
@@ -44,14 +45,16 @@ def schema_documents() -> dict[str, dict[str, Any]]:
 def schema(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the schema files into.")],
 ) -> None:
-    """Write JSON Schemas of GPUNodePool, WorkloadProfile and gpuctl.yaml (Settings)."""
+    """Write JSON Schemas of GPUNodePool, WorkloadProfile and gpuctl.yaml (Settings).
+
+    Example: gpuctl schema --out .schemas
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, document in schema_documents().items():
             (out / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     except OSError as err:
-        typer.echo(f"gpuctl: cannot write schemas to {out}: {err}", err=True)
-        raise typer.Exit(2) from err
+        raise fail(f"cannot write schemas to {out}: {err}") from err
     typer.echo(f"wrote {', '.join(EXPORTED)} to {out}")
 
 

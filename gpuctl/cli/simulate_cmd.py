@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gpuctl.cli.console import make_console
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, echo_errors, load_path
-from gpuctl.cli.simulate_inputs import TraceFormat, read_trace
+from gpuctl.cli.output import LegacyFormatOption, Output, OutputOption, chosen, reformat
+from gpuctl.cli.simulate_inputs import QueueOption, TraceFormat, read_trace
 
 if TYPE_CHECKING:
     from schemas.desired import DesiredState
@@ -34,14 +36,8 @@ class Mode(StrEnum):
     INFLATE = "inflate"
 
 
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
-
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"gpuctl simulate: {message}", err=True)
-    return typer.Exit(code)
+    return fail(message, code)
 
 
 def _load_state(path: Path) -> DesiredState:
@@ -178,7 +174,7 @@ def _resolve_inputs(
     return _Inputs(cluster, jobs, str(file), profile.spec.seed, quotas)
 
 
-def _emit(results: list[RunResult], out: Path | None, output: OutputFormat) -> None:
+def _emit(results: list[RunResult], out: Path | None, output: Output) -> None:
     from simulator.summary import across_seeds
 
     summary = across_seeds(results)
@@ -187,9 +183,10 @@ def _emit(results: list[RunResult], out: Path | None, output: OutputFormat) -> N
         for result in results:
             (out / f"{result.mode}-{result.policy}-seed{result.seed}.json").write_text(result.to_json())
         (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    if output is OutputFormat.JSON:
+    if output is not Output.TEXT:
         payload = {"summary": summary, "runs": [json.loads(r.to_json()) for r in results]}
-        typer.echo(json.dumps(payload, indent=1, sort_keys=True))
+        text = json.dumps(payload, indent=1, sort_keys=True)
+        typer.echo(text if output is Output.JSON else reformat(text, output))
     else:
         _print_text(results, summary)
 
@@ -197,7 +194,8 @@ def _emit(results: list[RunResult], out: Path | None, output: OutputFormat) -> N
 def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     path: Annotated[
         Path | None,
-        typer.Argument(help="Desired-state repository (the cluster, and its WorkloadProfiles)."),
+        typer.Argument(
+            metavar="PATH", help="Desired-state repository (the cluster, and its WorkloadProfiles)."),
     ] = None,
     workload: Annotated[
         str | None, typer.Option("--workload", "-w", help="WorkloadProfile name in the repository.")
@@ -220,7 +218,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
         Mode.REPLAY
     ),
     policy: Annotated[str, typer.Option("--policy", "-p", help="Placement policy.")] = "k8s-default",
-    queue: Annotated[str, typer.Option("--queue", help="fifo, priority or best-effort-fifo.")] = "fifo",
+    queue: QueueOption = "fifo",
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Number of seeds (seed, seed+1, ...).")] = 1,
     seed: Annotated[
         int | None, typer.Option("--seed", help="First seed (default: the profile's, else 0).")
@@ -231,13 +229,19 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     out: Annotated[
         Path | None, typer.Option("--out", help="Write each run's JSON and summary.json here.")
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json.")] = OutputFormat.TEXT,
+    output: OutputOption = Output.TEXT,
+    legacy_format: LegacyFormatOption = None,
 ) -> None:
     """Predict GPU allocation, queueing delay, job completion time and fragmentation for a
-    workload on the cluster a desired state describes, before anyone merges it."""
+    workload on the cluster a desired state describes, before anyone merges it.
+
+    Example: gpuctl simulate desired_state --workload training-week --seeds 3
+    """
+    output = chosen(output, legacy_format)
     from pydantic import ValidationError
 
     from gpuctl.cli.captured import CaptureInputError, capture_db, captured_trace, is_captured
+    from schemas.validation_text import describe_all
     from simulator import SimConfig, SimParameters, run
     from simulator.errors import InputError
     from simulator.placement import POLICY_NAMES
@@ -263,7 +267,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each option to a parameter
     except (InputError, CaptureInputError) as err:
         raise _fail(str(err)) from err
     except ValidationError as err:
-        raise _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from err
+        raise _fail(describe_all(err.errors(include_url=False), flags=True)) from err
 
     results = []
     for offset in range(seeds):

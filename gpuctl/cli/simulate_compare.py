@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gpuctl.cli import errors
 from gpuctl.cli.console import make_console
 from gpuctl.cli.layout_change import describe_layout_change
 from gpuctl.cli.simulate_inputs import (
@@ -156,8 +157,6 @@ def compare_command(  # noqa: PLR0917 - typer maps each option to a parameter
         raise fail(COMMAND, f"{len(comparison.errors)} run(s) failed; the comparison is incomplete")
     breached = [v for v in verdicts if v.breached]
     for verdict in breached:
-        typer.echo(
-            f"gpuctl simulate: gate failed: --fail-if '{verdict.rule.text}' ({verdict.change})", err=True
-        )
+        errors.error(f"gate failed: --fail-if '{verdict.rule.text}' ({verdict.change})")
     if breached:
         raise typer.Exit(EXIT_BREACHED)

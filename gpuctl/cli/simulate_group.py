@@ -41,14 +41,22 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(
         cls=SimulateGroup,
         help="Predict GPU allocation, queueing and fragmentation before a merge: one desired state "
-        "(simulate [PATH]), base against head (simulate --repo R --base A --head B), or a sweep.",
+        "(simulate [PATH]), base against head (simulate --repo R --base A --head B), or a sweep.\n\n"
+        "Example: gpuctl simulate --repo . --base main --head HEAD --path desired_state --seeds 10",
         no_args_is_help=False,
         add_completion=False,
     )
-    group.command("run", help="One desired state or trace (the default form: gpuctl simulate PATH).")(
-        simulate_command
-    )
-    group.command("compare", help="Base against head (the form with --repo/--base/--head).")(compare_command)
+    group.command(
+        "run",
+        help="One desired state or trace (the default form: gpuctl simulate PATH).\n\n"
+        "Example: gpuctl simulate desired_state --seeds 3 -o json",
+    )(simulate_command)
+    group.command(
+        "compare",
+        help="Base against head (the form with --repo/--base/--head).\n\n"
+        "Example: gpuctl simulate --repo . --base main --head HEAD --path desired_state --fail-if "
+        "'queue_wait_p95 > +20%'",
+    )(compare_command)
     group.command("sweep")(sweep_command)
     group.command("calibrate")(calibrate_command)
     app.add_typer(group, name="simulate")

@@ -8,10 +8,11 @@ import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from gpuctl.cli import errors
 from gpuctl.cli.loading import echo_errors, load_path
 from reconciler.source.history import file_at_revision
 
@@ -38,8 +39,9 @@ class BackendName(StrEnum):
 
 
 def fail(command: str, message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    typer.echo(f"gpuctl {command}: {message}", err=True)
-    return typer.Exit(code)
+    """`gpuctl: error: <message>` (`command` names the caller, for the reader of the code)."""
+    del command
+    return errors.fail(message, code)
 
 
 def load_state(path: Path, revision: str | None, command: str) -> DesiredState:
@@ -146,6 +148,7 @@ def build_params(
     """Validated run parameters; a bad value exits 2 naming its option."""
     from pydantic import ValidationError
 
+    from schemas.validation_text import describe_all
     from simulator import SimParameters
     from simulator.placement import POLICY_NAMES
 
@@ -155,10 +158,7 @@ def build_params(
     try:
         return SimParameters.model_validate({**fields, "time_scale": time_scale})
     except ValidationError as err:
-        problems = "; ".join(
-            f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors()
-        )
-        raise fail(command, problems) from err
+        raise fail(command, describe_all(err.errors(include_url=False), flags=True)) from err
 
 
 def parse_horizon(text: str | None, command: str) -> float | None:
@@ -186,7 +186,8 @@ HorizonOption = Annotated[
     typer.Option("--horizon", help="Simulated time for profile workloads, like 7d (default: the profile's)."),
 ]
 PolicyOption = Annotated[str, typer.Option("--policy", "-p", help="Placement policy.")]
-QueueOption = Annotated[str, typer.Option("--queue", help="fifo, priority or best-effort-fifo.")]
+QueueName = Literal["fifo", "priority", "best-effort-fifo"]
+QueueOption = Annotated[QueueName, typer.Option("--queue", help="Queue discipline.")]
 BackendOption = Annotated[
     BackendName,
     typer.Option("--backend", help="local (process pool), inline, or ray (pip install 'gpuctl[ray]')."),

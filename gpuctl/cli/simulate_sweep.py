@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gpuctl.cli.console import make_console
+from gpuctl.cli.output import Output, OutputOption, dump
 from gpuctl.cli.simulate_inputs import (
     AddressOption,
     BackendName,
@@ -76,7 +77,10 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
         list[str],
         typer.Option("--vary", help="KEY=V1,V2: policy, queue or pool.<POOL>.<field> (repeatable)."),
     ],
-    rev: Annotated[str | None, typer.Option("--rev", help="Git revision to read (no checkout).")] = None,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Git revision to read (no checkout).")
+    ] = None,
+    legacy_rev: Annotated[str | None, typer.Option("--rev", hidden=True)] = None,
     subpath: PathOption = "",
     workload: WorkloadOption = None,
     trace: TraceOption = None,
@@ -92,8 +96,13 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
     address: AddressOption = None,
     workers: WorkersOption = None,
     no_standing: NoStandingOption = False,
+    output: OutputOption = Output.TEXT,
 ) -> None:
-    """Run every combination of the varied settings × seeds and tabulate the results."""
+    """Run every combination of the varied settings × seeds and tabulate the results.
+
+    Example: gpuctl simulate sweep --repo desired_state --vary policy=k8s-default,fgd --seeds 3
+    """
+    rev = revision or legacy_rev
     from simulator.backends import BackendError, make_backend
     from simulator.sweep.grid import SweepError, parse_vary
     from simulator.sweep.run import sweep
@@ -122,14 +131,17 @@ def sweep_command(  # noqa: PLR0917 - typer maps each option to a parameter
         )
     except (ValueError, BackendError) as err:  # SweepError, StandingError, quota values
         raise fail(COMMAND, str(err)) from err
-    _print_table(rows)
+    payload = {
+        "schema": "gpuctl.dev/simulate-sweep/v1",
+        "workload": work.label,
+        "rows": [r.to_dict() for r in rows],
+    }
+    if output is Output.TEXT:
+        _print_table(rows)
+    else:
+        typer.echo(dump(payload, output))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "schema": "gpuctl.dev/simulate-sweep/v1",
-            "workload": work.label,
-            "rows": [r.to_dict() for r in rows],
-        }
         (out / "sweep.json").write_text(
             json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )

@@ -10,10 +10,14 @@ from typing import Annotated
 import typer
 
 from gpuctl.cli.captured import CaptureInputError, capture_db, export_jobs, window_seconds
+from gpuctl.cli.errors import fail
 
 EXIT_USAGE = 2
 
-trace_app = typer.Typer(help="Workload traces captured on the cluster.", no_args_is_help=True)
+trace_app = typer.Typer(
+    help="Workload traces captured on the cluster.\n\nExample: gpuctl trace export --since 7d --out jobs.csv",
+    no_args_is_help=True,
+)
 
 
 @trace_app.command("export")
@@ -27,7 +31,10 @@ def export(
         typer.Option("--capture-db", help="Capture store [default: $GPUCTL_CAPTURE_DB, gpuctl-capture.db]."),
     ] = None,
 ) -> None:
-    """Write the captured jobs (those that ran) as a gpuctl CSV trace for `gpuctl simulate`."""
+    """Write the captured jobs (those that ran) as a gpuctl CSV trace for `gpuctl simulate`.
+
+    Example: gpuctl trace export --since 36h --out jobs.csv
+    """
     try:
         window = window_seconds(since)
         store = capture_db(db)
@@ -37,11 +44,9 @@ def export(
             with out.open("w", encoding="utf-8", newline="") as fh:
                 summary = export_jobs(store, window, fh)
     except CaptureInputError as exc:
-        typer.echo(f"gpuctl trace export: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
     except OSError as exc:
-        typer.echo(f"gpuctl trace export: {out}: {exc.strerror}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise fail(f"{out}: {exc.strerror}", EXIT_USAGE) from exc
     typer.echo(f"{summary.exported} job(s) exported; {summary.unfinished} still pending or running left out",
                err=True)
 

@@ -8,12 +8,13 @@ Exit codes as `gpuctl validate`: 0 every root valid, 1 one is invalid, 2 usage o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
+from gpuctl.cli.errors import fail
 from gpuctl.cli.loading import EXIT_INVALID, EXIT_USAGE, display_prefix, load_path
+from gpuctl.cli.output import Output, dump
 from reconciler.source import LoadResult, SourceError
 from reconciler.source.files import containing_repository
 from reconciler.source.kustomize_roots import kustomization_roots
@@ -31,17 +32,16 @@ def find_roots(path: Path, revision: str | None) -> list[Path]:
         top, subpath = containing_repository(path)
         roots = kustomization_roots(GitTree.at(top, revision), subpath)
     except SourceError as err:
-        typer.echo(f"gpuctl: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+        raise fail(str(err), EXIT_USAGE) from err
     return [top / root if root else top for root in roots]
 
 
-def validate_all(path: Path, revision: str | None, as_json: bool) -> None:
+def validate_all(path: Path, revision: str | None, output: Output) -> None:
     """Validate each root; print findings prefixed by the root's directory."""
+    as_json = output is not Output.TEXT
     roots = find_roots(path, revision)
     if not roots:
-        typer.echo(f"gpuctl: {path}: no kustomization.yaml under this directory", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(f"{path}: no kustomization.yaml under this directory", EXIT_USAGE)
     results: list[tuple[Path, LoadResult]] = [(root, load_path(root, revision)) for root in roots]
     report = []
     for root, result in results:
@@ -61,7 +61,7 @@ def validate_all(path: Path, revision: str | None, as_json: bool) -> None:
         tool = f"; built with {built}" if built else ""
         typer.echo(f"{shown}: {verdict} ({errors} errors, {warnings} warnings{tool})", err=True)
     if as_json:
-        typer.echo(json.dumps({"valid": all(r.ok for _, r in results), "roots": report}, indent=2))
+        typer.echo(dump({"valid": all(r.ok for _, r in results), "roots": report}, output))
     if not all(result.ok for _, result in results):
         raise typer.Exit(EXIT_INVALID)
 

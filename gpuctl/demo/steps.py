@@ -255,7 +255,7 @@ def show_audit_log(tour: Tour) -> None:
     tour.need_daemon().daemon.stop()
     tour.narrator.say("daemon stopped; its audit log:")
     db = str(tour.audit_db)
-    for args in (["audit", "log", "--db", db], ["audit", "verify", "--db", db]):
+    for args in (["audit", "log", "--audit-db", db], ["audit", "verify", "--audit-db", db]):
         tour.narrator.say("$ " + shlex.join(["gpuctl", *args]))
         code = _run_gpuctl(tour, args)
         if code != 0:

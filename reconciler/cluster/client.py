@@ -21,9 +21,10 @@ from kubernetes import client as k8s
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
 
-from reconciler.cluster.connection import ConnectionSpec, api_client_for
+from reconciler.cluster.connection import ConnectionSpec, api_client_for, origin_of
 from reconciler.cluster.errortext import parse_status
 from reconciler.cluster.retrying import RETRYABLE_STATUSES, ApiStatusError, RetryPolicy, call_with_retries
+from reconciler.cluster.unreachable import ApiUnreachableError, unreachable
 from reconciler.errors import NotFoundError, TerminalError
 from reconciler.protocols import KubeObject
 from schemas.refs import ObjectRef
@@ -68,8 +69,11 @@ class KubeClusterClient:
         retry: RetryPolicy | None = None,
         request_timeout: float = 30.0,
         seed: int | None = None,
+        origin: str = "",
     ) -> None:
         self._api = api_client
+        # Named in the error when the server cannot be reached: `kubeconfig K, context C`.
+        self._origin = origin
         self._retry = retry or RetryPolicy()
         self._timeout = request_timeout
         self._rng = random.Random(seed)
@@ -86,7 +90,10 @@ class KubeClusterClient:
 
     @classmethod
     def connect(cls, spec: ConnectionSpec) -> KubeClusterClient:
-        return cls(api_client_for(spec), request_timeout=spec.request_timeout)
+        return cls(api_client_for(spec), request_timeout=spec.request_timeout, origin=origin_of(spec))
+
+    def _unreachable(self, exc: BaseException) -> ApiUnreachableError | None:
+        return unreachable(exc, str(self._api.configuration.host), self._origin)
 
     def close(self) -> None:
         self._api.close()
@@ -105,6 +112,7 @@ class KubeClusterClient:
                 sleep=time.sleep,
                 rng=self._rng,
                 connection_errors=_CONNECTION_ERRORS,
+                unreachable=self._unreachable,
             )
         return self._dynamic
 
@@ -184,6 +192,7 @@ class KubeClusterClient:
             sleep=time.sleep,
             rng=self._rng,
             connection_errors=_CONNECTION_ERRORS,
+            unreachable=self._unreachable,
         )
 
     # ------------------------------------------------------------------ reads
@@ -318,7 +327,8 @@ class KubeClusterClient:
                 return None
             raise TerminalError(f"eviction failed: {exc}", ref) from exc
         except _CONNECTION_ERRORS as exc:
-            return f"the API server is unreachable: {type(exc).__name__}"
+            said = self._unreachable(exc)
+            return str(said) if said else f"the API server is unreachable: {type(exc).__name__}"
         return None
 
 

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from reconciler.cluster.unreachable import host_of, reason_of
+
 MAX_MESSAGE = 300
 
 
@@ -61,7 +63,8 @@ def missing_namespace(code: int, status: StatusInfo) -> str:
 
 def error_line(exc: BaseException) -> str:
     """One line for any error a Kubernetes call raises: API answers (the official client's
-    `ApiException`, the dynamic client's errors, ours), connection errors, anything else."""
+    `ApiException`, the dynamic client's errors, ours), a server that cannot be reached
+    (`cannot reach the Kubernetes API at URL: connection refused`), anything else."""
     code = getattr(exc, "status", None)
     if isinstance(code, int) and code >= 100:
         body = getattr(exc, "body", None)
@@ -71,6 +74,10 @@ def error_line(exc: BaseException) -> str:
             status = StatusInfo(status.reason, _first_line(str(own or "")), status.details_kind,
                                 status.details_name)  # fmt: skip
         return status_line(code, status)
+    reason = reason_of(exc)
+    if reason is not None:
+        host = host_of(exc)
+        return f"cannot reach the Kubernetes API{f' at {host}' if host else ''}: {reason}"
     text = _first_line(str(exc))
     name = type(exc).__name__
     return f"{name}: {text}" if text and not text.startswith(name) else (text or name)

@@ -83,8 +83,11 @@ def call_with_retries(
     sleep: Callable[[float], None],
     rng: random.Random,
     connection_errors: tuple[type[BaseException], ...],
+    unreachable: Callable[[BaseException], TransientError | None] | None = None,
 ) -> T:
-    """Run `request`, retrying transient failures; raise Transient/TerminalError when done."""
+    """Run `request`, retrying transient failures; raise Transient/TerminalError when done.
+    `unreachable` turns a failure to reach the server into its one-line error (else the
+    error names `verb` and the exception)."""
     last: TransientError | None = None
     for attempt in range(policy.attempts):
         try:
@@ -96,7 +99,8 @@ def call_with_retries(
             last = error
             wait = max(policy.delay(attempt, rng), exc.retry_after or 0.0)
         except connection_errors as exc:
-            last = TransientError(f"{verb} failed: {error_line(exc)}", ref)
+            said = unreachable(exc) if unreachable is not None else None
+            last = said or TransientError(f"{verb} failed: {error_line(exc)}", ref)
             wait = policy.delay(attempt, rng)
         if attempt + 1 < policy.attempts:
             sleep(wait)

@@ -92,7 +92,9 @@ def assemble(
             spec = ConnectionSpec(sandbox=str(cluster.kubeconfig_path))
         else:
             # In a Pod without a kubeconfig, ConnectionSpec() uses the service account.
-            spec = ConnectionSpec(kubeconfig=str(settings.kubeconfig) if settings.kubeconfig else None)
+            spec = ConnectionSpec(
+                kubeconfig=str(settings.kubeconfig) if settings.kubeconfig else None, context=settings.context
+            )
         client = KubeClusterClient.connect(spec)
         stack.callback(client.close)
         api = api_client_for(spec)

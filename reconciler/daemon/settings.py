@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from reconciler.errors import TerminalError
 from reconciler.source.refs import check_branch, check_subpath
 from schemas.durations import Duration
+from schemas.validation_text import describe
 
 ENV_PREFIX = "GPUCTL_"
 # The settings file's values while `load_settings` builds a DaemonSettings.
@@ -41,6 +42,7 @@ class DaemonSettings(BaseSettings):
     path: str = Field("", description="Sub-directory of the repository holding the desired state.")
     working_tree: bool = Field(False, description="Follow uncommitted edits of a local path (development).")
     kubeconfig: Path | None = None
+    context: str | None = Field(None, description="kubeconfig context (default: its current-context).")
     in_cluster: bool = False
     sandbox: bool = False
     listen: str = "127.0.0.1:8080"
@@ -103,7 +105,7 @@ class DaemonSettings(BaseSettings):
 
     @property
     def no_cluster_configured(self) -> bool:
-        return self.kubeconfig is None and not self.in_cluster and not self.sandbox
+        return self.kubeconfig is None and self.context is None and not self.in_cluster and not self.sandbox
 
     @classmethod
     def settings_customise_sources(
@@ -157,7 +159,7 @@ def load_settings(flags: dict[str, Any], settings_file: Path | None = None) -> D
         return DaemonSettings(**flags)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
+        for error in exc.errors(include_url=False):
             field = str(error["loc"][0]) if error["loc"] else ""
             if field in flags:
                 origin = f"--{field.replace('_', '-')}"
@@ -170,7 +172,7 @@ def load_settings(flags: dict[str, Any], settings_file: Path | None = None) -> D
             hint = ""
             if error["type"] == "extra_forbidden":
                 hint = f" (known settings: {', '.join(sorted(DaemonSettings.model_fields))})"
-            problems.append(f"{origin}: {error['msg']}{hint}")
+            problems.append(f"{origin}: {describe(error)}{hint}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from exc
     finally:
         _file_values.reset(token)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.yamldocs import escape_pointer_token
 from schemas.diagnostics import Diagnostic, Severity, SourceLocation
+from schemas.validation_text import describe
 
 PositionLookup = Callable[[str], SourceLocation]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -63,8 +64,7 @@ def diagnostics_from_pydantic(
             message = f"{subject}: missing required field {dotted}"
             this_rule = rule
         else:
-            text = str(error["msg"]).removeprefix("Value error, ")
-            message = f"{subject}: {dotted or 'document'}: {text}"
+            message = f"{subject}: {dotted or 'document'}: {describe(error)}"
             this_rule = rule
         # Unions report one error per member; keep the first per place and message.
         found.setdefault((where, message), Diagnostic(where, Severity.ERROR, message, this_rule))

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from schemas.desired import DesiredState
 from schemas.kinds import GPUNodePool
+from schemas.validation_text import describe_all
 from simulator.config import SimParameters
 from simulator.errors import SimulatorError
 from simulator.placement import POLICY_NAMES
@@ -87,7 +88,7 @@ def _pool_with(pool: GPUNodePool, path: list[str], value: str, key: str) -> GPUN
     try:
         return GPUNodePool.model_validate(data)
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        problems = describe_all(err.errors(include_url=False))
         raise SweepError(f"--vary {key}={value}: {problems}") from err
 
 

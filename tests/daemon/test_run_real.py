@@ -72,5 +72,5 @@ def test_without_rights_it_exits_2_saying_what_to_do(tmp_path, control_plane) ->
                             env=env, capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 2, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("gpuctl run: ") and "gpuctl-system/gpuctl-leader" in last
+    assert last.startswith("gpuctl: error: ") and "gpuctl-system/gpuctl-leader" in last
     assert "HTTP 403 Forbidden" in last and "--lease-namespace" in last and "--no-leader-elect" in last

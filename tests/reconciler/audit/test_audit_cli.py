@@ -92,15 +92,17 @@ def test_default_db_comes_from_the_environment(populated: Path) -> None:
 
 
 def test_usage_errors_exit_2(populated: Path) -> None:
-    """A bad --since, --object or --format, or export without --jsonl, is a usage error (exit 2)."""
+    """A bad --since, --object or -o/--format is a usage error (exit 2); export needs no --jsonl."""
     for args in (
         ["audit", "log", "--since", "last tuesday"],
         ["audit", "log", "--object", "gpu-node-1"],
-        ["audit", "log", "--format", "yaml"],
-        ["audit", "export"],
+        ["audit", "log", "--format", "xml"],
+        ["audit", "log", "-o", "xml"],
     ):
         result = runner.invoke(app, [*args, "--db", str(populated)])
         assert result.exit_code == 2, args
+    export = runner.invoke(app, ["audit", "export", "--audit-db", str(populated)])
+    assert export.exit_code == 0 and len(export.stdout.splitlines()) == 7
 
 
 def test_log_text_lists_entries_with_filters(populated: Path) -> None:

@@ -88,6 +88,11 @@ class KubeClusterClient:
     def connect(cls, spec: ConnectionSpec) -> KubeClusterClient:
         return cls(api_client_for(spec), request_timeout=spec.request_timeout)
 
+    @property
+    def server(self) -> str:
+        """The API server URL this client talks to."""
+        return str(self._api.configuration.host)
+
     def close(self) -> None:
         self._api.close()
         self._cache_dir.cleanup()

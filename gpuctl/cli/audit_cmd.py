@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 `verify` found a bad entry; 2 usage or I/O error (missi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -17,7 +18,9 @@ from typing import Annotated, Any
 
 import typer
 
-from gpuctl.cli import audit_render
+from gpuctl.cli import audit_render, get_cmd
+from gpuctl.cli.cluster_options import ContextOption, KubeconfigOption, SandboxOption
+from gpuctl.cli.get_cmd import NamespaceOption, OutputOption
 from reconciler.audit.archive import JsonlExport
 from reconciler.audit.errors import AuditError
 from reconciler.audit.query import AuditReader, EntryFilter
@@ -35,7 +38,11 @@ audit_app = typer.Typer(
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help=f"Audit database file (default: ${DB_ENV_VAR}, else ./{DEFAULT_DB_NAME})"),
+    typer.Option(
+        "--db",
+        help=f"Audit database file (default: ${DB_ENV_VAR}, else the current kubeconfig context's "
+        f"cluster's $XDG_STATE_HOME/gpuctl/<cluster-id>/audit.db, else ./{DEFAULT_DB_NAME})",
+    ),
 ]
 
 
@@ -46,10 +53,26 @@ def register(app: typer.Typer) -> None:
 
 
 def resolve_db_path(db: Path | None) -> Path:
-    """`--db`, else `$GPUCTL_AUDIT_DB`, else `./gpuctl-audit.db`."""
+    """`--db`, else `$GPUCTL_AUDIT_DB`, else the audit database `gpuctl apply` keeps for the
+    cluster of the default kubeconfig's current context (`gpuctl.cli.state_dir`), else
+    `./gpuctl-audit.db`."""
     if db is not None:
         return db
-    return Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
+    if os.environ.get(DB_ENV_VAR):
+        return Path(os.environ[DB_ENV_VAR])
+    from gpuctl.cli.state_dir import default_audit_db
+    from reconciler.cluster import ConnectionSpec
+    from reconciler.cluster.connection import api_client_for
+    from reconciler.errors import ReconcileError
+
+    try:
+        api: Any = api_client_for(ConnectionSpec())
+    except ReconcileError:
+        return Path(DEFAULT_DB_NAME)
+    try:
+        return default_audit_db(str(api.configuration.host))
+    finally:
+        api.close()
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -207,8 +230,24 @@ def _write_jsonl(records: Iterator[dict[str, Any]], out: Path | None) -> int:
     return count
 
 
-def status(db: DbOption = None) -> None:
-    """Show the last applied revision, its result, and the last 10 reconciles."""
+def status(
+    db: DbOption = None,
+    *,
+    namespace: NamespaceOption = None,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    sandbox: SandboxOption = None,
+    output: OutputOption = "text",
+) -> None:
+    """The last reconcile: with an audit database (--db or $GPUCTL_AUDIT_DB), the last applied
+    revision and the last 10 reconciles in it; without one, the record gpuctl keeps in the
+    cluster (revision, when, result, counts, by whom), readable from any machine.
+
+    Example: gpuctl status --kubeconfig ~/.kube/config -o json
+    """
+    if db is None and not os.environ.get(DB_ENV_VAR):
+        get_cmd.cluster_status(namespace, kubeconfig, context, sandbox, output)
+        return
     path = resolve_db_path(db)
     try:
         with AuditReader(path) as reader, reader.snapshot():
@@ -216,4 +255,9 @@ def status(db: DbOption = None) -> None:
             recent = reader.reconciles(limit=10)
     except AuditError as exc:
         raise _fail(str(exc)) from exc
+    if output != "text":
+        applied = dataclasses.asdict(last_applied) if last_applied else None
+        document = {"auditDb": str(path), "lastApplied": applied, "recent": [dataclasses.asdict(r) for r in recent]}
+        typer.echo(get_cmd.dump(document, output))
+        return
     audit_render.print_status(path, last_applied, recent)

@@ -257,7 +257,8 @@ def status(
         raise _fail(str(exc)) from exc
     if output != "text":
         applied = dataclasses.asdict(last_applied) if last_applied else None
-        document = {"auditDb": str(path), "lastApplied": applied, "recent": [dataclasses.asdict(r) for r in recent]}
+        recent_records = [dataclasses.asdict(r) for r in recent]
+        document = {"auditDb": str(path), "lastApplied": applied, "recent": recent_records}
         typer.echo(get_cmd.dump(document, output))
         return
     audit_render.print_status(path, last_applied, recent)

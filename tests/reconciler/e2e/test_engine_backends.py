@@ -55,7 +55,8 @@ def test_initial_apply_then_zero_writes(request: pytest.FixtureRequest, example:
     assert {"RayCluster/team-llm/llm-serving", "ClusterQueue/training", "Namespace/team-vision"} <= created
     # The audit log also holds the write of the in-cluster record of the pass, last.
     recorded = [str(e.ref) for e in sink.all_changes()]
-    assert recorded == [str(e.ref) for e in first.changes.changed()] + ["ConfigMap/gpuctl-system/gpuctl-inventory"]
+    inventory = "ConfigMap/gpuctl-system/gpuctl-inventory"
+    assert recorded == [str(e.ref) for e in first.changes.changed()] + [inventory]
     assert example.writes() - before >= len(sink.all_changes())
     before = example.writes()
     second = example.run(state, sink)

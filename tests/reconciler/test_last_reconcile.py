@@ -22,7 +22,8 @@ from schemas.results import HealthCode, Operator, RevisionInfo
 INVENTORY = ObjectRef("", "ConfigMap", "gpuctl-system", INVENTORY_NAME)
 OBJECTS: list[dict[str, Any]] = [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}},
-    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "ml"}, "data": {"k": "v"}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "ml"},
+     "data": {"k": "v"}},
 ]
 
 

@@ -20,6 +20,7 @@ from reconciler.apply.snapshot import take_snapshot
 from reconciler.apply.tenancy import enforce
 from reconciler.errors import ApiUnreachableError, ReconcileError, TransientError
 from reconciler.health.assess import HealthReport, wait_healthy
+from reconciler.last_reconcile import LastReconcile, needs_write, record_of
 from reconciler.planning.inventory import Inventory
 from reconciler.planning.pairing import Pair, plan
 from reconciler.protocols import AuditSink, Clock, ClusterClient, KubeObject
@@ -63,6 +64,8 @@ class ReconcileResult:
     retryable: bool = False
     # The pass could not reach the API server at all (`error` says where and why).
     unreachable: bool = False
+    # Why the in-cluster record of this pass could not be written (it never fails the pass).
+    record_error: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -86,11 +89,12 @@ def reconcile(
     reconcile_id = sink.begin(revision, options.trigger) if sink is not None else ""
     recorder = ChangeRecorder(sink, reconcile_id)
     result = ReconcileResult(revision, changes=recorder.changes, reconcile_id=reconcile_id or None)
+    the_pass = _Pass(
+        state, client=client, clock=clock, options=options, recorder=recorder, result=result,
+        rendered=rendered,
+    )
     try:
-        _Pass(
-            state, client=client, clock=clock, options=options, recorder=recorder, result=result,
-            rendered=rendered,
-        ).run()
+        the_pass.run()
     except ReconcileError as exc:
         result.outcome, result.error = ReconcileOutcome.FAILED, str(exc)
         result.retryable = isinstance(exc, TransientError)
@@ -103,9 +107,34 @@ def reconcile(
     else:
         result.outcome = _outcome(result)
     recorder.end()
+    if not options.dry_run and the_pass.store is not None:  # audited, but not one of the pass's changes
+        _save_record(the_pass.store, state, options, result, ChangeRecorder(sink, reconcile_id))
     if sink is not None:
         sink.end(reconcile_id, result.outcome, result.error)
     return result
+
+
+def _save_record(store: InventoryStore, state: DesiredState, options: ReconcileOptions,
+                 result: ReconcileResult, recorder: ChangeRecorder) -> None:  # fmt: skip
+    """Update the in-cluster record of the last reconcile when this pass wrote something or
+    its verdict changed (a no-op pass stays zero-write); best effort, it never fails the pass.
+    The write goes to the audit log under this reconcile (`recorder`) but is not one of the
+    pass's changes: it is gpuctl's status, and it does not alter the outcome."""
+    new = LastReconcile.of_pass(
+        result.revision, result.outcome, trigger=options.trigger, entries=result.changes.entries,
+        pools=state.pools, error=result.error,
+    )
+    try:
+        stored = record_of(store.record_text)
+    except ReconcileError:
+        stored = None  # an unreadable record is replaced
+    if not needs_write(stored, new, wrote=bool(result.changes.changed())):
+        return
+    try:
+        store.save_record(new.annotation(), recorder)
+    except ReconcileError as exc:
+        recorder.abandon(store.ref, f"record not written: {exc}")
+        result.record_error = str(exc)
 
 
 def _outcome(result: ReconcileResult) -> ReconcileOutcome:
@@ -153,6 +182,7 @@ class _Pass:
         self.options = options
         self.recorder = recorder
         self.result = result
+        self.store: InventoryStore | None = None
 
     def run(self) -> None:
         client, options = self.client, self.options
@@ -163,6 +193,7 @@ class _Pass:
         enforce((obj for _, obj in objects), self.state.settings.allow)
         store = InventoryStore(client, self.state.settings.namespace)
         inventory = store.load()
+        self.store = store
         kinds = {(str(o["apiVersion"]), str(o["kind"])) for _, o in objects}
         kinds |= {(e.api_version, e.kind) for e in inventory.entries}
         the_plan = plan(objects, take_snapshot(client, kinds), inventory)

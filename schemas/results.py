@@ -99,6 +99,23 @@ class RevisionInfo:
     rewrites: str = ""
     # The tool that built the revision when its root is a kustomization; empty for plain files.
     built_with: str = ""
+    # Who ran a manual command (`gpuctl apply`, `gpuctl rollout ...`); None for the daemon.
+    operator: Operator | None = None
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who ran a manual command: the kubeconfig user of the context it used (empty without a
+    kubeconfig: a sandbox URL, in-cluster) and the OS user, beside the commit's Git author."""
+
+    kube_user: str = ""
+    os_user: str = ""
+
+    def describe(self) -> str:
+        """`kube user alice, OS user bob` (the parts known)."""
+        parts = [f"kube user {self.kube_user}" if self.kube_user else ""]
+        parts.append(f"OS user {self.os_user}" if self.os_user else "")
+        return ", ".join(p for p in parts if p) or "unknown"
 
 
 class ReconcileOutcome(StrEnum):

@@ -5,7 +5,6 @@ Exit codes: 0 applied (or nothing to do), 1 some change or rollout failed, 2 err
 from __future__ import annotations
 
 import dataclasses
-import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
@@ -20,13 +19,13 @@ from gpuctl.cli.cluster_options import (
     connect,
     fail,
     load,
+    reach,
     revision_of,
 )
 from gpuctl.cli.errors import error
 from gpuctl.cli.output import LegacyFormatOption, Output, OutputOption, chosen, reformat
+from gpuctl.cli.state_dir import DB_HELP, default_audit_db, open_dir, operator
 
-DB_ENV_VAR = "GPUCTL_AUDIT_DB"
-DEFAULT_DB_NAME = "gpuctl-audit.db"
 EXIT_FAILED = 1
 
 
@@ -49,9 +48,7 @@ def apply(
     ] = False,
     audit_db: Annotated[
         Path | None,
-        typer.Option(
-            "--audit-db", "--db", help=f"audit log file [default: ${DB_ENV_VAR} or ./{DEFAULT_DB_NAME}]"
-        ),
+        typer.Option("--audit-db", "--db", help=DB_HELP),
     ] = None,
     poll_interval: Annotated[
         float, typer.Option("--poll-interval", help="seconds between checks while waiting", min=0.01)
@@ -86,15 +83,18 @@ def apply(
         applied_revision = dataclasses.replace(applied_revision, built_with=state.built_with)
     if not dry_run:
         require_signed(path, applied_revision, state.settings.verify)
+    applied_revision = dataclasses.replace(applied_revision, operator=operator(kubeconfig, context, sandbox))
     client = connect(kubeconfig, context, sandbox)
-    db = audit_db or Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
+    reach(client)  # a cluster out of reach leaves no audit database or state directory behind
+    db = default_audit_db(client.server, audit_db)
     audit = None
     stack = ExitStack()
     try:
         if not dry_run:
             try:
+                open_dir(db)
                 audit = SqliteAuditLog(db)
-            except AuditError as exc:
+            except (AuditError, OSError) as exc:
                 raise fail(f"cannot open the audit log {db}: {exc}") from exc
         options = ReconcileOptions(
             dry_run=dry_run,

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 `verify` found a bad entry; 2 usage or I/O error (missi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -18,8 +19,10 @@ from typing import Annotated, Any
 
 import typer
 
-from gpuctl.cli import audit_render
+from gpuctl.cli import audit_render, get_cmd
+from gpuctl.cli.cluster_options import ContextOption, KubeconfigOption, SandboxOption
 from gpuctl.cli.errors import fail
+from gpuctl.cli.get_cmd import NamespaceOption
 from gpuctl.cli.output import LegacyFormatOption, Output, OutputOption, chosen, dump
 from reconciler.audit.archive import JsonlExport
 from reconciler.audit.errors import AuditError
@@ -45,7 +48,10 @@ class ExportFormat(StrEnum):
 DbOption = Annotated[
     Path | None,
     typer.Option(
-        "--audit-db", "--db", help=f"Audit database file (default: ${DB_ENV_VAR}, else ./{DEFAULT_DB_NAME})"
+        "--audit-db",
+        "--db",
+        help=f"Audit database file (default: ${DB_ENV_VAR}, else the current kubeconfig context's "
+        f"cluster's $XDG_STATE_HOME/gpuctl/<cluster-id>/audit.db, else ./{DEFAULT_DB_NAME})",
     ),
 ]
 
@@ -57,10 +63,26 @@ def register(app: typer.Typer) -> None:
 
 
 def resolve_db_path(db: Path | None) -> Path:
-    """`--db`, else `$GPUCTL_AUDIT_DB`, else `./gpuctl-audit.db`."""
+    """`--db`, else `$GPUCTL_AUDIT_DB`, else the audit database `gpuctl apply` keeps for the
+    cluster of the default kubeconfig's current context (`gpuctl.cli.state_dir`), else
+    `./gpuctl-audit.db`."""
     if db is not None:
         return db
-    return Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
+    if os.environ.get(DB_ENV_VAR):
+        return Path(os.environ[DB_ENV_VAR])
+    from gpuctl.cli.state_dir import default_audit_db
+    from reconciler.cluster import ConnectionSpec
+    from reconciler.cluster.connection import api_client_for
+    from reconciler.errors import ReconcileError
+
+    try:
+        api: Any = api_client_for(ConnectionSpec())
+    except ReconcileError:
+        return Path(DEFAULT_DB_NAME)
+    try:
+        return default_audit_db(str(api.configuration.host))
+    finally:
+        api.close()
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -137,7 +159,7 @@ def audit_log(  # noqa: PLR0917 - typer maps each option to a parameter
                 typer.echo(audit_render.entry_line(entry, positions))
                 shown += 1
     except AuditError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if not shown:
         typer.echo("no audit entries match", err=True)
 
@@ -175,7 +197,7 @@ def audit_verify(
             with AuditReader(path) as reader:
                 result = verify_chain(reader, anchor=anchor)
     except AuditError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if result.problem is not None:
         typer.echo(
             f"audit log {path} FAILED verification after {result.count} good entries: "
@@ -210,7 +232,7 @@ def audit_export(
         with AuditReader(path) as reader, reader.snapshot():
             count = _write_jsonl((e.to_record() for e in reader.entries()), out)
     except AuditError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     except OSError as exc:
         raise _fail(f"{out}: cannot write the export: {exc.strerror or exc}") from exc
     if out is not None:
@@ -230,16 +252,35 @@ def _write_jsonl(records: Iterator[dict[str, Any]], out: Path | None) -> int:
     return count
 
 
-def status(db: DbOption = None) -> None:
-    """Show the last applied revision, its result, and the last 10 reconciles.
+def status(
+    db: DbOption = None,
+    *,
+    namespace: NamespaceOption = None,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
+    sandbox: SandboxOption = None,
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """The last reconcile: with an audit database (--db or $GPUCTL_AUDIT_DB), the last applied
+    revision and the last 10 reconciles in it; without one, the record gpuctl keeps in the
+    cluster (revision, when, result, counts, by whom), readable from any machine.
 
-    Example: gpuctl status --audit-db gpuctl-audit.db
+    Example: gpuctl status --kubeconfig ~/.kube/config -o json
     """
+    if db is None and not os.environ.get(DB_ENV_VAR):
+        get_cmd.cluster_status(namespace, kubeconfig, context, sandbox, output)
+        return
     path = resolve_db_path(db)
     try:
         with AuditReader(path) as reader, reader.snapshot():
             last_applied = reader.last_applied()
             recent = reader.reconciles(limit=10)
     except AuditError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
+    if output != "text":
+        applied = dataclasses.asdict(last_applied) if last_applied else None
+        recent_records = [dataclasses.asdict(r) for r in recent]
+        document = {"auditDb": str(path), "lastApplied": applied, "recent": recent_records}
+        typer.echo(dump(document, output))
+        return
     audit_render.print_status(path, last_applied, recent)

@@ -104,6 +104,10 @@ def print_status(path: Path, last_applied: ReconcileSummary | None, recent: list
 def _revision(revision: dict[str, str]) -> str:
     sha = revision.get("sha", "")[:_SHORT_SHA] or "?"
     author = f" by {revision['author']}" if revision.get("author") else ""
+    who = [f"kube user {revision['kube_user']}" if revision.get("kube_user") else "",
+           f"OS user {revision['os_user']}" if revision.get("os_user") else ""]  # fmt: skip
+    if any(who):
+        author += f" ({', '.join(w for w in who if w)})"
     subject = revision.get("message", "").splitlines()[0] if revision.get("message") else ""
     return f"rev {sha}{author}" + (f' "{subject}"' if subject else "")
 

@@ -44,6 +44,17 @@ def connect(kubeconfig: Path | None, context: str | None, sandbox: str | None) -
         raise fail(str(exc)) from exc
 
 
+def reach(client: KubeClusterClient) -> None:
+    """Exit 2 unless the API server answers (before anything is written on this machine)."""
+    from reconciler.errors import ReconcileError
+
+    try:
+        client.kind_info("v1", "Namespace")
+    except ReconcileError as exc:
+        client.close()
+        raise fail(f"cannot reach the Kubernetes API at {client.server}: {exc}") from exc
+
+
 RevisionOption = Annotated[
     str | None,
     typer.Option("--revision", help="use this Git revision of the repository holding PATH (no checkout)"),

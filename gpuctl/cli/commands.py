@@ -9,6 +9,7 @@ from gpuctl.cli import (
     audit_cmd,
     demo_cmd,
     diff_cmd,
+    get_cmd,
     render,
     rollout_cmd,
     run_cmd,
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
     audit_cmd.register(app)
     demo_cmd.register(app)
     diff_cmd.register(app)
+    get_cmd.register(app)
     render.register(app)
     rollout_cmd.register(app)
     run_cmd.register(app)

@@ -5,8 +5,10 @@ the audit log and posts an Event on each Node it changed. Wiring only: the work 
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
+import json
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -23,20 +25,22 @@ from gpuctl.cli.cluster_options import (
     connect,
     fail,
     load,
+    reach,
     revision_of,
 )
 from gpuctl.cli.errors import error
 from gpuctl.cli.output import Output, OutputOption, dump
+from gpuctl.cli.state_dir import DB_HELP, default_audit_db, open_dir
+from gpuctl.cli.state_dir import operator as operator_of
 
 if TYPE_CHECKING:
     from reconciler.apply.recorder import ChangeRecorder
+    from reconciler.cluster import KubeClusterClient
     from reconciler.rollout.commands import Done
     from reconciler.rollout.drain_progress import DrainObserver, DrainReport
     from schemas.desired import DesiredState
 
 EXIT_FAILED = 1
-DB_ENV_VAR = "GPUCTL_AUDIT_DB"
-DEFAULT_DB_NAME = "gpuctl-audit.db"
 
 app = typer.Typer(
     help="See and recover GPU node rollouts: status, retry, abort, pause, resume.\n\n"
@@ -51,7 +55,7 @@ RepoOption = Annotated[
 ]
 AuditDbOption = Annotated[
     Path | None,
-    typer.Option("--audit-db", "--db", help=f"audit log file [default: ${DB_ENV_VAR}, ./{DEFAULT_DB_NAME}]"),
+    typer.Option("--audit-db", "--db", help=DB_HELP),
 ]
 _EVENT_REASONS = {"retry": "RolloutRetried", "abort": "RolloutAborted", "pause": "RolloutPaused",
                   "resume": "RolloutResumed"}  # fmt: skip
@@ -98,22 +102,37 @@ def _state(repo: Path | None) -> DesiredState | None:
     return None if repo is None else load(repo)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """The cluster a rollout command works on, as its options name it."""
+
+    kubeconfig: Path | None
+    context: str | None
+    sandbox: str | None
+
+
 @contextmanager
 def _audited(
-    command: str, pool: str, repo: Path | None, audit_db: Path | None
-) -> Iterator[tuple[ChangeRecorder, Callable[[bool], None]]]:
+    command: str, pool: str, repo: Path | None, audit_db: Path | None, *, client: KubeClusterClient,
+    target: _Target,
+) -> Iterator[tuple[ChangeRecorder, Callable[[bool], None]]]:  # fmt: skip
     """A recorder whose entries go to the audit log under one manual reconcile record."""
     from reconciler.apply.recorder import ChangeRecorder
     from reconciler.audit import AuditError, SqliteAuditLog
     from schemas.results import ReconcileOutcome, RevisionInfo, Trigger
 
-    db = audit_db or Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_NAME)
+    reach(client)  # a cluster out of reach leaves no audit database or state directory behind
+    db = default_audit_db(client.server, audit_db)
     try:
+        open_dir(db)
         audit = SqliteAuditLog(db)
-    except AuditError as exc:
+    except (AuditError, OSError) as exc:
         raise fail(f"cannot open the audit log {db}: {exc}") from exc
     sha = revision_of(repo).sha if repo is not None else ""
-    revision = RevisionInfo(sha, author=operator(), message=f"gpuctl rollout {command} {pool}")
+    revision = RevisionInfo(
+        sha, author=operator(), message=f"gpuctl rollout {command} {pool}",
+        operator=operator_of(target.kubeconfig, target.context, target.sandbox),
+    )  # fmt: skip
     reconcile_id = audit.begin(revision, Trigger.MANUAL)
     recorder = ChangeRecorder(audit, reconcile_id)
     outcome: list[bool] = [True]
@@ -244,7 +263,8 @@ def retry(
     state = _state(repo)
     client = connect(kubeconfig, context, sandbox)
     try:
-        with _audited("retry", pool, repo, audit_db) as (recorder, set_ok):
+        target = _Target(kubeconfig, context, sandbox)
+        with _audited("retry", pool, repo, audit_db, client=client, target=target) as (recorder, set_ok):
             try:
                 nodes = commands.pool_nodes(client, pool, state.pools if state else None)
                 done = commands.retry(client, recorder, pool, nodes, now=SystemClock().now(), only=node)
@@ -296,7 +316,8 @@ def _simple(command: str) -> Callable[..., None]:
         state = _state(repo)
         client = connect(kubeconfig, context, sandbox)
         try:
-            with _audited(command, pool, repo, audit_db) as (recorder, set_ok):
+            target = _Target(kubeconfig, context, sandbox)
+            with _audited(command, pool, repo, audit_db, client=client, target=target) as (recorder, set_ok):
                 nodes = commands.pool_nodes(client, pool, state.pools if state else None)
                 try:
                     if command == "abort":

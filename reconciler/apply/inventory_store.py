@@ -1,5 +1,7 @@
 """Reading and writing the inventory ConfigMap in gpuctl's namespace. A write happens only
-when the inventory changed, so a no-op reconcile writes nothing here either."""
+when the inventory changed, so a no-op reconcile writes nothing here either. The ConfigMap
+also carries the record of the last reconcile (`RECORD_ANNOTATION`, `reconciler.last_reconcile`),
+kept in every write of the inventory and replaced by `save_record`."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from reconciler.protocols import ClusterClient, KubeObject
 from schemas.refs import ObjectRef
 from schemas.results import Action, ChangeEntry
 
+RECORD_ANNOTATION = "gpuctl.dev/last-reconcile"
+
 
 class InventoryStore:
     """The inventory of one gpuctl installation (one namespace)."""
@@ -27,6 +31,8 @@ class InventoryStore:
         self._stored: Inventory | None = None
         self._exists = False
         self._live: KubeObject | None = None
+        # The record annotation as stored (every server-side apply of the ConfigMap keeps it).
+        self.record_text: str | None = None
 
     @property
     def ref(self) -> ObjectRef:
@@ -35,6 +41,8 @@ class InventoryStore:
     def load(self) -> Inventory:
         obj = self.client.get("v1", "ConfigMap", INVENTORY_NAME, self.namespace)
         self._exists, self._live = obj is not None, obj
+        notes = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+        self.record_text = str(notes[RECORD_ANNOTATION]) if notes.get(RECORD_ANNOTATION) else None
         if obj is None:
             self._stored = Inventory()
             return self._stored
@@ -58,9 +66,29 @@ class InventoryStore:
             recorder.record(entry)
         action = Action.CONFIGURED if self._exists else Action.CREATED
         entry = ChangeEntry(self.ref, action, message=f"inventory of {len(inventory)} objects")
-        sent = inventory_configmap(self.namespace, inventory)
+        sent = inventory_configmap(self.namespace, inventory, self._annotations())
         recorder.intend(entry, applied("v1", self._live, sent), "inventory")
         self._live = self.client.apply(sent)
         self._exists = True
         recorder.record(entry)
         self._stored = inventory
+
+    def save_record(self, text: str, recorder: ChangeRecorder) -> None:
+        """Replace the record annotation, keeping the stored inventory as it is; audited like
+        every write (`reconciler.last_reconcile`)."""
+        if self._stored is None:
+            self.load()
+        assert self._stored is not None
+        if self.client.get("v1", "Namespace", self.namespace) is None:
+            return  # nothing was ever stored here; the record waits for the first inventory
+        self.record_text = text
+        action = Action.CONFIGURED if self._exists else Action.CREATED
+        entry = ChangeEntry(self.ref, action, message="record of the last reconcile")
+        sent = inventory_configmap(self.namespace, self._stored, self._annotations())
+        recorder.intend(entry, applied("v1", self._live, sent), "reconcile-record")
+        self._live = self.client.apply(sent)
+        self._exists = True
+        recorder.record(entry)
+
+    def _annotations(self) -> dict[str, str]:
+        return {RECORD_ANNOTATION: self.record_text} if self.record_text else {}

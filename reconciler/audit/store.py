@@ -335,4 +335,7 @@ def _revision_content(revision: RevisionInfo) -> dict[str, str]:
         content["history_rewritten_from"] = revision.rewrites
     if revision.built_with:  # likewise: only revisions built by kustomize carry it
         content["built_with"] = revision.built_with
+    if revision.operator is not None:  # likewise: only manual commands name their operator
+        content["kube_user"] = revision.operator.kube_user
+        content["os_user"] = revision.operator.os_user
     return content

@@ -95,6 +95,11 @@ class KubeClusterClient:
     def _unreachable(self, exc: BaseException) -> ApiUnreachableError | None:
         return unreachable(exc, str(self._api.configuration.host), self._origin)
 
+    @property
+    def server(self) -> str:
+        """The API server URL this client talks to."""
+        return str(self._api.configuration.host)
+
     def close(self) -> None:
         self._api.close()
         self._cache_dir.cleanup()

@@ -20,6 +20,7 @@ ASSESSORS: dict[tuple[str, str], Assessor] = {
     ("apps", "StatefulSet"): workloads.statefulset,
     ("apps", "DaemonSet"): workloads.daemonset,
     ("batch", "Job"): workloads.job,
+    ("", "PersistentVolumeClaim"): workloads.persistent_volume_claim,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): platform.crd,
     ("", "Node"): platform.node,
     ("nvidia.com", "ClusterPolicy"): platform.cluster_policy,

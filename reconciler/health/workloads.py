@@ -1,5 +1,5 @@
 """Health of the built-in workload kinds (after gitops-engine's checks): Deployment,
-StatefulSet, DaemonSet rollouts and Job completion."""
+StatefulSet, DaemonSet rollouts, Job completion and PersistentVolumeClaim binding."""
 
 from __future__ import annotations
 
@@ -77,3 +77,13 @@ def job(obj: KubeObject) -> HealthStatus:
     if (obj.get("spec") or {}).get("suspend"):
         return HealthStatus(HealthCode.SUSPENDED, "job is suspended")
     return _progressing(f"{status(obj).get('active', 0)} pods active")
+
+
+def persistent_volume_claim(obj: KubeObject) -> HealthStatus:
+    """As Argo CD: Bound is healthy, Pending progressing, Lost degraded."""
+    phase = status(obj).get("phase")
+    if phase == "Bound":
+        return HEALTHY
+    if phase == "Lost":
+        return HealthStatus(HealthCode.DEGRADED, "the claim lost its volume")
+    return _progressing(f"claim is {phase or 'Pending'}")

@@ -88,8 +88,10 @@ class Inventory:
         return len(self.entries)
 
 
-def inventory_configmap(namespace: str, inventory: Inventory) -> dict[str, Any]:
-    """The ConfigMap that stores `inventory` in `namespace`."""
+def inventory_configmap(
+    namespace: str, inventory: Inventory, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The ConfigMap that stores `inventory` in `namespace` (with gpuctl's `annotations`)."""
     text = inventory.text()
     if len(text) <= INLINE_LIMIT:
         payload: dict[str, Any] = {"data": {INVENTORY_KEY: text}}
@@ -103,6 +105,7 @@ def inventory_configmap(namespace: str, inventory: Inventory) -> dict[str, Any]:
             "name": INVENTORY_NAME,
             "namespace": namespace,
             "labels": {"app.kubernetes.io/managed-by": "gpuctl"},
+            **({"annotations": dict(annotations)} if annotations else {}),
         },
         **payload,
     }

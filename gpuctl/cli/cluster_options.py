@@ -52,7 +52,7 @@ def reach(client: KubeClusterClient) -> None:
         client.kind_info("v1", "Namespace")
     except ReconcileError as exc:
         client.close()
-        raise fail(f"cannot reach the Kubernetes API at {client.server}: {exc}") from exc
+        raise fail(str(exc)) from exc  # unreachable: the one kubectl-like line; else the server's answer
 
 
 RevisionOption = Annotated[

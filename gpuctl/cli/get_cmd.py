@@ -9,9 +9,8 @@ ConfigMap in its namespace: the message says so on stderr, nothing on stdout); 2
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -129,7 +128,7 @@ def _print_text(live: LiveState) -> None:
 
 
 def cluster_status(
-    namespace: str | None, kubeconfig: Path | None, context: str | None, sandbox: str | None, output: str
+    namespace: str | None, kubeconfig: Path | None, context: str | None, sandbox: str | None, output: Output
 ) -> None:
     """`gpuctl status` without an audit database: the record in the cluster."""
     from reconciler.apply.inventory_store import InventoryStore

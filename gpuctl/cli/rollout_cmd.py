@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-import os
-import json
 import socket
 import time
 from collections.abc import Callable, Iterator

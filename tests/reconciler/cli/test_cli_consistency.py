@@ -24,12 +24,12 @@ runner = CliRunner()
 # Commands that print a report, and so take -o/--output.
 OUTPUT_COMMANDS = {
     "apply", "diff", "validate", "render", "audit log", "audit export", "rollout status",
-    "simulate run", "simulate sweep", "simulate calibrate",
+    "simulate run", "simulate sweep", "simulate calibrate", "get", "status",
 }  # fmt: skip
 # Commands that talk to a cluster, and so take --kubeconfig and --context.
 CLUSTER_COMMANDS = {
     "apply", "diff", "run", "rollout status", "rollout retry", "rollout abort", "rollout pause",
-    "rollout resume", "sandbox nodes",
+    "rollout resume", "sandbox nodes", "get", "status",
 }  # fmt: skip
 
 

@@ -1,9 +1,10 @@
 """The scheduler: binds each pending pod to the first node (by name) that is Ready, not
-cordoned (unless the pod tolerates the cordon's taint), whose taints the pod tolerates, whose labels match its node selector and
-required node affinity, and whose allocatable covers the pod's requests on top of the
-pods already bound there; among those, nodes with fewer PreferNoSchedule taints the pod does
-not tolerate come first (kube-scheduler's TaintToleration scoring). Pods that fit nowhere
-get `PodScheduled=False/Unschedulable` with the scheduler's "0/N nodes are available" message."""
+cordoned (unless the pod tolerates the cordon's taint), whose taints the pod tolerates,
+whose labels match its node selector and required node affinity, and whose allocatable
+covers the pod's requests on top of the pods already bound there; among those, nodes with
+fewer PreferNoSchedule taints the pod does not tolerate come first (kube-scheduler's
+TaintToleration scoring). Pods that fit nowhere get `PodScheduled=False/Unschedulable` with
+the scheduler's "0/N nodes are available" message."""
 
 from __future__ import annotations
 

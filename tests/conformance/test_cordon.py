@@ -48,7 +48,7 @@ def cordoned(core: client.CoreV1Api, target: Target) -> Iterator[str]:
 def test_pod_tolerating_the_cordon_taint_binds_to_a_cordoned_node(
     core: client.CoreV1Api, namespace: str, cordoned: str
 ) -> None:
-    """A Pod tolerating node.kubernetes.io/unschedulable is bound to the cordoned node; one without stays Pending."""
+    """A Pod tolerating the cordon taint is bound to the cordoned node; one without stays Pending."""
     suffix = uuid.uuid4().hex[:6]
     tolerant, plain = f"tolerant-{suffix}", f"plain-{suffix}"
     core.create_namespaced_pod(namespace, _pod(plain, cordoned, []))

@@ -156,20 +156,23 @@ def initialise(rtype: ResourceType, obj: dict[str, Any], now: str) -> None:
     elif rtype.kind == "Pod" and rtype.group == "":
         _default_pod(obj)
     elif (rtype.group, rtype.kind) in _STATUS_RESET_ON_CREATE:
-        obj["status"] = {}  # as their strategies' PrepareForCreate: a client cannot create a status
+        # As their strategies' PrepareForCreate: a client cannot create a status.
+        obj["status"] = dict(_STATUS_RESET_ON_CREATE[rtype.group, rtype.kind])
 
 
 # Kinds whose Go status struct is not a pointer and whose create strategy resets it: the real
-# server answers `status: {}` from the first read, before any controller has written to it.
-_STATUS_RESET_ON_CREATE = frozenset(
-    {
-        ("batch", "Job"),
-        ("apps", "Deployment"),
-        ("apps", "ReplicaSet"),
-        ("apps", "StatefulSet"),
-        ("apps", "DaemonSet"),
-    }
-)
+# server answers this status from the first read, before any controller has written to it
+# (the status fields without `omitempty` serialise as 0; the official client's models
+# refuse a ReplicaSet or StatefulSet status without `replicas`).
+_STATUS_RESET_ON_CREATE: dict[tuple[str, str], dict[str, int]] = {
+    ("batch", "Job"): {},
+    ("apps", "Deployment"): {},
+    ("apps", "ReplicaSet"): {"replicas": 0},
+    ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "DaemonSet"): {
+        "currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0,
+    },
+}
 
 
 BUILTIN_GROUPS = frozenset(

@@ -1,9 +1,10 @@
 """The scheduler: binds each pending pod to the first node (by name) that is Ready, not
-cordoned, whose taints the pod tolerates, whose labels match its node selector and
-required node affinity, and whose allocatable covers the pod's requests on top of the
-pods already bound there; among those, nodes with fewer PreferNoSchedule taints the pod does
-not tolerate come first (kube-scheduler's TaintToleration scoring). Pods that fit nowhere
-get `PodScheduled=False/Unschedulable` with the scheduler's "0/N nodes are available" message."""
+cordoned (unless the pod tolerates the cordon's taint), whose taints the pod tolerates,
+whose labels match its node selector and required node affinity, and whose allocatable
+covers the pod's requests on top of the pods already bound there; among those, nodes with
+fewer PreferNoSchedule taints the pod does not tolerate come first (kube-scheduler's
+TaintToleration scoring). Pods that fit nowhere get `PodScheduled=False/Unschedulable` with
+the scheduler's "0/N nodes are available" message."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from sandbox.gpu.writer import ComponentWriter
 
 PODS = ("", "pods")
 NODES = ("", "nodes")
+CORDON_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 
 
 def _ready(node: dict[str, Any]) -> bool:
@@ -107,7 +109,9 @@ class Scheduler:
         spec = node.get("spec") or {}
         if not _ready(node):
             return "node(s) were not ready"
-        if spec.get("unschedulable"):
+        if spec.get("unschedulable") and not tolerates(pod, [CORDON_TAINT]):
+            # kube-scheduler's NodeUnschedulable filter: a pod tolerating the cordon's taint
+            # (DaemonSet pods, or any `operator: Exists` toleration) may bind to a cordoned node.
             return "node(s) were unschedulable"
         if not tolerates(pod, spec.get("taints") or []):
             return "node(s) had untolerated taint(s)"

@@ -21,23 +21,6 @@ from tests.capture.test_capture_sandbox import start_session
 pytestmark = pytest.mark.slow
 runner = CliRunner()
 TRAINING_JOBS = 9  # 2 pods × 8 GPUs each: 144 GPUs asked of a 48-GPU pool, so jobs queue
-RUNTIME_S = 300
-
-
-def start_overheads(rows: list[dict[str, str]]) -> list[float]:
-    """For each queued job: from the latest end of another job (at or before its start) to its
-    start. The simulator starts a queued gang the moment GPUs free up; the sandbox only after
-    its pod start delay and its controllers' reaction time, which grows on a loaded machine."""
-    spans = []
-    for row in rows:
-        start = float(row["arrival"]) + float(row["observed_wait"])
-        spans.append((start, start + float(row["duration"])))
-    gaps = []
-    for row, (start, _) in zip(rows, spans, strict=True):
-        freed = [end for _, end in spans if end <= start]
-        if float(row["observed_wait"]) > 0 and freed:
-            gaps.append(start - max(freed))
-    return gaps
 
 
 def run_captured_workload(db: Path) -> None:
@@ -48,8 +31,8 @@ def run_captured_workload(db: Path) -> None:
         session = start_session(cluster, state, db)
         try:
             for index in range(TRAINING_JOBS):
-                create_pods(cluster, f"train{index}", 2, namespace="team-train", per_pod=8,
-                            runtime_s=RUNTIME_S, owner_ref=owner("Job", f"train{index}", "batch/v1"))
+                create_pods(cluster, f"train{index}", 2, namespace="team-train", per_pod=8, runtime_s=300,
+                            owner_ref=owner("Job", f"train{index}", "batch/v1"))
             for index in range(4):
                 create_pods(cluster, f"serve{index}", 1, namespace="team-serve", runtime_s=120,
                             resource="nvidia.com/mig-1g.10gb", pool=INFERENCE,
@@ -95,11 +78,8 @@ def test_capture_export_simulate_and_calibrate(tmp_path: Path) -> None:
     assert report["jobs"] == TRAINING_JOBS + 4 and report["not_started_in_simulation"] == 0
     team = report["by_team"]["team-train"]
     assert team["observed_wait_s"]["jobs"] == TRAINING_JOBS
-    # The simulator queues the same three waves: its mean wait is within a tenth of a runtime,
-    # plus the start overhead the sandbox added before each of a third-wave job's two waits
-    # (measured from the capture itself, so a loaded machine widens it instead of failing).
-    overhead = max(start_overheads(train), default=0.0)
-    assert abs(team["wait_error_s"]) <= RUNTIME_S / 10 + 2 * overhead, (team, overhead)
+    # The simulator queues the same three waves: its mean wait is within a tenth of a runtime.
+    assert abs(team["wait_error_s"]) <= 30, team
     pool = report["by_pool"]["a100-training"]
     assert pool["jobs_observed"] == pool["jobs_simulated"] == TRAINING_JOBS
     assert pool["observed_devices_mean"] > 0 and pool["allocation_mae_relative"] <= 0.2, pool

@@ -29,6 +29,7 @@ from sandbox.gpu.disruption import DisruptionController
 from sandbox.gpu.jobs import JobController
 from sandbox.gpu.kubelet import Kubelet
 from sandbox.gpu.loop import ControllerLoop
+from sandbox.gpu.namespaces import NamespaceDefaults
 from sandbox.gpu.node_agent import NodeAgents
 from sandbox.gpu.port import LocalPort
 from sandbox.gpu.replication import ReplicationControllers
@@ -73,9 +74,13 @@ class Sandbox:
         assert crd_type is not None
         for crd in preinstalled():
             self.api.create(Request(crd_type, user_agent="kube-apiserver"), crd)
+        # The cluster CA exists with or without TLS: the root-ca-cert-publisher publishes it.
+        self.certificate = issue(host)
         local = LocalPort(self.api)
         self._nodes = NodeAgents(local, spec, self.faults)
         self._nodes.create_nodes()
+        namespace_defaults = NamespaceDefaults(self.api, self.certificate.ca_pem)
+        namespace_defaults.reconcile(self.clock.now())  # the namespaces of a cluster already up
         self._controllers = ControllerLoop(
             self.store,
             self.clock,
@@ -86,12 +91,13 @@ class Sandbox:
                 DisruptionController(self.api, self.clock),
                 ReplicationControllers(self.api, self.clock),
                 JobController(self.api, self.clock),
+                namespace_defaults,
             ],
         )
         self._context = ServerContext(self.api, self.token, self.faults, self.stats)
         self._tempdir = tempfile.TemporaryDirectory(prefix="gpuctl-sandbox-")
-        self.certificate = issue(host) if tls else None
-        server_tls = self.certificate.server_context(Path(self._tempdir.name)) if self.certificate else None
+        self._tls = tls
+        server_tls = self.certificate.server_context(Path(self._tempdir.name)) if tls else None
         self._server = SandboxHTTPServer((host, port), self._context, server_tls)
         bound_host, bound_port = str(self._server.server_address[0]), int(self._server.server_address[1])
         # A wildcard bind is reached through loopback (also what the certificate names).
@@ -128,7 +134,7 @@ class Sandbox:
     def kubeconfig(self) -> dict[str, Any]:
         """The kubeconfig document (token auth; the sandbox's CA when serving TLS)."""
         cluster: dict[str, Any] = {"server": self.url}
-        if self.certificate is not None:
+        if self._tls:
             cluster["certificate-authority-data"] = self.certificate.ca_data
         return {
             "apiVersion": "v1",

@@ -35,6 +35,8 @@ _VALUE_MSG = (
 )
 # Kinds whose names are DNS labels rather than subdomains.
 _LABEL_NAMED = frozenset({"Namespace", "Service"})
+# apps/v1 kinds whose pod template may only say `restartPolicy: Always`.
+_ALWAYS_RESTARTING = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
 
 
 def _label_key_errors(key: str) -> list[str]:
@@ -83,6 +85,8 @@ def validate(rtype: ResourceType, obj: dict[str, Any]) -> None:
         if not containers:
             causes.append(("spec.containers", "FieldValueRequired", "Required value"))
         causes += _resource_errors(obj)
+    if rtype.group == "apps" and rtype.kind in _ALWAYS_RESTARTING:
+        causes += _template_restart_errors(obj)
     if rtype.kind == "PodDisruptionBudget":
         spec = obj.get("spec") or {}
         if "minAvailable" in spec and "maxUnavailable" in spec:
@@ -95,6 +99,24 @@ def validate(rtype: ResourceType, obj: dict[str, Any]) -> None:
             )
     if causes:
         raise invalid(rtype.kind, rtype.group, name, causes)
+
+
+def _template_restart_errors(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The pods of Deployments, ReplicaSets, StatefulSets and DaemonSets must restart `Always`
+    (absent means the default, `Always`)."""
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    pod_spec = template.get("spec") if isinstance(template, dict) else None
+    policy = pod_spec.get("restartPolicy") if isinstance(pod_spec, dict) else None
+    if policy is None or policy == "Always":
+        return []
+    return [
+        (
+            "spec.template.spec.restartPolicy",
+            "FieldValueNotSupported",
+            f'Unsupported value: "{policy}": supported values: "Always"',
+        )
+    ]
 
 
 def _resource_errors(pod: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -155,22 +177,24 @@ def initialise(rtype: ResourceType, obj: dict[str, Any], now: str) -> None:
         obj["status"] = {"phase": "Active"}
     elif rtype.kind == "Pod" and rtype.group == "":
         _default_pod(obj)
-    elif (rtype.group, rtype.kind) in _STATUS_RESET_ON_CREATE:
+    elif (rtype.group, rtype.kind) in _STATUS_ON_CREATE:
         # As their strategies' PrepareForCreate: a client cannot create a status.
-        obj["status"] = dict(_STATUS_RESET_ON_CREATE[rtype.group, rtype.kind])
+        obj["status"] = dict(_STATUS_ON_CREATE[rtype.group, rtype.kind])
 
 
 # Kinds whose Go status struct is not a pointer and whose create strategy resets it: the real
-# server answers this status from the first read, before any controller has written to it
-# (the status fields without `omitempty` serialise as 0; the official client's models
-# refuse a ReplicaSet or StatefulSet status without `replicas`).
-_STATUS_RESET_ON_CREATE: dict[tuple[str, str], dict[str, int]] = {
+# server answers with the zero status from the first read, before any controller has written
+# to it; the counters without `omitempty` are there as 0 (the Python client requires them).
+_STATUS_ON_CREATE: dict[tuple[str, str], dict[str, int]] = {
     ("batch", "Job"): {},
     ("apps", "Deployment"): {},
     ("apps", "ReplicaSet"): {"replicas": 0},
     ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
     ("apps", "DaemonSet"): {
-        "currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0,
+        "currentNumberScheduled": 0,
+        "numberMisscheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberReady": 0,
     },
 }
 

@@ -147,6 +147,19 @@ def _conflict_error(
     return ApiError(409, "Conflict", message, details)
 
 
+def _compare(
+    live: dict[str, Any] | None, merged: dict[str, Any], *, include_status: bool
+) -> tuple[FieldSet, FieldSet]:
+    """What an apply changes, as structured-merge-diff's Compare sees it: (added or modified
+    paths, removed paths). A value counts as modified only where it is a leaf on both sides,
+    so a map that merely gains or loses keys is not itself a change."""
+    before = fields_of(live, include_status=include_status) if live is not None else frozenset()
+    after = fields_of(merged, include_status=include_status)
+    both_leaves = leaf_paths(before) & leaf_paths(after)
+    modified = frozenset(p for p in both_leaves if value_at(live, p) != value_at(merged, p))
+    return (after - before) | modified, before - after
+
+
 def server_side_apply(
     live: dict[str, Any] | None,
     applied: dict[str, Any],
@@ -172,18 +185,6 @@ def server_side_apply(
     mine = next((e for e in entries if e.identity == me), None)
     others = [e for e in entries if e.identity != me]
 
-    conflicts: dict[tuple[str, str], list[Path]] = {}
-    if live is not None:
-        for path in leaf_paths(applied_fields):
-            wanted = value_at(applied, path)
-            for entry in others:
-                if path in entry.fields and value_at(live, path) != wanted:
-                    conflicts.setdefault((entry.manager, entry.api_version), []).append(path)
-    if conflicts and not force:
-        raise _conflict_error(conflicts, applied["metadata"]["name"], plural, group)
-    for entry in others:
-        entry.fields = entry.fields - {p for paths in conflicts.values() for p in paths}
-
     result = copy.deepcopy(live) if live is not None else {}
     if mine is not None:
         owned_by_others = frozenset().union(*(e.fields for e in others)) if others else frozenset()
@@ -203,6 +204,17 @@ def server_side_apply(
     body = {**body, "metadata": body_meta}
     merged = apply_merge(result, body)
     assert isinstance(merged, dict)
+
+    changed, removed = _compare(live, merged, include_status=include_status)
+    conflicts: dict[tuple[str, str], list[Path]] = {}
+    for entry in others:
+        clashing = sorted(entry.fields & changed)
+        if clashing:
+            conflicts.setdefault((entry.manager, entry.api_version), []).extend(clashing)
+    if conflicts and not force:
+        raise _conflict_error(conflicts, applied["metadata"]["name"], plural, group)
+    for entry in others:  # forced fields change hands; removed fields are nobody's
+        entry.fields = entry.fields - changed - removed if force else entry.fields - removed
     if mine is None:
         mine = ManagerEntry(manager, APPLY, api_version, now, subresource, applied_fields)
         entries.append(mine)

@@ -6,6 +6,7 @@ installed yet) reads as empty and is retried."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -48,7 +49,9 @@ class Informer:
         self._stop.set()
         response = self._response
         if response is not None:
-            response.shutdown()
+            # OSError: the watch thread closed this stream meanwhile, nothing left to unblock.
+            with contextlib.suppress(OSError):
+                response.shutdown()
 
     def join(self, timeout: float) -> None:
         if self._thread.ident is not None:  # started

@@ -11,6 +11,7 @@ from typing import Any
 
 from gpuctl.realprep import WORKLOAD_CRD
 from sandbox.api.handlers import Request
+from sandbox.clock import parse_timestamp
 from sandbox.workloads import gpu_pod_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,24 @@ def delete_pod(cluster: Any, namespace: str, name: str) -> None:
     """Delete a pod at once (grace period 0), as a preemption or cancellation would."""
     pod_type = cluster.registry.lookup("", "v1", "pods")
     cluster.api.delete(Request(pod_type, namespace, name, params={"gracePeriodSeconds": "0"}), None)
+
+
+def recorded_span(cluster: Any, namespace: str, prefix: str) -> tuple[float, float, float]:
+    """(first created, last started, last finished) of the pods `<prefix>-<i>` as the cluster
+    recorded them (creationTimestamp, containers' startedAt and finishedAt): the times a capture
+    of their job must report, however late a loaded machine ran the sandbox's kubelet."""
+    pods, _ = cluster.store.list_objects(("", "pods"), namespace)
+    created, started, finished = [], [], []
+    for pod in pods:
+        if not pod["metadata"]["name"].startswith(f"{prefix}-"):
+            continue
+        created.append(parse_timestamp(pod["metadata"]["creationTimestamp"]))
+        states = [cs.get("state") or {} for cs in (pod.get("status") or {}).get("containerStatuses") or []]
+        ran = [s.get("terminated") or s.get("running") or {} for s in states]
+        started.append(min(parse_timestamp(r["startedAt"]) for r in ran))
+        finished.append(max(parse_timestamp(s["terminated"]["finishedAt"]) for s in states))
+    assert created, f"no pods {prefix}-* in {namespace}"
+    return min(created), max(started), max(finished)
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> bool:

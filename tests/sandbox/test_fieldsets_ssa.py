@@ -92,3 +92,44 @@ def test_update_records_changed_fields_for_its_manager() -> None:
     entries = {e["manager"]: e["fieldsV1"] for e in new["metadata"]["managedFields"]}
     assert entries["editor"] == {"f:metadata": {"f:labels": {"f:x": {}}}}
     assert "f:x" not in entries["alice"]["f:metadata"]["f:labels"]
+
+
+def _created_by(manager: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` as written by an Update of `manager` (the kubelet registering a Node, say)."""
+    new = {**obj, "metadata": dict(obj["metadata"])}
+    record_update(None, new, manager=manager, api_version="v1", now="t", include_status=False)
+    return new
+
+
+def test_emptied_map_drops_only_the_appliers_keys() -> None:
+    """Applying `labels: {}` removes the applier's labels and keeps those another manager set."""
+    live = _created_by("kubelet", _pod([{"name": "a", "image": "1"}], {"host": "n0"}))
+    live = _apply(live, {**_pod([]), "metadata": {"name": "p", "labels": {"pool": "h100"}}}, "gpuctl")
+    after = _apply(live, {**_pod([]), "metadata": {"name": "p", "labels": {}}}, "gpuctl")
+    assert after["metadata"]["labels"] == {"host": "n0"}
+    assert after["spec"]["containers"] == [{"name": "a", "image": "1"}]
+
+
+def test_dropped_field_leaves_no_owner_behind() -> None:
+    """A field an applier removes is taken from every manager that shared it."""
+    live = _apply(None, _pod([{"name": "a", "image": "1"}], {"x": "1"}), "alice")
+    live = _apply(live, {**_pod([]), "metadata": {"name": "p", "labels": {"x": "1"}}}, "bob")
+    live = _apply(live, _pod([{"name": "a", "image": "1"}]), "alice")
+    live = _apply(live, {**_pod([]), "metadata": {"name": "p"}}, "bob")
+    assert "x" not in (live["metadata"].get("labels") or {})
+    entries = live["metadata"]["managedFields"]
+    labels = [e["fieldsV1"].get("f:metadata", {}).get("f:labels", {}) for e in entries]
+    assert all("f:x" not in owned for owned in labels)
+
+
+def test_setting_a_value_another_manager_owns_still_conflicts() -> None:
+    """Changing a label another manager owns is a 409 naming that label, unless forced."""
+    live = _created_by("kubelet", _pod([{"name": "a", "image": "1"}], {"host": "n0"}))
+    with pytest.raises(ApiError) as err:
+        _apply(live, {**_pod([]), "metadata": {"name": "p", "labels": {"host": "n1"}}}, "gpuctl")
+    assert err.value.code == 409 and "conflict with \"kubelet\"" in err.value.message
+    assert err.value.details is not None
+    assert [c["field"] for c in err.value.details["causes"]] == [".metadata.labels.host"]
+    relabel = {**_pod([]), "metadata": {"name": "p", "labels": {"host": "n1"}}}
+    forced = _apply(live, relabel, "gpuctl", force=True)
+    assert forced["metadata"]["labels"] == {"host": "n1"}

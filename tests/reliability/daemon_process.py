@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +57,16 @@ class GpuctlRun:
             self.proc.kill()
             self.proc.wait(timeout=30)
         self._log.close()
+
+
+def kill_at_each(points: list[str], run: Callable[[str], GpuctlRun], log: Path) -> list[str]:
+    """Start `run(point)` for each crash point in turn and check that it died of SIGKILL there;
+    return the points passed."""
+    killed: list[str] = []
+    for point in points:
+        crashing = run(point)
+        code = crashing.wait(90)
+        crashing.close()
+        assert code == -signal.SIGKILL, f"{point}: not reached (exit {code}); see {log}"
+        killed.append(point)
+    return killed

@@ -10,7 +10,6 @@ streams) has exactly one audit entry."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -22,7 +21,7 @@ from reconciler.audit.query import AuditReader
 from reconciler.rollout.waiting_taint import KEY as WAITING_TAINT
 from tests.reliability.cluster_writes import NODES, PODS, WriteWatch, evictions, node_writes
 from tests.reliability.crash_cluster import CrashCluster, crash_cluster, unique_prefix
-from tests.reliability.daemon_process import ROOT, GpuctlRun
+from tests.reliability.daemon_process import ROOT, GpuctlRun, kill_at_each
 from tests.reliability.rig import GitRepo, Pool, RepoSpec, audit_changes, wait_until
 
 pytestmark = pytest.mark.slow
@@ -103,12 +102,7 @@ def test_sigkill_at_the_write_points_of_mig_rollouts(tmp_path, request, backend:
         with WriteWatch(cluster.kubeconfig, prefix, (NODES, PODS)) as watch:
             spec.pools[0].mig = MIG
             head = repo.commit(f"rollout to {MIG}")
-            for point in points:
-                crashing = run(point)
-                code = crashing.wait(90)
-                crashing.close()
-                assert code == -signal.SIGKILL, f"{point}: not reached (exit {code}); see {log}"
-                killed.append(point)
+            killed += kill_at_each(points, run, log)
             clean = run()
             finished = wait_until(lambda: cluster.rolled_out(pool, MIG), 120)
             assert clean.terminate() == 0

@@ -8,7 +8,6 @@ gpuctl's created, given new content or deleted) has exactly one audit record."""
 
 from __future__ import annotations
 
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from reconciler.audit.query import AuditReader
 from tests.reliability.cluster_writes import CONFIGMAPS, QUOTAS, WriteWatch, object_writes
 from tests.reliability.crash_cluster import CrashCluster, crash_cluster, unique_prefix
-from tests.reliability.daemon_process import GpuctlRun
+from tests.reliability.daemon_process import GpuctlRun, kill_at_each
 from tests.reliability.rig import GitRepo, RepoSpec, audit_changes, wait_until
 from tests.reliability.test_crashes import verify_audit
 
@@ -82,12 +81,7 @@ def test_sigkill_at_the_write_points_of_applies_and_prunes(tmp_path, request, ba
             with WriteWatch(cluster.kubeconfig, prefix, (CONFIGMAPS, QUOTAS)) as watch:
                 spec.configmaps, spec.quota_pods = configmaps, quota_pods
                 head = repo.commit(f"{configmaps} ConfigMaps, quota {quota_pods}")
-                for point in points:
-                    crashing = run(point)
-                    code = crashing.wait(90)
-                    crashing.close()
-                    assert code == -signal.SIGKILL, f"{point}: not reached (exit {code}); see {log}"
-                    killed.append(point)
+                killed += kill_at_each(points, run, log)
                 clean = run()
                 done = wait_until(  # type: ignore[misc]
                     lambda c=configmaps, q=quota_pods: applied(cluster, spec, c, q), 60)

@@ -7,7 +7,9 @@ The points, in the order a node's rollout passes them: `cordon-write`, `cordon-r
 `evict` (before an eviction request), `relabel-write`, `relabel-recorded`, `mig-wait`,
 `uncordon-write`, `uncordon-recorded` (each `*-write` is after the cluster write and before
 its audit entry, each `*-recorded` right after the entry), and `audit-append` (an audit
-entry built and inserted, its transaction not yet committed).
+entry built and inserted, its transaction not yet committed). Every write kind of
+`ChangeRecorder` also has `<kind>-intent`, `<kind>-write` and `<kind>-recorded`
+(docs/reliability.md lists the kinds).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from reconciler.apply.intents import node_patched
 from reconciler.apply.recorder import ChangeRecorder
 from reconciler.errors import TerminalError
 from reconciler.protocols import ClusterClient, KubeObject
@@ -190,8 +191,12 @@ def _write(
     action: Action,
     message: str,
 ) -> Done:
+    entry = ChangeEntry(node_ref(name), action, _ops(patch), message)
+    # Write-ahead, as every cluster write; a patch that raises leaves its intent open, settled
+    # from the Node by the next pass or command.
+    recorder.intend(entry, node_patched(patch), "command")
     client.patch_node(name, patch)
-    recorder.record(ChangeEntry(node_ref(name), action, _ops(patch), message))
+    recorder.record(entry)
     return Done(name, action, message)
 
 

@@ -89,7 +89,8 @@ def apply_node_state(
                     )
                     entry = ChangeEntry(node_ref(name), Action.CONFIGURED, message=what)
                 else:
-                    announced = ChangeEntry(node_ref(name), Action.CONFIGURED, message="taints")
+                    ops = [{"op": "replace", "path": "/spec/taints", "value": taints}]
+                    announced = ChangeEntry(node_ref(name), Action.CONFIGURED, ops, message="taints")
                     recorder.intend(announced, node_patched(patch), "taint")
                     entry = _write_taints(client, name, patch, target)
                 recorder.record(entry)

@@ -19,8 +19,9 @@ from typing import Any
 
 import structlog
 
+from reconciler.apply.intents import node_patched
 from reconciler.apply.recorder import ChangeRecorder
-from reconciler.errors import ReconcileError
+from reconciler.errors import ConflictError, NotFoundError, ReconcileError
 from reconciler.protocols import ClusterClient, KubeObject
 from reconciler.rollout.node_state import APPLIED_TAINTS
 from reconciler.rollout.progress import POOL, Progress
@@ -97,11 +98,19 @@ def clear_waiting(client: ClusterClient, recorder: ChangeRecorder, names: list[s
 def _write(
     client: ClusterClient, recorder: ChangeRecorder, name: str, patch: KubeObject, message: str
 ) -> None:
-    """Best effort: a refused write (a concurrent change of the node) only costs the preference."""
+    """Best effort: a refused write (a concurrent change of the node) only costs the preference.
+    Write-ahead, as every cluster write: the intent first, so a crash between the patch and its
+    outcome leaves an intent the next pass settles from the Node."""
+    ref = node_ref(name)
+    ops = [{"op": "replace", "path": "/spec/taints", "value": patch["spec"]["taints"] or []}]
+    recorder.intend(ChangeEntry(ref, Action.CONFIGURED, ops, message), node_patched(patch), "waiting-taint")
     try:
         client.patch_node(name, patch)
     except ReconcileError as exc:
+        if isinstance(exc, (ConflictError, NotFoundError)):  # refused: certainly not written
+            recorder.abandon(ref, f"waiting taint not written: {exc.reason}")
+        # any other error may hide a write that landed: its intent stays open and the next
+        # pass settles it from the Node
         log.warning("waiting taint not written", node=f"Node/{name}", error=exc.reason)
         return
-    ops = [{"op": "replace", "path": "/spec/taints", "value": patch["spec"]["taints"] or []}]
-    recorder.record(ChangeEntry(node_ref(name), Action.CONFIGURED, ops, message))
+    recorder.record(ChangeEntry(ref, Action.CONFIGURED, ops, message))

@@ -22,6 +22,7 @@ from reconciler.audit.schema import CHANGE
 from reconciler.daemon.settings import load_settings
 from reconciler.rollout.waiting_taint import KEY as WAITING_TAINT
 from reconciler.source import load_directory
+from schemas.desired import DesiredState
 
 AUTHOR = git.Actor("Reliability Test", "reliability@example.invalid")
 MIG_CONFIG = "nvidia.com/mig.config"
@@ -61,10 +62,25 @@ class RepoSpec:
     configmaps: int = 10
     quota_pods: int = 64
     namespaces: int = 2
+    # Starts every namespace's name; when set, gpuctl keeps its inventory in `<prefix>gpuctl`
+    # (gpuctl.yaml), so tests sharing a cluster keep apart.
+    prefix: str = ""
+
+    @property
+    def namespace_names(self) -> list[str]:
+        return [f"{self.prefix}team-{i:02d}" for i in range(self.namespaces)]
+
+    @property
+    def gpuctl_namespace(self) -> str:
+        return f"{self.prefix}gpuctl" if self.prefix else "gpuctl-system"
 
     def write(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
-        names = [f"team-{i:02d}" for i in range(self.namespaces)]
+        names = self.namespace_names
+        if self.prefix:
+            settings = {"apiVersion": "gpuctl.dev/v1alpha1", "kind": "Settings",
+                        "namespace": self.gpuctl_namespace}
+            (root / "gpuctl.yaml").write_text(yaml.safe_dump(settings))
         docs: list[dict[str, Any]] = [
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in names
         ]
@@ -101,12 +117,15 @@ class GitRepo:
         self.repo.git.add("-A")
         return self.repo.index.commit(message, author=AUTHOR, committer=AUTHOR).hexsha
 
+    def loaded_state(self) -> DesiredState:
+        loaded = load_directory(self.path)
+        assert loaded.state is not None, [str(e) for e in loaded.errors]
+        return loaded.state
+
 
 def sandbox_for(repo: GitRepo, speed: float) -> sandbox.Sandbox:
     """A sandbox whose nodes are the repository's pools (as they are before any rollout)."""
-    loaded = load_directory(repo.path)
-    assert loaded.state is not None, [str(e) for e in loaded.errors]
-    return sandbox.start(sandbox.SandboxSpec.from_state(loaded.state), speed=speed)
+    return sandbox.start(sandbox.SandboxSpec.from_state(repo.loaded_state()), speed=speed)
 
 
 def daemon_settings(tmp: Path, repo: Path, kubeconfig: Path, **overrides: Any) -> Any:
@@ -149,7 +168,11 @@ def pool_nodes(sb: sandbox.Sandbox, pool: str) -> list[dict[str, Any]]:
 
 def rolled_out(sb: sandbox.Sandbox, pool: str, mig: str) -> bool:
     """Every node of `pool` runs `mig` (MIG manager: success), none cordoned, no rollout left."""
-    nodes = pool_nodes(sb, pool)
+    return all_rolled_out(pool_nodes(sb, pool), mig)
+
+
+def all_rolled_out(nodes: list[dict[str, Any]], mig: str) -> bool:
+    """`nodes` (not none) all run `mig` (MIG manager: success), none cordoned, no rollout left."""
     return bool(nodes) and all(
         n["metadata"]["labels"].get(MIG_CONFIG) == mig
         and n["metadata"]["labels"].get(MIG_STATE) == "success"

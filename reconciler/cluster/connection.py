@@ -16,6 +16,10 @@ from kubernetes.config.config_exception import ConfigException
 
 from reconciler.errors import TerminalError
 
+# The User-Agent of every request gpuctl sends (kubectl sends `kubectl/VERSION ...`), so that an
+# API server's audit log, or a proxy in front of it, can tell gpuctl's requests from others'.
+USER_AGENT = "gpuctl/0.1.0"
+
 
 @dataclass(frozen=True)
 class ConnectionSpec:
@@ -29,7 +33,14 @@ class ConnectionSpec:
 
 
 def api_client_for(spec: ConnectionSpec) -> k8s.ApiClient:
-    """A ready ApiClient for `spec`; TerminalError with the reason when none can be built."""
+    """A ready ApiClient for `spec` (User-Agent `gpuctl/VERSION`); TerminalError with the reason
+    when none can be built."""
+    api = _api_client(spec)
+    api.user_agent = USER_AGENT
+    return api
+
+
+def _api_client(spec: ConnectionSpec) -> k8s.ApiClient:
     if spec.sandbox:
         if spec.sandbox.startswith(("http://", "https://")):
             configuration = k8s.Configuration()

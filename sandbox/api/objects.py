@@ -162,7 +162,13 @@ def initialise(rtype: ResourceType, obj: dict[str, Any], now: str) -> None:
 # Kinds whose Go status struct is not a pointer and whose create strategy resets it: the real
 # server answers `status: {}` from the first read, before any controller has written to it.
 _STATUS_RESET_ON_CREATE = frozenset(
-    {("batch", "Job"), ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet")}
+    {
+        ("batch", "Job"),
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+        ("apps", "StatefulSet"),
+        ("apps", "DaemonSet"),
+    }
 )
 
 

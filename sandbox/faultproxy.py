@@ -271,6 +271,7 @@ class FaultProxy:
         self._tls = tls
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
         self.kubeconfig = workdir / "fault-proxy.kubeconfig"
 
     @property
@@ -297,7 +298,19 @@ class FaultProxy:
         self._write_kubeconfig(cluster)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
         self._thread.start()
+        self._watcher = threading.Thread(target=self._follow_unreachable, name="fault-proxy-unreachable",
+                                         daemon=True)
+        self._watcher.start()
         return self
+
+    def _follow_unreachable(self) -> None:
+        """Once `faults.unreachable` is set, reset every open connection (as `outage` does)."""
+        was = False
+        while not self.state.stopping.wait(0.05):
+            now = self.state.faults.unreachable
+            if now and not was:
+                self._drop(watches_only=False)
+            was = now
 
     def _write_kubeconfig(self, cluster: dict[str, Any]) -> None:
         config = {
@@ -318,9 +331,10 @@ class FaultProxy:
             self._drop(watches_only=False)
             self._server.server_close()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        for thread in (self._thread, self._watcher):
+            if thread is not None:
+                thread.join(10)
+        self._thread = self._watcher = None
 
     def __enter__(self) -> FaultProxy:
         return self.start()

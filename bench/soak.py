@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -282,9 +281,12 @@ def main(argv: list[str] | None = None) -> None:
     schedule = Schedule(args.minutes, args.commit_every, args.drift_every, args.mig_every)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        sys.exit(soak(args.keep, schedule, args.fault_rate, args.seed))
-    with tempfile.TemporaryDirectory(prefix="gpuctl-soak-") as tmp:
-        sys.exit(soak(Path(tmp), schedule, args.fault_rate, args.seed))
+        code = soak(args.keep, schedule, args.fault_rate, args.seed)
+    else:
+        with tempfile.TemporaryDirectory(prefix="gpuctl-soak-") as tmp:
+            code = soak(Path(tmp), schedule, args.fault_rate, args.seed)
+    if code:  # a broken invariant fails the run; success returns (`python -m bench` goes on)
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ from kubernetes.config.config_exception import ConfigException
 from reconciler.errors import TerminalError
 
 URLLIB3_RETRIES = urllib3.Retry(total=1, connect=0, read=1, status=0, other=0, redirect=3)
+# The User-Agent of every request gpuctl sends (kubectl sends `kubectl/VERSION ...`), so that an
+# API server's audit log, or a proxy in front of it, can tell gpuctl's requests from others'.
+USER_AGENT = "gpuctl/0.1.0"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,14 @@ class ConnectionSpec:
 
 
 def api_client_for(spec: ConnectionSpec) -> k8s.ApiClient:
-    """A ready ApiClient for `spec`; TerminalError with the reason when none can be built."""
+    """A ready ApiClient for `spec` (User-Agent `gpuctl/VERSION`); TerminalError with the reason
+    when none can be built."""
+    api = _api_client(spec)
+    api.user_agent = USER_AGENT
+    return api
+
+
+def _api_client(spec: ConnectionSpec) -> k8s.ApiClient:
     if spec.sandbox:
         if spec.sandbox.startswith(("http://", "https://")):
             configuration = _configuration()

@@ -1,13 +1,17 @@
 """Fault tests: the daemon against a sandbox whose API fails, throttles, hangs or goes away,
 whose MIG manager fails on some nodes, and against a Git remote that disappears or is
 force-pushed. Each test checks that reconciles converge, nothing is applied twice, and
-the failure is visible (readiness, metrics, audit log)."""
+the failure is visible (readiness, metrics, audit log). The outage and Event tests run on a
+real control plane too, its API failing through the fault proxy (`sandbox.faultproxy`)."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -17,6 +21,8 @@ from reconciler.audit.query import AuditReader
 from reconciler.cluster import ConnectionSpec
 from reconciler.cluster.connection import api_client_for
 from reconciler.cluster.events import KubeEventRecorder
+from sandbox.faultproxy import FaultProxy, Upstream
+from sandbox.faults import Faults
 from schemas.refs import ObjectRef
 from tests.reliability.rig import (
     GitRepo,
@@ -108,23 +114,60 @@ def test_ten_percent_api_faults_converge_without_double_changes(tmp_path):
 OUTAGE_S = 8.0
 
 
+@dataclass
+class FaultyCluster:
+    """A cluster whose API can be made to fail: the sandbox's own fault injection, or the
+    session's real control plane behind the fault proxy (read directly, not through it)."""
+
+    faults: Faults
+    kubeconfig: Path
+    quota_pods: Callable[[], str | None]
+    ensure_namespace: Callable[[str], None]
+
+
+@contextmanager
+def faulty_cluster(backend: str, repo: GitRepo, request, tmp_path: Path) -> Iterator[FaultyCluster]:
+    if backend == "sandbox":
+        with sandbox_for(repo, SPEED) as sb:
+            yield FaultyCluster(sb.faults, sb.kubeconfig_path, lambda: quota_pods(sb),
+                                lambda ns: sb.api.ensure_namespaces((ns,)))
+        return
+    from kubernetes import client, config
+
+    plane = request.getfixturevalue("control_plane")
+    api = config.new_client_from_config(config_file=str(plane.kubeconfig))
+    core = client.CoreV1Api(api)
+
+    def real_quota_pods() -> str | None:
+        quota = core.read_namespaced_resource_quota("gpu-cap", "team-00")
+        return quota.spec.hard["pods"]
+
+    def ensure_namespace(name: str) -> None:
+        if name not in {ns.metadata.name for ns in core.list_namespace().items}:
+            core.create_namespace({"metadata": {"name": name}})
+
+    with FaultProxy(Upstream.admin_of(plane), tmp_path / "proxy") as proxy:
+        yield FaultyCluster(proxy.faults, proxy.kubeconfig, real_quota_pods, ensure_namespace)
+    api.close()
+
+
 @pytest.mark.parametrize("leader_elect", [True, False], ids=["leader-election", "single-replica"])
-def test_api_unreachable_daemon_stays_up_and_recovers(tmp_path, leader_elect):
+def test_api_unreachable_daemon_stays_up_and_recovers(tmp_path, leader_elect, backend, request):
     """The API server resetting every connection for 8 s (standing in for a minute: longer
     than the daemon's back-off cap of 2 s here, its client's retries of about 3 s and the
     Lease's 2 s renew deadline): the daemon stays live and ready (it can still serve webhooks),
     /status says it is not applying (failing passes, or leadership lost), and once the API is
     back it applies the commit made during the outage by itself."""
     repo = GitRepo(tmp_path / "repo", RepoSpec(configmaps=5))
-    with sandbox_for(repo, SPEED) as sb:
+    with faulty_cluster(backend, repo, request, tmp_path) as sb:
         election = {"lease_duration": "3s", "renew_deadline": "2s", "retry_period": "0.2s"}
         if leader_elect:
-            sb.api.ensure_namespaces(("gpuctl-system",))
-        settings = daemon_settings(tmp_path, repo.path, sb.kubeconfig_path, leader_elect=leader_elect,
+            sb.ensure_namespace("gpuctl-system")
+        settings = daemon_settings(tmp_path, repo.path, sb.kubeconfig, leader_elect=leader_elect,
                                    **election)
         with running_daemon(settings) as assembled:
             port = assembled.daemon.http.port
-            assert wait_until(lambda: readyz(port) == 200 and quota_pods(sb) == "64", 60)
+            assert wait_until(lambda: readyz(port) == 200 and sb.quota_pods() == "64", 60)
             sb.faults.unreachable = True
             repo.spec.quota_pods = 70
             head = repo.commit("raise the pod cap during the outage")
@@ -133,10 +176,10 @@ def test_api_unreachable_daemon_stays_up_and_recovers(tmp_path, leader_elect):
             while time.monotonic() < deadline:
                 assert http_status(port, "/healthz") == 200
                 assert readyz(port) == 200
-                assert quota_pods(sb) == "64"
+                assert sb.quota_pods() == "64"
                 time.sleep(0.2)
             sb.faults.unreachable = False
-            assert wait_until(lambda: readyz(port) == 200 and quota_pods(sb) == "70", 60)
+            assert wait_until(lambda: readyz(port) == 200 and sb.quota_pods() == "70", 60)
             assert wait_until(lambda: assembled.daemon.status.snapshot()["last"]["revision"] == head, 30)
 
 
@@ -264,12 +307,12 @@ def test_mig_manager_failures_halt_their_pool_and_others_continue(tmp_path):
     assert rollout == 1
 
 
-def test_events_are_best_effort_when_the_api_is_unreachable(tmp_path):
+def test_events_are_best_effort_when_the_api_is_unreachable(tmp_path, backend, request):
     """Posting an Event to an API that resets the connection returns False instead of
     raising (which used to end the Events of the whole pass), and works again after."""
     repo = GitRepo(tmp_path / "repo", RepoSpec(configmaps=1))
-    with sandbox_for(repo, SPEED) as sb:
-        api = api_client_for(ConnectionSpec(kubeconfig=str(sb.kubeconfig_path)))
+    with faulty_cluster(backend, repo, request, tmp_path) as sb:
+        api = api_client_for(ConnectionSpec(kubeconfig=str(sb.kubeconfig)))
         recorder = KubeEventRecorder(api, "test", timeout_s=2)
         ref = ObjectRef("", "ConfigMap", "default", "x")
         sb.faults.unreachable = True

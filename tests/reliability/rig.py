@@ -192,9 +192,15 @@ def change_counts(changes: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((str(c["object"]), str(c["action"])) for c in changes)
 
 
+RECORD_MESSAGE = "record of the last reconcile"  # reconciler.apply.inventory_store
+
+
 def repeated_changes(changes: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(object, action) of every change made twice: at most one per object and action, except
-    the rollout's waiting taint, added then removed (two writes, each at most once)."""
+    the rollout's waiting taint, added then removed (two writes, each at most once), and the
+    record of the last reconcile on the inventory (rewritten whenever a pass's verdict changes,
+    as it does when faults fail a pass and the next one succeeds)."""
+    changes = [c for c in changes if c.get("message") != RECORD_MESSAGE]
     waiting = [c for c in changes if WAITING_TAINT in str(c.get("message") or "")]
     others = [c for c in changes if WAITING_TAINT not in str(c.get("message") or "")]
     twice = [key for key, n in change_counts(others).items() if n > 1]

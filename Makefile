@@ -32,8 +32,9 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two workers, each running whole files (module- and session-scoped fixtures stay per worker).
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench

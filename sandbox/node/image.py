@@ -145,8 +145,10 @@ def build_app_layer(root: Path, scratch: Path, facts: ImageFacts = GPUCTL_IMAGE)
     """The layer holding gpuctl itself, installed into the base's virtualenv."""
     wheels = build_wheels(root, facts, scratch / "app-wheels", with_deps=False)
     tree = scratch / "app-tree"
+    # --ignore-installed: without it pip first uninstalls the gpuctl installed in the host's
+    # environment (an editable install, say), although this install goes to another root.
     _run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--ignore-installed",
          "--no-warn-script-location", "--root", str(tree), "--prefix", VENV, *map(str, wheels)],
         "pip install of the gpuctl wheel",
     )

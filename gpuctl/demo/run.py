@@ -22,9 +22,10 @@ Step = tuple[str, Callable[[Tour], None]]
 
 
 def tour_steps(options: DemoOptions) -> list[Step]:
+    where = "the embedded sandbox" if options.kubeconfig is None else "the given API server"
     chosen: list[Step] = [
         ("A Git repository of desired GPU state", steps.create_repository),
-        ("A GPU cluster (the embedded sandbox) with inference jobs running", steps.start_cluster),
+        (f"A GPU cluster ({where}) with inference jobs running", steps.start_cluster),
         ("The gpuctl daemon and its first apply", steps.start_daemon),
         ("A MIG layout change, rolled out node by node", steps.roll_out_mig_change),
         ("A change behind gpuctl's back, corrected", steps.correct_drift),

@@ -65,12 +65,20 @@ def start_cluster(tour: Tour) -> None:
     import sandbox
 
     state = _load_state(tour.need_repo())
-    tour.cluster = tour.stack.enter_context(sandbox.start(
-        sandbox.SandboxSpec.from_state(state), speed=tour.options.speed,
-        kubeconfig_path=tour.workdir / "sandbox.kubeconfig",
-    ))
-    tour.narrator.say(f"sandbox API server at {tour.cluster.url} (GPU components run {tour.options.speed:g}× "
-                      "faster than real time)")
+    spec, speed = sandbox.SandboxSpec.from_state(state), tour.options.speed
+    if tour.options.kubeconfig is not None:
+        from gpuctl.demo.remote_cluster import RemoteCluster
+
+        tour.cluster = RemoteCluster(tour.options.kubeconfig, spec, speed=speed)
+        tour.stack.callback(tour.cluster.stop)
+        tour.narrator.say(f"API server at {tour.cluster.url} (from {tour.options.kubeconfig}), its GPU nodes "
+                          f"played by gpuctl's node agent, {speed:g}× faster than real time")
+    else:
+        tour.cluster = tour.stack.enter_context(sandbox.start(
+            spec, speed=speed, kubeconfig_path=tour.workdir / "sandbox.kubeconfig",
+        ))
+        tour.narrator.say(f"sandbox API server at {tour.cluster.url} (GPU components run {speed:g}× "
+                          "faster than real time)")
     rows = [(p.metadata.name, str(p.spec.nodes), f"{p.spec.gpu.per_node} × {p.spec.gpu.model}",
              p.spec.mig.config if p.spec.mig else "-") for p in state.pools]
     tour.narrator.table("GPU node pools", ("pool", "nodes", "GPUs per node", "MIG config"), rows)

@@ -36,6 +36,9 @@ class DemoOptions:
     # Runs the real `gpuctl` commands the tour shows (simulate, audit); None skips nothing
     # silently: those steps fail saying the runner is missing.
     gpuctl: CommandRunner | None = None
+    # The API server of the cluster steps (first apply, rollout, drift); None starts the
+    # embedded sandbox. Its GPU nodes are played by `sandbox.remote.GpuNodes`.
+    kubeconfig: Path | None = None
 
 
 class PassLog:
@@ -88,9 +91,9 @@ class Tour:
         self.log_path = self.workdir / "daemon.log"
         self.log_file: TextIO = stack.enter_context(self.log_path.open("w", encoding="utf-8"))
         self.repo: DemoRepo | None = None
-        self.cluster: Any = None  # sandbox.Sandbox
+        self.cluster: Any = None  # sandbox.Sandbox, or a RemoteCluster with options.kubeconfig
         self.assembled: Assembled | None = None
-        self.client: KubeClusterClient | None = None  # the demo's own connection to the sandbox
+        self.client: KubeClusterClient | None = None  # the demo's own connection to the cluster
 
     def _workdir(self, keep: Path | None) -> Path:
         if keep is None:
@@ -111,13 +114,13 @@ class Tour:
 
     @property
     def connection(self) -> ConnectionSpec:
-        """How to reach the sandbox (its kubeconfig)."""
+        """How to reach the cluster (its kubeconfig)."""
         if self.cluster is None:
-            raise DemoFailure("the sandbox was not started")
+            raise DemoFailure("the cluster was not started")
         return ConnectionSpec(kubeconfig=str(self.cluster.kubeconfig_path))
 
     def connect(self) -> KubeClusterClient:
-        """The demo's client for the sandbox (opened once, closed with the tour)."""
+        """The demo's client for the cluster (opened once, closed with the tour)."""
         if self.client is None:
             self.client = KubeClusterClient.connect(self.connection)
             self.stack.callback(self.client.close)
